@@ -1,0 +1,263 @@
+"""The ``livescribe`` command line.
+
+stdout carries captions only; logs and warnings go to stderr. Exit codes are
+:class:`streamer.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import signal
+import sys
+from dataclasses import fields
+
+from streamer import __version__
+from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.errors import ExitCode, LivescribeError
+from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped
+from streamer.filters import FilterOptions
+from streamer.segmenter import VadOptions
+from streamer.sinks import FORMATS, make_sink
+
+logger = logging.getLogger("streamer")
+
+DEFAULT_MODEL = "base"  #: chosen by benchmark, see docs/benchmarks.md
+
+
+def _speed(text: str) -> float:
+    if text == "max":
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"speed must be a number > 0 or 'max', not {text!r}")
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError("speed must be a number > 0 or 'max'")
+    return value
+
+
+def _optional_float(text: str) -> float | None:
+    return None if text.lower() in ("none", "off") else float(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the main command (captioning)."""
+    p = argparse.ArgumentParser(
+        prog="livescribe",
+        description="Live speech-to-text in the terminal: captions the microphone, or replays "
+                    "a recording as if it were live. Captions go to stdout, logs to stderr.",
+        epilog="Subcommands: 'livescribe devices' lists input devices.",
+    )
+    p.add_argument("--version", action="version", version=f"livescribe {__version__}")
+    src = p.add_argument_group("input")
+    src.add_argument("--file", "-f", metavar="PATH",
+                     help="replay an audio/video file as if live (anything FFmpeg/PyAV decodes)")
+    src.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                     help="replay speed: 1 = real time (default), 2 = twice as fast, "
+                          "'max' = as fast as transcription goes")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=FORMATS, default="text",
+                     help="caption format on stdout (default: text, one caption per line)")
+    out.add_argument("--output", "-o", metavar="FILE", help="write captions to FILE instead of stdout")
+    out.add_argument("-v", "--verbose", action="count", default=0,
+                     help="more logging on stderr (-v: info, -vv: debug)")
+    m = p.add_argument_group("model and decoding")
+    m.add_argument("--model", "-m", default=DEFAULT_MODEL,
+                   help=f"tiny.en or base (offline, bundled), a CTranslate2 model directory, or a "
+                        f"faster-whisper name to download (default: {DEFAULT_MODEL})")
+    m.add_argument("--language", "-l", default=None,
+                   help="language code (en, fr, ...); default: detect on the first windows")
+    m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="inference device")
+    m.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default int8)")
+    m.add_argument("--threads", type=int, default=0, help="CPU threads for inference (0 = auto)")
+    dd = DecodingOptions()
+    m.add_argument("--beam-size", type=int, default=dd.beam_size,
+                   help=f"beam size (default {dd.beam_size}: greedy)")
+    m.add_argument("--encoder-context", type=_optional_float, default=dd.encoder_context_s,
+                   metavar="SECONDS",
+                   help=f"seconds of audio context given to the encoder (default "
+                        f"{dd.encoder_context_s}; 'none' = Whisper's full 30 s)")
+    m.add_argument("--prompt", default=None, help="initial prompt: names and vocabulary")
+    fo = FilterOptions()
+    m.add_argument("--no-speech-threshold", type=_optional_float, default=fo.no_speech_threshold,
+                   help=f"drop captions above this no_speech_prob with low avg_logprob "
+                        f"(default {fo.no_speech_threshold}; 'off' disables)")
+    m.add_argument("--log-prob-threshold", type=_optional_float, default=fo.log_prob_threshold,
+                   help=f"avg_logprob threshold of the no-speech rule (default {fo.log_prob_threshold})")
+    m.add_argument("--compression-ratio-threshold", type=_optional_float,
+                   default=fo.compression_ratio_threshold,
+                   help=f"drop repetitive captions above this ratio (default "
+                        f"{fo.compression_ratio_threshold})")
+    v = p.add_argument_group("voice activity detection")
+    vo = VadOptions()
+    v.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=vo.aggressiveness,
+                   help=f"webrtcvad mode 0-3 (default {vo.aggressiveness})")
+    v.add_argument("--frame-ms", type=int, choices=(10, 20, 30), default=vo.frame_ms,
+                   help=f"VAD frame length (default {vo.frame_ms})")
+    v.add_argument("--pre-roll-ms", type=int, default=vo.pre_roll_ms,
+                   help=f"audio kept before speech onset (default {vo.pre_roll_ms})")
+    v.add_argument("--hangover-ms", type=int, default=vo.hangover_ms,
+                   help=f"silence that ends an utterance (default {vo.hangover_ms})")
+    v.add_argument("--pause-ms", type=int, default=vo.pause_ms,
+                   help=f"silence that cuts a window longer than --min-window "
+                        f"(default {vo.pause_ms})")
+    v.add_argument("--min-window", type=float, default=vo.min_window_s, metavar="SECONDS",
+                   help=f"window length after which a short pause cuts (default {vo.min_window_s})")
+    v.add_argument("--max-window", type=float, default=vo.max_window_s, metavar="SECONDS",
+                   help=f"hard cap on window length (default {vo.max_window_s})")
+    v.add_argument("--min-speech-ms", type=int, default=vo.min_speech_ms,
+                   help=f"voiced fragments shorter than this are dropped (default {vo.min_speech_ms})")
+    return p
+
+
+def options_from_args(args: argparse.Namespace):
+    """Build :class:`~streamer.pipeline.PipelineOptions` from parsed arguments.
+
+    Raises:
+        LivescribeError: an option out of range (exit 2).
+    """
+    from streamer.pipeline import PipelineOptions
+
+    try:
+        vad = VadOptions(aggressiveness=args.vad_aggressiveness, frame_ms=args.frame_ms,
+                         pre_roll_ms=args.pre_roll_ms, hangover_ms=args.hangover_ms,
+                         pause_ms=args.pause_ms, min_window_s=args.min_window,
+                         max_window_s=args.max_window, min_speech_ms=args.min_speech_ms)
+        decoding = DecodingOptions(language=args.language, beam_size=args.beam_size,
+                                   encoder_context_s=args.encoder_context,
+                                   initial_prompt=args.prompt)
+        filters = FilterOptions(no_speech_threshold=args.no_speech_threshold,
+                                log_prob_threshold=args.log_prob_threshold,
+                                compression_ratio_threshold=args.compression_ratio_threshold)
+    except ValueError as exc:
+        raise LivescribeError(str(exc), ExitCode.USAGE) from None
+    model = ModelOptions(device=args.device, compute_type=args.compute_type,
+                         cpu_threads=max(0, args.threads))
+    return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters)
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr: warnings by default, info with -v, debug with -vv."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("livescribe: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("streamer").setLevel(level)
+    logging.getLogger("tui").setLevel(level)
+
+
+def make_source_factory(args: argparse.Namespace):
+    """Return ``ring -> source`` for the chosen input.
+
+    Raises:
+        LivescribeError: the file is missing or not audio; no microphone is usable.
+    """
+    if args.file:
+        from streamer.sources import FileSource
+
+        return lambda ring: FileSource(args.file, ring, speed=args.speed)
+    from streamer.mic import make_mic_factory
+
+    return make_mic_factory(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a captioning session; return the exit code."""
+    from streamer.models import resolve_model
+    from streamer.pipeline import Pipeline
+
+    options = options_from_args(args)
+    model = resolve_model(args.model)
+    pipeline = Pipeline(model, make_source_factory(args), options)  # opens the input now
+
+    out_stream = sys.stdout
+    if args.output:
+        try:
+            out_stream = open(args.output, "w", encoding="utf-8")
+        except OSError as exc:
+            raise LivescribeError(f"cannot write {args.output}: {exc.strerror}",
+                                  ExitCode.NO_INPUT) from None
+    sink = make_sink(args.format, out_stream)
+
+    stop_signal: list[int] = []
+
+    def on_signal(signum, frame):
+        if stop_signal:  # second signal: leave now
+            os._exit(128 + signum)
+        stop_signal.append(signum)
+        logger.warning("stopping: transcribing what is queued (press Ctrl-C again to quit now)")
+        pipeline.stop()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    logger.info("input: %s", pipeline.source.description)
+    try:
+        for ev in pipeline.events():
+            if isinstance(ev, Caption):
+                try:
+                    sink.write(ev)
+                except BrokenPipeError:
+                    # the reader went away (e.g. `| head`): stop quietly
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, sys.stdout.fileno())
+                    pipeline.stop()
+                    return ExitCode.OK
+            elif isinstance(ev, ModelReady):
+                logger.info("model %s ready on %s/%s, beam %d (load %.2f s, warm-up %.2f s)",
+                            ev.model, ev.device, ev.compute_type, ev.beam_size, ev.load_s,
+                            ev.warmup_s)
+            elif isinstance(ev, PipelineStats) and ev.final:
+                _report(ev)
+            elif isinstance(ev, WindowDropped):
+                pass  # logged by the worker at -v
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        sink.close()
+        if out_stream is not sys.stdout:
+            out_stream.close()
+    if pipeline.error is not None:
+        raise pipeline.error
+    if stop_signal:
+        return ExitCode.SIGINT if stop_signal[0] == signal.SIGINT else ExitCode.SIGTERM
+    return ExitCode.OK
+
+
+def _report(st: PipelineStats) -> None:
+    logger.info("%.1f s of audio, %d windows, %d captions, RTF %.3f, %d fragments dropped, "
+                "filtered %s", st.stream_s, st.windows, st.captions, st.rtf,
+                st.fragments_dropped, st.filtered or "none")
+    if st.overruns:
+        logger.warning("ring buffer overruns: %d blocks (%.2f s of audio) were lost",
+                       st.overruns, st.overrun_samples / 16000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``livescribe`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "devices":
+        from streamer.mic import devices_main
+
+        return _guard(lambda: devices_main(argv[1:]))
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    return _guard(lambda: run(args))
+
+
+def _guard(fn) -> int:
+    try:
+        return int(fn())
+    except LivescribeError as exc:
+        print(f"livescribe: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return int(ExitCode.SIGINT)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

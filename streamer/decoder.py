@@ -1,0 +1,264 @@
+"""Decoding one speech window with a warm faster-whisper model.
+
+A window is at most a few seconds long, so there is no long-form seek loop: features are
+computed once, the encoder runs on a context of ``encoder_context_s`` (not the 30 s that
+``WhisperModel.transcribe`` pads every input to), and CTranslate2's ``generate`` decodes at
+temperature 0 with no conditioning on previous text. Shortening the encoder input is the
+trade whisper.cpp calls ``audio_ctx``: on this 2-core machine base int8 encodes a 10 s context
+in 0.17 s against 0.8 s for 30 s, with the same text on our clips (docs/benchmarks.md).
+
+We call faster-whisper's public pieces (``WhisperModel``, its feature extractor, tokenizer and
+CTranslate2 model) rather than copying its transcribe loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamer.errors import LivescribeError, ModelError
+from streamer.models import ResolvedModel, download
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Which weights, on which device, with which arithmetic.
+
+    Attributes:
+        device: ``"cpu"`` or ``"cuda"``.
+        compute_type: CTranslate2 compute type (``int8``, ``float32``, ``float16``,
+            ``int8_float16``...).
+        cpu_threads: intra-op threads on CPU (0 = CTranslate2 default).
+    """
+
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """Conservative decoding of one window. Temperature is always 0 (no sampling fallback).
+
+    Attributes:
+        language: ISO 639-1 code, or None to detect it on the first voiced windows and keep it.
+        beam_size: 1 is greedy search.
+        encoder_context_s: seconds of mel features given to the encoder (the window is padded
+            with zero features up to this); None pads to Whisper's full 30 s, as upstream does.
+        initial_prompt: text placed before the window (names, vocabulary), or None.
+        max_tokens_per_s: cap on new tokens per second of window (plus 16), a guard against
+            runaway repetition loops; fast speech is about 5 tokens/s.
+        suppress_blank: suppress a leading blank, as upstream.
+        language_detection_windows: windows to vote over before fixing the language.
+        language_detection_threshold: a window whose top language probability exceeds this
+            fixes the language at once (faster-whisper's default 0.5).
+    """
+
+    language: str | None = None
+    beam_size: int = 1
+    encoder_context_s: float | None = 10.0
+    initial_prompt: str | None = None
+    max_tokens_per_s: float = 15.0
+    suppress_blank: bool = True
+    language_detection_windows: int = 3
+    language_detection_threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1:
+            raise ValueError("beam_size must be >= 1")
+        if self.encoder_context_s is not None and not 1.0 <= self.encoder_context_s <= 30.0:
+            raise ValueError("encoder_context_s must be within 1..30 seconds")
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """What the model said about one window.
+
+    Attributes:
+        text: decoded text, stripped.
+        language: language the window was decoded in.
+        avg_logprob: mean log-probability per token (nats).
+        no_speech_prob: probability of the no-speech token, [0, 1].
+        compression_ratio: gzip compression ratio of ``text``.
+        feature_s, encode_s, decode_s: wall seconds spent in each stage.
+    """
+
+    text: str
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    feature_s: float
+    encode_s: float
+    decode_s: float
+
+
+class WindowDecoder:
+    """A loaded, warm Whisper model that decodes short windows.
+
+    Args:
+        model: where the weights are (see :func:`streamer.models.resolve_model`).
+        model_options: device, compute type, threads.
+        options: decoding options.
+
+    Raises:
+        ModelError: the weights cannot be downloaded or loaded.
+        LivescribeError: the device/compute type is impossible on this machine (exit 78).
+    """
+
+    def __init__(self, model: ResolvedModel, model_options: ModelOptions = ModelOptions(),
+                 options: DecodingOptions = DecodingOptions()) -> None:
+        from faster_whisper import WhisperModel
+
+        self.resolved = model
+        self.model_options = model_options
+        self.options = options
+        path = download(model)
+        t0 = time.perf_counter()
+        try:
+            self.model = WhisperModel(path, device=model_options.device,
+                                      compute_type=model_options.compute_type,
+                                      cpu_threads=model_options.cpu_threads)
+        except ValueError as exc:  # CTranslate2: unsupported compute type / device
+            from streamer.errors import ExitCode
+
+            raise LivescribeError(f"cannot load {model.name!r} on {model_options.device} with "
+                                  f"compute type {model_options.compute_type}: {exc}",
+                                  ExitCode.CONFIG) from None
+        except RuntimeError as exc:
+            raise ModelError(f"cannot load model {model.name!r}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+        self.load_s = time.perf_counter() - t0
+        self.multilingual = bool(self.model.model.is_multilingual)
+        self.language: str | None = options.language if self.multilingual else "en"
+        if options.language and not self.multilingual and options.language != "en":
+            raise ModelError(f"model {model.name!r} is English-only; --language {options.language}"
+                             " needs a multilingual model such as base")
+        if options.language and self.multilingual:
+            from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+            if options.language not in _LANGUAGE_CODES:
+                raise LivescribeError(f"unknown language code {options.language!r}")
+        self._votes: dict[str, list[float]] = {}
+        self._prompt_tokens: list[int] | None = None
+        self._tokenizers: dict[str, object] = {}
+        self._frames_per_s = self.model.feature_extractor.sampling_rate // \
+            self.model.feature_extractor.hop_length  # 100 mel frames per second
+        self.warmup_s = 0.0
+
+    def warm_up(self, seconds: float = 5.0) -> float:
+        """Decode ``seconds`` of low noise once so the first real window is fast.
+
+        Returns:
+            Wall seconds the warm-up decode took (the calibration measurement).
+        """
+        rng = np.random.default_rng(0)
+        audio = (rng.standard_normal(int(seconds * 16000)) * 1e-3).astype(np.float32)
+        t0 = time.perf_counter()
+        language = self.language
+        self._decode(audio, language or "en", detect=False)
+        self.warmup_s = time.perf_counter() - t0
+        return self.warmup_s
+
+    def _tokenizer(self, language: str):
+        from faster_whisper.tokenizer import Tokenizer
+
+        tok = self._tokenizers.get(language)
+        if tok is None:
+            tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe",
+                            language=language)
+            self._tokenizers[language] = tok
+        return tok
+
+    def decode(self, audio: np.ndarray) -> DecodeResult:
+        """Decode one window.
+
+        Args:
+            audio: ``float32 [n_samples]`` at 16 kHz in [-1, 1], at most 30 s.
+
+        Returns:
+            The text and the model's confidence figures.
+        """
+        return self._decode(audio, self.language, detect=self.language is None)
+
+    def _decode(self, audio: np.ndarray, language: str | None, detect: bool) -> DecodeResult:
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        model = self.model
+        o = self.options
+        t0 = time.perf_counter()
+        features = model.feature_extractor(audio)  # float32 [n_mels, n_frames], 100 frames/s
+        full = model.feature_extractor.nb_max_frames  # 3000
+        if o.encoder_context_s is None:
+            frames = full
+        else:
+            frames = min(full, max(int(o.encoder_context_s * self._frames_per_s),
+                                   features.shape[-1]))
+        if features.shape[-1] < frames:
+            features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
+        else:
+            features = features[:, :frames]
+        t1 = time.perf_counter()
+        encoder_output = model.encode(features)
+        t2 = time.perf_counter()
+        if detect:
+            language = self._detect(encoder_output)
+        tok = self._tokenizer(language or "en")
+        prompt: list[int] = []
+        if o.initial_prompt:
+            if self._prompt_tokens is None:
+                self._prompt_tokens = tok.encode(" " + o.initial_prompt.strip())[
+                    -(MAX_TEXT_TOKENS // 2 - 1):]
+            prompt = [tok.sot_prev, *self._prompt_tokens]
+        prompt += [*tok.sot_sequence, tok.no_timestamps]
+        duration_s = audio.shape[0] / 16000
+        max_new = 16 + int(math.ceil(duration_s * o.max_tokens_per_s))
+        result = model.model.generate(
+            encoder_output, [prompt],
+            beam_size=o.beam_size,
+            max_length=min(MAX_TEXT_TOKENS, len(prompt) + max_new),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=o.suppress_blank,
+            suppress_tokens=get_suppressed_tokens(tok, [-1]),
+        )[0]
+        t3 = time.perf_counter()
+        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
+        # generate returns the cumulative log-prob divided by length (length_penalty 1);
+        # faster-whisper divides by (length + 1) for the end token; we do the same.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = tok.decode(tokens).strip()
+        return DecodeResult(
+            text=text,
+            language=language or "en",
+            avg_logprob=float(avg_logprob),
+            no_speech_prob=float(result.no_speech_prob),
+            compression_ratio=get_compression_ratio(text) if text else 0.0,
+            feature_s=t1 - t0,
+            encode_s=t2 - t1,
+            decode_s=t3 - t2,
+        )
+
+    def _detect(self, encoder_output) -> str:
+        """Vote on the language over the first windows; fix it once confident."""
+        results = self.model.model.detect_language(encoder_output)[0]
+        token, prob = results[0]
+        lang = token[2:-2]
+        o = self.options
+        self._votes.setdefault(lang, []).append(prob)
+        n = sum(len(v) for v in self._votes.values())
+        if prob > o.language_detection_threshold or n >= o.language_detection_windows:
+            best = max(self._votes, key=lambda k: (len(self._votes[k]), max(self._votes[k])))
+            self.language = best
+            logger.info("language detected: %s (p=%.2f after %d windows)", best,
+                        max(self._votes[best]), n)
+            return best
+        return lang

@@ -1,0 +1,173 @@
+"""Events: the contract between the engine, the sinks and the UI.
+
+All are frozen dataclasses. Times named ``*_s`` are seconds; ``start_s``/``end_s`` are stream
+time (seconds since the first captured sample); ``*_wall`` are ``time.monotonic()`` readings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SpeechWindow:
+    """A voiced stretch of audio cut by the segmenter, to be decoded as one unit.
+
+    Attributes:
+        index: 0-based sequence number of the window in the session.
+        audio: ``int16 [n_samples]`` PCM at 16 kHz mono (pre-roll and hang-over included).
+        start_s, end_s: stream time of the first and one-past-last sample, seconds.
+        voiced_s: seconds of frames webrtcvad marked as speech.
+        captured_wall: ``time.monotonic()`` when the window's last sample was captured.
+        reason: why it was cut: ``"pause"`` (end of utterance or pause after the minimum
+            length), ``"cap"`` (maximum length reached) or ``"flush"`` (end of stream).
+    """
+
+    index: int
+    audio: np.ndarray = field(repr=False)
+    start_s: float
+    end_s: float
+    voiced_s: float
+    captured_wall: float
+    reason: str
+
+    @property
+    def duration_s(self) -> float:
+        """Window length in seconds."""
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One final caption: the text decoded from one speech window.
+
+    Attributes:
+        text: the caption, stripped.
+        start_s, end_s: stream time of the window, seconds.
+        latency_s: wall seconds from the capture of the window's last sample to emission.
+        language: ISO 639-1 code the window was decoded in.
+        avg_logprob: mean token log-probability of the decoded text (nats, <= 0).
+        no_speech_prob: probability of Whisper's no-speech token at the first step, [0, 1].
+        compression_ratio: gzip ratio of the text (> 2.4 means repetitive, Whisper's default).
+        window_index: index of the :class:`SpeechWindow` it came from.
+        emitted_wall: ``time.monotonic()`` at emission.
+        final: always True for now: captions are not revised once emitted.
+    """
+
+    text: str
+    start_s: float
+    end_s: float
+    latency_s: float
+    language: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    window_index: int
+    emitted_wall: float
+    final: bool = True
+
+    def to_dict(self) -> dict:
+        """The fields written by the JSONL sink (times rounded to milliseconds)."""
+        return {
+            "text": self.text,
+            "start": round(self.start_s, 3),
+            "end": round(self.end_s, 3),
+            "latency": round(self.latency_s, 3),
+            "language": self.language,
+            "avg_logprob": round(self.avg_logprob, 4),
+            "no_speech_prob": round(self.no_speech_prob, 4),
+            "compression_ratio": round(self.compression_ratio, 3),
+            "window": self.window_index,
+        }
+
+
+@dataclass(frozen=True)
+class WindowDropped:
+    """A decoded window whose text a filter removed (or that decoded to nothing).
+
+    Attributes:
+        window_index: the window's index.
+        start_s, end_s: stream time of the window, seconds.
+        filter: name of the filter that dropped it (e.g. ``"no_speech"``).
+        reason: human-readable detail, e.g. ``"no_speech_prob 0.91 > 0.6"``.
+        text: the text that was dropped (may be empty).
+    """
+
+    window_index: int
+    start_s: float
+    end_s: float
+    filter: str
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class WindowStarted:
+    """The worker began decoding a window (lets a UI show work in progress)."""
+
+    window_index: int
+    start_s: float
+    end_s: float
+    queue_depth: int
+
+
+@dataclass(frozen=True)
+class ModelReady:
+    """The worker loaded and warmed the model.
+
+    Attributes:
+        model: model name or path as resolved.
+        device: ``"cpu"`` or ``"cuda"``.
+        compute_type: CTranslate2 compute type in use, e.g. ``"int8"``.
+        threads: CPU threads given to CTranslate2.
+        beam_size: beam size used for decoding.
+        load_s: seconds to load the model; warmup_s: seconds of the warm-up decode of 5 s.
+        multilingual: whether the model can detect and decode languages other than English.
+    """
+
+    model: str
+    device: str
+    compute_type: str
+    threads: int
+    beam_size: int
+    load_s: float
+    warmup_s: float
+    multilingual: bool
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    """Counters of a session, emitted periodically and once at the end.
+
+    Attributes:
+        stream_s: seconds of audio captured so far.
+        overruns: ring-buffer writes refused because it was full (blocks lost).
+        overrun_samples: samples lost to those overruns.
+        windows: speech windows sent to the worker.
+        fragments_dropped: voiced fragments too short to decode (below ``min_speech_ms``).
+        windows_decoded: windows the worker finished.
+        captions: captions emitted.
+        filtered: captions removed by a filter, by filter name.
+        queue_depth: windows waiting for the worker.
+        inference_s: total wall seconds spent decoding.
+        final: True for the last stats event of the session.
+    """
+
+    stream_s: float
+    overruns: int
+    overrun_samples: int
+    windows: int
+    fragments_dropped: int
+    windows_decoded: int
+    captions: int
+    filtered: dict
+    queue_depth: int
+    inference_s: float
+    final: bool = False
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: inference seconds per second of captured audio."""
+        return self.inference_s / self.stream_s if self.stream_s > 0 else 0.0

@@ -1,0 +1,207 @@
+"""The pipeline: wires source -> ring buffer -> segmenter -> worker -> events, one direction.
+
+Threads and hand-offs::
+
+    capture thread ──RingBuffer──▶ segmenter thread ──Queue[SpeechWindow]──▶ inference thread
+                                                                  ──Queue[event]──▶ consumer
+
+The consumer (CLI writers or the TUI) iterates :meth:`Pipeline.events` on its own thread.
+:meth:`Pipeline.stop` stops capture only; everything already captured is still segmented,
+decoded and delivered, so stop never loses captions.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.errors import LivescribeError
+from streamer.events import PipelineStats, SpeechWindow
+from streamer.filters import FilterOptions
+from streamer.models import ResolvedModel
+from streamer.ringbuffer import RingBuffer
+from streamer.segmenter import Segmenter, VadOptions
+from streamer.worker import InferenceWorker
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class Source(Protocol):
+    """What the pipeline needs of an audio source (file replay or microphone)."""
+
+    description: str
+    error: LivescribeError | None
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def pause(self, paused: bool) -> None: ...
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Everything that tunes a session, grouped by concern.
+
+    Attributes:
+        vad: segmentation.
+        model: device, compute type, threads.
+        decoding: decoding.
+        filters: anti-hallucination thresholds.
+        ring_capacity_s: ring buffer capacity, seconds of audio.
+        window_queue_size: windows that may wait for the worker before the segmenter blocks.
+        stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
+    """
+
+    vad: VadOptions = field(default_factory=VadOptions)
+    model: ModelOptions = field(default_factory=ModelOptions)
+    decoding: DecodingOptions = field(default_factory=DecodingOptions)
+    filters: FilterOptions = field(default_factory=FilterOptions)
+    ring_capacity_s: float = 30.0
+    window_queue_size: int = 16
+    stats_interval_s: float = 1.0
+
+
+class Pipeline:
+    """One transcription session.
+
+    Args:
+        model: resolved model weights.
+        make_source: called with the ring buffer, returns the source that fills it.
+        options: pipeline options.
+
+    Use ``for event in pipeline.events(): ...``; it starts the threads, yields events until
+    every captured window is decoded, and ends with a final :class:`PipelineStats`.
+    Afterwards :attr:`error` holds the first failure (model load or capture), if any.
+    """
+
+    def __init__(self, model: ResolvedModel, make_source, options: PipelineOptions = PipelineOptions()) -> None:
+        self.options = options
+        self.ring = RingBuffer(options.ring_capacity_s)
+        self.source: Source = make_source(self.ring)
+        self.segmenter = Segmenter(options.vad)
+        self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
+        self._events: queue.Queue = queue.Queue(1024)
+        self.worker = InferenceWorker(model, options.model, options.decoding, options.filters,
+                                      self._windows, self._events)
+        self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
+        self._stopping = threading.Event()
+        self.error: LivescribeError | None = None
+        self.windows_sent = 0
+
+    # -- control ------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop capture; queued audio and windows are still transcribed and delivered."""
+        self._stopping.set()
+        self.source.stop()
+
+    def pause(self, paused: bool) -> None:
+        """Pause or resume capture."""
+        self.source.pause(paused)
+
+    # -- threads ----------------------------------------------------------------------------
+    def _segment(self) -> None:
+        n = self.options.vad.frame_samples
+        try:
+            while True:
+                item = self.ring.read(n)
+                if item is None:
+                    break
+                for w in self.segmenter.feed(*item):
+                    self._windows.put(w)
+                    self.windows_sent += 1
+            for w in self.segmenter.flush():
+                self._windows.put(w)
+                self.windows_sent += 1
+        finally:
+            self._windows.put(None)
+
+    def stats(self, final: bool = False) -> PipelineStats:
+        """A snapshot of the session's counters."""
+        w = self.worker
+        return PipelineStats(
+            stream_s=self.ring.written_samples / 16000,
+            overruns=self.ring.overruns,
+            overrun_samples=self.ring.overrun_samples,
+            windows=self.windows_sent,
+            fragments_dropped=self.segmenter.fragments_dropped,
+            windows_decoded=w.windows_decoded,
+            captions=w.captions,
+            filtered=dict(w.filtered),
+            queue_depth=self._windows.qsize(),
+            inference_s=w.inference_s,
+            final=final,
+        )
+
+    def events(self) -> Iterator[object]:
+        """Run the session, yielding engine events and periodic :class:`PipelineStats`."""
+        self.worker.start()
+        early = getattr(self.source, "start_before_model", False)
+        if early:
+            self.source.start()
+            self._seg_thread.start()
+        # wait for the model, passing on its ModelReady event
+        while not self.worker.ready.wait(0.05):
+            if self._stopping.is_set() and not early:
+                break
+        if self.worker.error is not None:
+            self.error = self.worker.error
+            self.source.stop()
+            while early and self._seg_thread.is_alive():  # unblock the segmenter
+                self._windows_drain()
+                self._seg_thread.join(0.05)
+            yield from self._drain_events()
+            yield self.stats(final=True)
+            return
+        if not early:
+            if self._stopping.is_set():
+                self.ring.close()
+            else:
+                self.source.start()
+            self._seg_thread.start()
+        thread_done = threading.Thread(target=self._finish_worker, daemon=True)
+        thread_done.start()
+        next_stats = time.monotonic() + self.options.stats_interval_s
+        while True:
+            timeout = max(0.0, next_stats - time.monotonic())
+            try:
+                ev = self._events.get(timeout=timeout)
+            except queue.Empty:
+                ev = None
+            if ev is _END:
+                break
+            if ev is not None:
+                yield ev
+            if time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + self.options.stats_interval_s
+                yield self.stats()
+        self.source.join(5.0)
+        if self.source.error is not None and self.error is None:
+            self.error = self.source.error
+        yield self.stats(final=True)
+
+    def _finish_worker(self) -> None:
+        self._seg_thread.join()
+        self.worker.join()
+        self._events.put(_END)
+
+    def _windows_drain(self) -> None:
+        try:
+            while True:
+                self._windows.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _drain_events(self) -> Iterator[object]:
+        try:
+            while True:
+                yield self._events.get_nowait()
+        except queue.Empty:
+            return
