@@ -1,0 +1,101 @@
+"""The livescribe command: captions on stdout, formats, error paths, shutdown."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CLIPS, ROOT, in_order, run_cli, words
+
+JFK = str(CLIPS["jfk"][0])
+FAST = ["--model", "tiny.en", "--speed", "max"]
+
+
+def test_text_captions_line_by_line():
+    r = run_cli("--file", JFK, *FAST)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) >= 2 and all(line.strip() for line in lines)
+    assert in_order(["fellow", "americans", "country", "country"], words(r.stdout))
+    assert r.stderr == ""  # quiet by default: nothing but data anywhere
+    assert "\x1b[" not in r.stdout
+
+
+def test_jsonl_lines_parse_with_times_and_latency():
+    r = run_cli("--file", JFK, *FAST, "--format", "jsonl", "-v")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert rows
+    for row in rows:
+        assert {"text", "start", "end", "latency", "language", "avg_logprob",
+                "no_speech_prob"} <= row.keys()
+        assert 0 <= row["start"] < row["end"] <= 11.1 and row["latency"] >= 0
+    assert "model tiny.en ready" in r.stderr  # -v logs go to stderr
+
+
+@pytest.mark.parametrize("fmt,head", [("srt", "1\n00:00:0"), ("vtt", "WEBVTT\n\n00:00:0")])
+def test_subtitles_to_output_file(tmp_path, fmt, head):
+    out = tmp_path / f"captions.{fmt}"
+    r = run_cli("--file", JFK, *FAST, "--format", fmt, "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    text = out.read_text()
+    assert text.startswith(head)
+    assert "-->" in text and "americans" in text.lower()
+
+
+def test_realtime_replay_prints_while_playing():
+    """Captions arrive while the clip plays: the first line well before the replay ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file", JFK, "--model",
+                             "tiny.en", "--speed", "2", "--format", "jsonl"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = json.loads(proc.stdout.readline())
+    t_first = time.monotonic()
+    rest = proc.stdout.read()
+    t_end = time.monotonic()
+    assert proc.wait(30) == 0
+    # at 2x the 11 s clip plays for 5.5 s; the first window ends near 4.9 s of stream time,
+    # i.e. 2.5 s of replay: the first caption must precede the end by more than a second
+    assert first["end"] < 6.0
+    assert t_end - t_first > 1.0
+    assert rest.strip()
+
+
+def test_sigterm_flushes_what_is_queued():
+    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
+                             str(CLIPS["librispeech"][0]), "--model", "tiny.en",
+                             "--format", "jsonl"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
+    time.sleep(1.5)  # let the next utterance open (its onset is ~0.3 s after that cut)
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    after = [json.loads(line) for line in rest.splitlines()]
+    # the utterance open at the signal was cut, flushed and transcribed
+    assert after and after[-1]["end"] > first["end"]
+    assert "stopping" in err
+
+
+@pytest.mark.parametrize("args,code,needle", [
+    (["--file", "no/such/file.wav"], 66, "not found"),
+    (["--file", "assets"], 66, "directory"),
+    (["--file", "pyproject.toml"], 65, "audio"),
+    (["--file", JFK, "--model", "tinyy"], 69, "unknown model"),
+    (["--file", JFK, "--model", "small"], 69, "offline models are tiny.en, base"),
+    (["--file", JFK, "--model", "tiny.en", "--language", "fr"], 69, "English-only"),
+    (["--file", JFK, "--speed", "0"], 2, "speed"),
+    (["--file", JFK, "--min-window", "6"], 2, "min_window_s"),
+])
+def test_errors_are_one_line_on_stderr(args, code, needle):
+    r = run_cli(*args, env={"HF_HUB_OFFLINE": "0"})
+    assert r.returncode == code, (r.returncode, r.stderr)
+    assert r.stdout == ""
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    if code != 2:  # argparse prints usage first
+        assert len(lines) == 1, r.stderr
+    assert needle in r.stderr

@@ -1,0 +1,19 @@
+"""Layering: the engine imports without Textual or PortAudio; stdout stays data-only."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_engine_imports_without_textual_or_sounddevice():
+    code = (
+        "import sys\n"
+        "sys.modules['textual'] = None\n"  # any import of textual now fails
+        "sys.modules['sounddevice'] = None\n"
+        "import streamer.cli, streamer.pipeline, streamer.worker, streamer.sources\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"

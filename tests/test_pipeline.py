@@ -1,0 +1,72 @@
+"""The whole engine on real speech with tiny.en: capture thread -> ring -> VAD -> worker."""
+
+import math
+
+import pytest
+
+from conftest import CLIPS, in_order, words
+from streamer.events import Caption, ModelReady, PipelineStats, WindowStarted
+from streamer.pipeline import Pipeline, PipelineOptions
+from streamer.sources import FileSource
+
+KEY_WORDS = {
+    "jfk": ["fellow", "americans", "country", "country"],
+    "librispeech": ["reader", "excuse", "native", "country", "narrative", "tedious", "painful"],
+    "ljspeech": ["first", "importance", "letter", "fine", "form"],
+}
+
+
+@pytest.fixture(scope="module")
+def sessions(tiny_model):
+    """Each clip replayed once at --speed max; the list of events per clip."""
+    out = {}
+    for name, (path, _) in CLIPS.items():
+        p = Pipeline(tiny_model, lambda ring, path=path: FileSource(path, ring, speed=math.inf),
+                     PipelineOptions())
+        out[name] = (p, list(p.events()))
+    return out
+
+
+@pytest.mark.parametrize("clip", list(CLIPS))
+def test_key_words_present_in_order(sessions, clip):
+    p, events = sessions[clip]
+    assert p.error is None
+    captions = [e for e in events if isinstance(e, Caption)]
+    assert captions
+    text = words(" ".join(c.text for c in captions))
+    assert in_order(KEY_WORDS[clip], text), text
+
+
+@pytest.mark.parametrize("clip", list(CLIPS))
+def test_event_stream_is_well_formed(sessions, clip):
+    p, events = sessions[clip]
+    assert isinstance(events[0], ModelReady)
+    assert isinstance(events[-1], PipelineStats) and events[-1].final
+    captions = [e for e in events if isinstance(e, Caption)]
+    starts = [c.start_s for c in captions]
+    assert starts == sorted(starts)
+    for c in captions:
+        assert 0 <= c.start_s < c.end_s and c.latency_s >= 0 and c.language == "en"
+        assert c.avg_logprob <= 0 and 0 <= c.no_speech_prob <= 1
+    started = [e.window_index for e in events if isinstance(e, WindowStarted)]
+    assert started == list(range(len(started)))
+    st = events[-1]
+    assert st.overruns == 0  # --speed max waits for room instead of dropping
+    assert st.windows == st.windows_decoded == len(started)
+    assert st.captions + sum(st.filtered.values()) == st.windows_decoded
+    duration = {"jfk": 11.0, "librispeech": 11.66, "ljspeech": 4.51}[clip]
+    assert abs(st.stream_s - duration) < 0.05
+
+
+def test_model_failure_travels_as_data(tmp_path):
+    from streamer.models import ResolvedModel
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.bin").write_bytes(b"not a model")
+    (bad / "config.json").write_text("{}")
+    p = Pipeline(ResolvedModel("bad", str(bad), "directory"),
+                 lambda ring: FileSource(CLIPS["jfk"][0], ring), PipelineOptions())
+    events = list(p.events())
+    assert p.error is not None and "bad" in str(p.error)
+    assert not any(isinstance(e, Caption) for e in events)
