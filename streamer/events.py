@@ -105,12 +105,20 @@ class WindowDropped:
 
 @dataclass(frozen=True)
 class WindowStarted:
-    """The worker began decoding a window (lets a UI show work in progress)."""
+    """The worker began decoding a window (lets a UI show work in progress).
+
+    Attributes:
+        window_index: the window's index.
+        start_s, end_s: stream time of the window, seconds.
+        queue_depth: windows still waiting behind this one.
+        started_wall: ``time.monotonic()`` when decoding began.
+    """
 
     window_index: int
     start_s: float
     end_s: float
     queue_depth: int
+    started_wall: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class FileSource:
         self._blocks = decode_blocks(self.path, self.block_samples)
         self._first = next(self._blocks, None)
         self.error: LivescribeError | None = None
+        self.started_wall: float | None = None  #: monotonic time stream time 0 was "heard"
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capture-file", daemon=True)
@@ -78,7 +79,7 @@ class FileSource:
     def _run(self) -> None:
         realtime = math.isfinite(self.speed)
         written = 0
-        t0 = time.monotonic()
+        t0 = self.started_wall = time.monotonic()
         paused_total = 0.0
         try:
             blocks = self._blocks if self._first is None else chain([self._first], self._blocks)

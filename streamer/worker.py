@@ -102,7 +102,8 @@ class InferenceWorker:
 
     def _handle(self, w: SpeechWindow) -> None:
         assert self.decoder is not None
-        self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize()))
+        self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
+                                       time.monotonic()))
         t0 = time.perf_counter()
         r = self.decoder.decode(int16_to_float32(w.audio))
         t1 = time.perf_counter()
