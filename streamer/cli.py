@@ -19,12 +19,14 @@ from streamer.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped
 from streamer.filters import FilterOptions
+from streamer.plan import Plan
+from streamer.plan import add_arguments as add_plan_arguments
 from streamer.segmenter import VadOptions
 from streamer.sinks import FORMATS, make_sink
 
 logger = logging.getLogger("streamer")
 
-DEFAULT_MODEL = "base"  #: chosen by benchmark, see docs/benchmarks.md
+DEFAULT_MODEL = "auto"  #: the tuning plan picks (streamer.plan, docs/tuning.md)
 
 
 def _speed(text: str) -> float:
@@ -49,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="livescribe",
         description="Live speech-to-text in the terminal: captions the microphone, or replays "
                     "a recording as if it were live. Captions go to stdout, logs to stderr.",
-        epilog="Subcommands: 'livescribe devices' lists input devices.",
+        epilog="Subcommands: 'livescribe devices' lists input devices; 'livescribe info' "
+               "shows the machine and the settings chosen for it.",
     )
     p.add_argument("--version", action="version", version=f"livescribe {__version__}")
     src = p.add_argument_group("input")
@@ -63,19 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="caption format on stdout (default: text, one caption per line)")
     out.add_argument("--output", "-o", metavar="FILE", help="write captions to FILE instead of stdout")
     out.add_argument("-v", "--verbose", action="count", default=0,
-                     help="more logging on stderr (-v: info, -vv: debug)")
+                     help="more logging on stderr (-v: info and the tuning plan, -vv: debug)")
+    out.add_argument("--benchmark", action="store_true",
+                     help="print per-window timings (features, encode+decode, filters) on "
+                          "stderr at exit")
     m = p.add_argument_group("model and decoding")
-    m.add_argument("--model", "-m", default=DEFAULT_MODEL,
-                   help=f"tiny.en or base (offline, bundled), a CTranslate2 model directory, or a "
-                        f"faster-whisper name to download (default: {DEFAULT_MODEL})")
+    add_plan_arguments(m)  # --model --device --compute-type --threads --beam-size --strict
     m.add_argument("--language", "-l", default=None,
                    help="language code (en, fr, ...); default: detect on the first windows")
-    m.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="inference device")
-    m.add_argument("--compute-type", default="int8", help="CTranslate2 compute type (default int8)")
-    m.add_argument("--threads", type=int, default=0, help="CPU threads for inference (0 = auto)")
     dd = DecodingOptions()
-    m.add_argument("--beam-size", type=int, default=dd.beam_size,
-                   help=f"beam size (default {dd.beam_size}: greedy)")
     m.add_argument("--encoder-context", type=_optional_float, default=dd.encoder_context_s,
                    metavar="SECONDS",
                    help=f"seconds of audio context given to the encoder (default "
@@ -113,8 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
     """Build :class:`~streamer.pipeline.PipelineOptions` from parsed arguments.
+
+    With ``plan`` (:func:`streamer.plan.plan_from_args`), device, compute type, threads and beam
+    size come from the plan and the worker loads through its fallback chain.
 
     Raises:
         LivescribeError: an option out of range (exit 2).
@@ -126,7 +128,8 @@ def options_from_args(args: argparse.Namespace):
                          pre_roll_ms=args.pre_roll_ms, hangover_ms=args.hangover_ms,
                          pause_ms=args.pause_ms, min_window_s=args.min_window,
                          max_window_s=args.max_window, min_speech_ms=args.min_speech_ms)
-        decoding = DecodingOptions(language=args.language, beam_size=args.beam_size,
+        beam = plan.beam_size if plan else args.beam_size or DecodingOptions().beam_size
+        decoding = DecodingOptions(language=args.language, beam_size=beam,
                                    encoder_context_s=args.encoder_context,
                                    initial_prompt=args.prompt)
         filters = FilterOptions(no_speech_threshold=args.no_speech_threshold,
@@ -134,9 +137,13 @@ def options_from_args(args: argparse.Namespace):
                                 compression_ratio_threshold=args.compression_ratio_threshold)
     except ValueError as exc:
         raise LivescribeError(str(exc), ExitCode.USAGE) from None
-    model = ModelOptions(device=args.device, compute_type=args.compute_type,
-                         cpu_threads=max(0, args.threads))
-    return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters)
+    if plan is not None:
+        model = plan.model_options()
+    else:
+        model = ModelOptions(device="cpu" if args.device == "auto" else args.device,
+                             compute_type="int8" if args.compute_type == "auto"
+                             else args.compute_type, cpu_threads=max(0, args.threads))
+    return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters, plan=plan)
 
 
 def setup_logging(verbose: int) -> None:
@@ -171,8 +178,11 @@ def run(args: argparse.Namespace) -> int:
     from streamer.models import resolve_model
     from streamer.pipeline import Pipeline
 
-    options = options_from_args(args)
-    model = resolve_model(args.model)
+    from streamer.plan import plan_from_args
+
+    plan = plan_from_args(args)  # probe + overrides; -v logs it; --strict may stop here (78)
+    options = options_from_args(args, plan)
+    model = resolve_model(plan.model)
     pipeline = Pipeline(model, make_source_factory(args), options)  # opens the input now
 
     out_stream = sys.stdout
@@ -221,11 +231,31 @@ def run(args: argparse.Namespace) -> int:
         sink.close()
         if out_stream is not sys.stdout:
             out_stream.close()
+    if args.benchmark:
+        _benchmark(pipeline.worker.timings)
     if pipeline.error is not None:
         raise pipeline.error
     if stop_signal:
         return ExitCode.SIGINT if stop_signal[0] == signal.SIGINT else ExitCode.SIGTERM
     return ExitCode.OK
+
+
+def _benchmark(timings: list[tuple[float, float, float, float]]) -> None:
+    """``--benchmark``: per-window wall seconds on stderr (features, encode+decode, filters)."""
+    import numpy as np
+
+    err = sys.stderr
+    print(f"benchmark: {len(timings)} windows, wall seconds per window", file=err)
+    print(f"{'window':>8} {'features':>9} {'enc+dec':>9} {'filters':>9} {'total':>9}", file=err)
+    rows = np.array([(f, e + d, fl, f + e + d + fl) for f, e, d, fl in timings]).reshape(-1, 4)
+    for i, (f, ed, fl, tot) in enumerate(rows):
+        print(f"{i:>8} {f:>9.3f} {ed:>9.3f} {fl:>9.4f} {tot:>9.3f}", file=err)
+    if len(rows):
+        for name, fn in (("mean", np.mean), ("p50", np.median),
+                         ("p95", lambda a, axis: np.percentile(a, 95, axis=axis)),
+                         ("max", np.max)):
+            f, ed, fl, tot = fn(rows, axis=0)
+            print(f"{name:>8} {f:>9.3f} {ed:>9.3f} {fl:>9.4f} {tot:>9.3f}", file=err)
 
 
 def _report(st: PipelineStats) -> None:
@@ -244,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         from streamer.mic import devices_main
 
         return _guard(lambda: devices_main(argv[1:]))
+    if argv and argv[0] == "info":
+        from streamer.plan import info_main
+
+        return _guard(lambda: info_main(argv[1:]))
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     return _guard(lambda: run(args))

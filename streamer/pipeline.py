@@ -25,6 +25,7 @@ from streamer.errors import LivescribeError
 from streamer.events import PipelineStats, SpeechWindow
 from streamer.filters import FilterOptions
 from streamer.models import ResolvedModel
+from streamer.plan import Plan
 from streamer.ringbuffer import RingBuffer
 from streamer.segmenter import Segmenter, VadOptions
 from streamer.worker import InferenceWorker
@@ -58,6 +59,8 @@ class PipelineOptions:
         ring_capacity_s: ring buffer capacity, seconds of audio.
         window_queue_size: windows that may wait for the worker before the segmenter blocks.
         stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
+        plan: tuning plan; when given the worker loads through its fallback chain and
+            calibrates (:func:`streamer.plan.start_decoder`), else it loads ``model`` as is.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)
@@ -67,6 +70,7 @@ class PipelineOptions:
     ring_capacity_s: float = 30.0
     window_queue_size: int = 16
     stats_interval_s: float = 1.0
+    plan: Plan | None = None
 
 
 class Pipeline:
@@ -90,7 +94,7 @@ class Pipeline:
         self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
         self._events: queue.Queue = queue.Queue(1024)
         self.worker = InferenceWorker(model, options.model, options.decoding, options.filters,
-                                      self._windows, self._events)
+                                      self._windows, self._events, plan=options.plan)
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None

@@ -20,6 +20,7 @@ from streamer.errors import LivescribeError
 from streamer.events import Caption, ModelReady, SpeechWindow, WindowDropped, WindowStarted
 from streamer.filters import FilterOptions, run_chain
 from streamer.models import ResolvedModel
+from streamer.plan import Plan, start_decoder
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class InferenceWorker:
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
         events: bounded queue receiving ``ModelReady``, ``WindowStarted``, ``Caption`` and
             ``WindowDropped`` events.
+        plan: the tuning plan (:mod:`streamer.plan`); when given, the model is loaded through
+            its fallback chain and calibrated, and :attr:`plan` is replaced by the plan as
+            loaded and measured. None loads ``model`` with ``model_options`` as given.
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
@@ -45,8 +49,9 @@ class InferenceWorker:
 
     def __init__(self, model: ResolvedModel, model_options: ModelOptions,
                  decoding: DecodingOptions, filters: FilterOptions,
-                 windows: queue.Queue, events: queue.Queue) -> None:
+                 windows: queue.Queue, events: queue.Queue, plan: Plan | None = None) -> None:
         self.model = model
+        self.plan = plan
         self.model_options = model_options
         self.decoding = decoding
         self.filters = filters
@@ -76,8 +81,12 @@ class InferenceWorker:
 
     def _run(self) -> None:
         try:
-            self.decoder = WindowDecoder(self.model, self.model_options, self.decoding)
-            warmup_s = self.decoder.warm_up()
+            if self.plan is None:
+                self.decoder = WindowDecoder(self.model, self.model_options, self.decoding)
+                warmup_s = self.decoder.warm_up()
+            else:  # fallback chain, then calibration (may step down) before any caption
+                self.decoder, self.plan = start_decoder(self.plan, self.decoding)
+                warmup_s = self.decoder.warmup_s
         except LivescribeError as exc:
             self.error = exc
             self.ready.set()
@@ -89,9 +98,9 @@ class InferenceWorker:
             return
         d = self.decoder
         self.events.put(ModelReady(
-            model=self.model.name, device=self.model_options.device,
-            compute_type=d.model.model.compute_type, threads=self.model_options.cpu_threads,
-            beam_size=self.decoding.beam_size, load_s=d.load_s, warmup_s=warmup_s,
+            model=d.resolved.name, device=d.model_options.device,
+            compute_type=d.model.model.compute_type, threads=d.model_options.cpu_threads,
+            beam_size=d.options.beam_size, load_s=d.load_s, warmup_s=warmup_s,
             multilingual=d.multilingual))
         self.ready.set()
         while True:
