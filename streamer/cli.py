@@ -61,6 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--speed", type=_speed, default=1.0, metavar="X",
                      help="replay speed: 1 = real time (default), 2 = twice as fast, "
                           "'max' = as fast as transcription goes")
+    src.add_argument("--input-device", metavar="DEVICE",
+                     help="microphone: index or part of the name from 'livescribe devices' "
+                          "(default: the system's default input)")
+    src.add_argument("--channel", type=int, metavar="N",
+                     help="microphone: keep only input channel N (1-based) instead of the mix")
+    src.add_argument("--input-rate", type=int, metavar="HZ",
+                     help="microphone: open the device at HZ and resample to 16 kHz with soxr "
+                          "(default: 16000 if the device takes it, else its default rate)")
     out = p.add_argument_group("output")
     out.add_argument("--format", choices=FORMATS, default="text",
                      help="caption format on stdout (default: text, one caption per line)")
