@@ -143,7 +143,8 @@ MAX_LIVE_THREADS = 8
 #: Threads per instance in server/batch use: CTranslate2's default intra_threads
 #: (CTranslate2 docs, parallel.md: "the default value is 4").
 BATCH_THREADS_PER_INSTANCE = 4
-#: Physical cores from which a CPU plan affords beam 5 (faster-whisper's default beam).
+#: Physical (on Apple Silicon: performance) cores from which a CPU plan starts at beam 5,
+#: faster-whisper's default beam; our guess, checked by calibration at start-up.
 BEAM5_MIN_CORES = 8
 
 
@@ -502,10 +503,14 @@ def make_plan(probe: Probe, overrides: Overrides = Overrides()) -> Plan:
     if ov.beam_size is not None:
         beam, reasons["beam_size"] = ov.beam_size, "--beam-size"
     elif device == "cuda":
-        beam, reasons["beam_size"] = 5, ("5: faster-whisper's default; a GPU decodes 5 beams "
-                                         "in about the time of one")
-    elif (p.physical_cores or 0) >= BEAM5_MIN_CORES and compute.startswith("int8"):
-        beam, reasons["beam_size"] = 5, (f"5: {p.physical_cores} physical cores to spare "
+        beam, reasons["beam_size"] = 5, ("5: faster-whisper's default, used in its GPU "
+                                         "benchmarks; calibration drops to 1 if the warm-up "
+                                         "is over budget")
+    elif (p.performance_cores or p.physical_cores or 0) >= BEAM5_MIN_CORES \
+            and compute.startswith("int8"):
+        beam, reasons["beam_size"] = 5, (f"5: {p.performance_cores or p.physical_cores} "
+                                         f"{'performance' if p.performance_cores else 'physical'}"
+                                         f" cores to spare "
                                          f"(>= {BEAM5_MIN_CORES}); calibration drops to 1 if "
                                          f"the warm-up is over budget")
     else:
@@ -577,7 +582,8 @@ def fallback_chain(plan: Plan, cpu_model: str) -> tuple[LoadAttempt, ...]:
         if "model" not in plan.pinned and plan.model not in OFFLINE:
             steps.append(LoadAttempt("base", "cuda", safer or plan.compute_type,
                                      plan.cpu_threads, "offline model on the GPU"))
-    steps.append(LoadAttempt(cpu_model, "cpu", "int8", plan.cpu_threads, "CPU int8"))
+    if not (plan.device == "cpu" and plan.compute_type == "float32"):  # float32: int8 unsupported
+        steps.append(LoadAttempt(cpu_model, "cpu", "int8", plan.cpu_threads, "CPU int8"))
     steps.append(LoadAttempt(cpu_model, "cpu", "float32", plan.cpu_threads, "CPU float32"))
     out: list[LoadAttempt] = []
     for s in steps:
@@ -686,18 +692,16 @@ def step_down_model(model: str, language: str | None) -> str | None:
     """The next smaller model calibration may switch to, or None.
 
     An offline model steps down only to an offline model (no surprise download at start-up):
-    ``base`` goes to ``tiny.en`` when the language is English, else nowhere. A multilingual
-    model goes to an English-only one only for English.
+    ``base`` goes to ``tiny.en`` when the language is English, else nowhere. Where the next
+    size down is ``base.en`` (a download), the offline ``base`` is taken instead.
     """
     if model in OFFLINE:
         return "tiny.en" if model == "base" and language == "en" else None
     smaller = SMALLER.get(model)
     if smaller is None:
         return None
-    if smaller in ("tiny", "base.en", "tiny.en") and language == "en":
-        return "tiny.en"  # offline
-    if smaller == "tiny" and language != "en":
-        return "base"  # offline, multilingual
+    if smaller == "base.en":
+        return "base"  # offline, and multilingual base transcribes English too
     return smaller
 
 
