@@ -494,9 +494,6 @@ def make_plan(probe: Probe, overrides: Overrides = Overrides()) -> Plan:
             model, reasons["model"] = _cpu_model(p, compute, ov.language)
         else:
             model, reasons["model"] = ov.model, "--model"
-    if not _english_ok(ov.language) and model.endswith(".en"):
-        warnings.append(f"{model} is English-only but --language {ov.language} was asked")
-
     threads, reasons["cpu_threads"] = _cpu_threads(p, ov, device)
 
     # beam size and best_of
