@@ -19,6 +19,7 @@ from streamer.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped
 from streamer.filters import FilterOptions
+from streamer.gate import GateOptions
 from streamer.plan import Plan
 from streamer.plan import add_arguments as add_plan_arguments
 from streamer.segmenter import VadOptions
@@ -98,6 +99,38 @@ def build_parser() -> argparse.ArgumentParser:
                    default=fo.compression_ratio_threshold,
                    help=f"drop repetitive captions above this ratio (default "
                         f"{fo.compression_ratio_threshold})")
+    h = p.add_argument_group("hallucination filters and gate (defaults measured: docs/tuning.md)")
+    h.add_argument("--phrase-no-speech-threshold", type=_optional_float,
+                   default=fo.phrase_no_speech_threshold, metavar="P",
+                   help=f"a known hallucination phrase ('Thank you.', 'you') is dropped above "
+                        f"this no_speech_prob (default {fo.phrase_no_speech_threshold})")
+    h.add_argument("--phrase-log-prob-threshold", type=_optional_float,
+                   default=fo.phrase_log_prob_threshold, metavar="LOGPROB",
+                   help=f"... or below this avg_logprob (default {fo.phrase_log_prob_threshold})")
+    h.add_argument("--phrase-min-words-per-voiced-s", type=_optional_float,
+                   default=fo.phrase_min_words_per_voiced_s, metavar="RATE",
+                   help=f"... or with fewer words per voiced second (default "
+                        f"{fo.phrase_min_words_per_voiced_s})")
+    h.add_argument("--language-prob-threshold", type=_optional_float,
+                   default=fo.language_prob_threshold, metavar="P",
+                   help=f"with --language, drop text detected as another language when the set "
+                        f"language's probability is below this (default "
+                        f"{fo.language_prob_threshold})")
+    h.add_argument("--min-alnum-share", type=_optional_float, default=fo.min_alnum_share,
+                   metavar="SHARE",
+                   help=f"drop captions with a smaller share of letters and digits (default "
+                        f"{fo.min_alnum_share})")
+    h.add_argument("--repeat-within", type=_optional_float, default=fo.repeat_within_s,
+                   metavar="SECONDS",
+                   help=f"drop a caption repeating the previous one within this time (default "
+                        f"{fo.repeat_within_s})")
+    go = GateOptions()
+    h.add_argument("--gate-min-rms", type=_optional_float, default=go.min_rms, metavar="RMS",
+                   help=f"windows quieter than this RMS level (full scale 1.0) never reach the "
+                        f"model (default {go.min_rms})")
+    h.add_argument("--gate-max-zcr", type=_optional_float, default=go.max_zcr, metavar="RATE",
+                   help=f"windows with a higher zero-crossing rate (broadband noise) never reach "
+                        f"the model (default {go.max_zcr})")
     v = p.add_argument_group("voice activity detection")
     vo = VadOptions()
     v.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=vo.aggressiveness,
@@ -142,7 +175,14 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
                                    initial_prompt=args.prompt)
         filters = FilterOptions(no_speech_threshold=args.no_speech_threshold,
                                 log_prob_threshold=args.log_prob_threshold,
-                                compression_ratio_threshold=args.compression_ratio_threshold)
+                                compression_ratio_threshold=args.compression_ratio_threshold,
+                                phrase_no_speech_threshold=args.phrase_no_speech_threshold,
+                                phrase_log_prob_threshold=args.phrase_log_prob_threshold,
+                                phrase_min_words_per_voiced_s=args.phrase_min_words_per_voiced_s,
+                                language_prob_threshold=args.language_prob_threshold,
+                                min_alnum_share=args.min_alnum_share,
+                                repeat_within_s=args.repeat_within)
+        gate = GateOptions(min_rms=args.gate_min_rms, max_zcr=args.gate_max_zcr)
     except ValueError as exc:
         raise LivescribeError(str(exc), ExitCode.USAGE) from None
     if plan is not None:
@@ -151,7 +191,8 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
         model = ModelOptions(device="cpu" if args.device == "auto" else args.device,
                              compute_type="int8" if args.compute_type == "auto"
                              else args.compute_type, cpu_threads=max(0, args.threads))
-    return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters, plan=plan)
+    return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters, plan=plan,
+                           gate=gate)
 
 
 def setup_logging(verbose: int) -> None:
@@ -268,8 +309,8 @@ def _benchmark(timings: list[tuple[float, float, float, float]]) -> None:
 
 def _report(st: PipelineStats) -> None:
     logger.info("%.1f s of audio, %d windows, %d captions, RTF %.3f, %d fragments dropped, "
-                "filtered %s", st.stream_s, st.windows, st.captions, st.rtf,
-                st.fragments_dropped, st.filtered or "none")
+                "%d windows gated, filtered %s", st.stream_s, st.windows, st.captions, st.rtf,
+                st.fragments_dropped, st.windows_gated, st.filtered or "none")
     if st.overruns:
         logger.warning("ring buffer overruns: %d blocks (%.2f s of audio) were lost",
                        st.overruns, st.overrun_samples / 16000)

@@ -161,6 +161,8 @@ class PipelineStats:
         queue_depth: windows waiting for the worker.
         inference_s: total wall seconds spent decoding.
         final: True for the last stats event of the session.
+        windows_gated: speech windows the energy/zero-crossing gate kept from the worker
+            (silence or broadband noise, :mod:`streamer.gate`).
     """
 
     stream_s: float
@@ -174,6 +176,7 @@ class PipelineStats:
     queue_depth: int
     inference_s: float
     final: bool = False
+    windows_gated: int = 0
 
     @property
     def rtf(self) -> float:

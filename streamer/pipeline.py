@@ -24,6 +24,8 @@ from streamer.decoder import DecodingOptions, ModelOptions
 from streamer.errors import LivescribeError
 from streamer.events import PipelineStats, SpeechWindow
 from streamer.filters import FilterOptions
+from streamer.gate import GateOptions
+from streamer.gate import check as gate_check
 from streamer.models import ResolvedModel
 from streamer.plan import Plan
 from streamer.ringbuffer import RingBuffer
@@ -56,6 +58,7 @@ class PipelineOptions:
         model: device, compute type, threads.
         decoding: decoding.
         filters: anti-hallucination thresholds.
+        gate: energy/zero-crossing gate applied to each window before it is queued.
         ring_capacity_s: ring buffer capacity, seconds of audio.
         window_queue_size: windows that may wait for the worker before the segmenter blocks.
         stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
@@ -67,6 +70,7 @@ class PipelineOptions:
     model: ModelOptions = field(default_factory=ModelOptions)
     decoding: DecodingOptions = field(default_factory=DecodingOptions)
     filters: FilterOptions = field(default_factory=FilterOptions)
+    gate: GateOptions = field(default_factory=GateOptions)
     ring_capacity_s: float = 30.0
     window_queue_size: int = 16
     stats_interval_s: float = 1.0
@@ -99,6 +103,7 @@ class Pipeline:
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None
         self.windows_sent = 0
+        self.windows_gated = 0
 
     # -- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -119,13 +124,22 @@ class Pipeline:
                 if item is None:
                     break
                 for w in self.segmenter.feed(*item):
-                    self._windows.put(w)
-                    self.windows_sent += 1
+                    self._queue_window(w)
             for w in self.segmenter.flush():
-                self._windows.put(w)
-                self.windows_sent += 1
+                self._queue_window(w)
         finally:
             self._windows.put(None)
+
+    def _queue_window(self, w: SpeechWindow) -> None:
+        """Send a window to the worker unless the gate finds it silent or noise-like."""
+        g = gate_check(w.audio, self.options.gate)
+        if not g.passed:
+            self.windows_gated += 1
+            logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
+                        g.reason)
+            return
+        self._windows.put(w)
+        self.windows_sent += 1
 
     def stats(self, final: bool = False) -> PipelineStats:
         """A snapshot of the session's counters."""
@@ -142,6 +156,7 @@ class Pipeline:
             queue_depth=self._windows.qsize(),
             inference_s=w.inference_s,
             final=final,
+            windows_gated=self.windows_gated,
         )
 
     def events(self) -> Iterator[object]:

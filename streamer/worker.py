@@ -18,7 +18,7 @@ from streamer.audio import int16_to_float32
 from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
 from streamer.errors import LivescribeError
 from streamer.events import Caption, ModelReady, SpeechWindow, WindowDropped, WindowStarted
-from streamer.filters import FilterOptions, run_chain
+from streamer.filters import FilterChain, FilterOptions
 from streamer.models import ResolvedModel
 from streamer.plan import Plan, start_decoder
 
@@ -55,6 +55,7 @@ class InferenceWorker:
         self.model_options = model_options
         self.decoding = decoding
         self.filters = filters
+        self.chain = FilterChain(filters, language=decoding.language)
         self.windows = windows
         self.events = events
         self.ready = threading.Event()
@@ -116,7 +117,7 @@ class InferenceWorker:
         t0 = time.perf_counter()
         r = self.decoder.decode(int16_to_float32(w.audio))
         t1 = time.perf_counter()
-        verdict = run_chain(r, w, self.filters)
+        verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
         self.inference_s += t2 - t0
         self.windows_decoded += 1
@@ -131,6 +132,7 @@ class InferenceWorker:
         self.captions += 1
         now = time.monotonic()
         self.events.put(Caption(
-            text=r.text, start_s=w.start_s, end_s=w.end_s, latency_s=now - w.captured_wall,
+            text=r.text if verdict.text is None else verdict.text,  # a cut loop: the trimmed text
+            start_s=w.start_s, end_s=w.end_s, latency_s=now - w.captured_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now))

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Non-speech benchmark: stream silence, noise, hum, clicks and instrumental music through the
+real pipeline and count the words it emits. The target (issue 6) is **0 words**.
+
+Sources (at least 10 minutes in all):
+
+- generated with numpy at a fixed seed, written as 16 kHz int16 WAV: digital silence, quiet room
+  tone (low-passed noise near -60 dBFS), white and pink noise at -50/-35/-20 dBFS, 50 Hz and
+  60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
+- real recordings without speech: instrumental game music from Debian packages
+  (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
+  soundtrack), decoded with PyAV by :func:`streamer.audio.decode_blocks`; missing packages are
+  skipped and reported.
+
+Each source is replayed by :class:`~streamer.sources.FileSource` at ``--speed max`` through
+:class:`~streamer.pipeline.Pipeline` (ring buffer, VAD segmenter, gate, warm worker, filters),
+with the default options unless told otherwise. Per source it reports windows cut by the VAD,
+windows gated, windows decoded, drops per filter (with the dropped text: what Whisper would have
+said), captions and words emitted.
+
+:func:`run_nonspeech` is the entry point other benchmarks call (``scripts/bench.py``).
+
+Usage::
+
+    .venv/bin/python scripts/bench_nonspeech.py --model tiny.en
+    .venv/bin/python scripts/bench_nonspeech.py --model base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+import wave
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
+from streamer.events import Caption, PipelineStats, WindowDropped  # noqa: E402
+from streamer.models import resolve_model  # noqa: E402
+from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
+from streamer.sources import FileSource  # noqa: E402
+
+SEED = 20261121  #: numpy seed of every generated signal
+
+DRASCULA = Path("/usr/share/scummvm/drascula/audio")  #: Debian drascula-music
+SINGULARITY = Path("/usr/share/games/singularity/music")  #: Debian singularity-music
+
+
+@dataclass(frozen=True)
+class NonSpeechSource:
+    """One non-speech input.
+
+    Attributes:
+        name: short identifier, e.g. ``"white_-20dBFS"``.
+        kind: ``"generated"`` or ``"music"``.
+        seconds: length to stream, seconds.
+        path: for recordings, the file (decoded with PyAV); None for generated signals.
+        offset_s: for recordings, where the slice starts, seconds.
+    """
+
+    name: str
+    kind: str
+    seconds: float
+    path: Path | None = None
+    offset_s: float = 0.0
+
+
+# -- generated signals (float32 [n] in [-1, 1] at 16 kHz) -----------------------------------------
+
+def _db(dbfs: float) -> float:
+    return 10 ** (dbfs / 20)
+
+
+def _scale_to(x: np.ndarray, dbfs: float) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) or 1.0
+    return (x * (_db(dbfs) / rms)).astype(np.float32)
+
+
+def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink (1/f power) noise, ``float32 [n]``, unit RMS, shaped in the frequency domain."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    f[0] = f[1]
+    x = np.fft.irfft(spec / np.sqrt(f), n)
+    return (x / np.sqrt(np.mean(x ** 2))).astype(np.float32)
+
+
+def generate(name: str, seconds: float, seed: int = SEED) -> np.ndarray:
+    """The generated signal ``name`` (see :data:`GENERATED`), ``float32 [n]`` at 16 kHz."""
+    rng = np.random.default_rng([seed, sum(map(ord, name))])
+    n = int(seconds * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    if name == "silence":
+        return np.zeros(n, np.float32)
+    if name == "room_tone":  # low-passed noise near -60 dBFS, like meeting_dev's gaps
+        x = np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same")
+        return _scale_to(x, -60)
+    if name.startswith(("white_", "pink_")):
+        level = float(name.split("_")[1].removesuffix("dBFS"))
+        x = rng.standard_normal(n) if name.startswith("white") else pink_noise(n, rng)
+        return _scale_to(x, level)
+    if name.startswith("hum_"):
+        f0 = float(name.split("_")[1].removesuffix("Hz"))
+        x = sum(np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 2 * np.pi)) / k
+                for k in (1, 2, 3, 5))
+        return _scale_to(x, -30)
+    if name == "clicks":  # 2-6 decaying clicks a second over faint noise
+        x = _scale_to(rng.standard_normal(n), -70).astype(np.float64)
+        pos = 0
+        decay = np.exp(-np.arange(160) / 20.0)
+        while True:
+            pos += int(rng.uniform(0.15, 0.5) * SAMPLE_RATE)
+            if pos + decay.size >= n:
+                break
+            x[pos:pos + decay.size] += rng.uniform(0.1, 0.6) * rng.choice([-1, 1]) * decay
+        return np.clip(x, -1, 1).astype(np.float32)
+    raise ValueError(f"unknown generated signal {name!r}")
+
+
+#: generated sources and their lengths (seconds): 10 minutes in all
+GENERATED: dict[str, float] = {
+    "silence": 60, "room_tone": 60,
+    "white_-50dBFS": 45, "white_-35dBFS": 45, "white_-20dBFS": 45,
+    "pink_-50dBFS": 45, "pink_-35dBFS": 45, "pink_-20dBFS": 45,
+    "hum_50Hz": 60, "hum_60Hz": 60, "clicks": 90,
+}
+
+#: instrumental music slices: (file, offset s, seconds); 8 minutes. Drascula's track1 (and,
+#: we think, track30) hold sung lyrics: tiny.en and base both transcribed the same words from
+#: track1 ("When in happy dance...", vampires), so they are not non-speech and are left out.
+MUSIC: list[tuple[Path, float, float]] = [
+    (DRASCULA / "track2.ogg", 0, 60), (DRASCULA / "track5.ogg", 0, 60),
+    (DRASCULA / "track9.ogg", 0, 60), (DRASCULA / "track14.ogg", 0, 60),
+    (DRASCULA / "track23.ogg", 0, 60), (DRASCULA / "track26.ogg", 0, 60),
+    (SINGULARITY / "Awakening.ogg", 30, 60), (SINGULARITY / "Coherence.ogg", 30, 60),
+]
+
+
+def default_sources() -> list[NonSpeechSource]:
+    """All generated sources, then the music slices (missing files included; they are skipped
+    and reported)."""
+    out = [NonSpeechSource(n, "generated", s) for n, s in GENERATED.items()]
+    for path, off, secs in MUSIC:
+        stem = path.stem.replace(" ", "_").lower()
+        out.append(NonSpeechSource(f"music_{path.parent.parent.name}_{stem}", "music", secs,
+                                   path, off))
+    return out
+
+
+def _write_wav(path: Path, pcm: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(pcm.astype("<i2").tobytes())
+
+
+def _slice_recording(path: Path, offset_s: float, seconds: float) -> np.ndarray:
+    """``int16 [n]`` 16 kHz mono PCM from ``offset_s`` for ``seconds`` (PyAV decode)."""
+    start, stop = int(offset_s * SAMPLE_RATE), int((offset_s + seconds) * SAMPLE_RATE)
+    got, blocks = 0, []
+    for b in decode_blocks(path, SAMPLE_RATE):
+        blocks.append(b)
+        got += b.size
+        if got >= stop:
+            break
+    pcm = np.concatenate(blocks) if blocks else np.zeros(0, np.int16)
+    return pcm[start:stop]
+
+
+def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = None) -> Path | None:
+    """Write ``src`` as a WAV file in ``folder``; None if its recording is not installed."""
+    seconds = src.seconds if max_seconds is None else min(src.seconds, max_seconds)
+    if src.kind == "generated":
+        pcm = float32_to_int16(generate(src.name, seconds))
+    else:
+        if src.path is None or not src.path.exists():
+            return None
+        pcm = _slice_recording(src.path, src.offset_s, seconds)
+    out = folder / f"{src.name}.wav"
+    _write_wav(out, pcm)
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+def stream_file(model, path: Path, options: PipelineOptions) -> dict:
+    """Replay ``path`` at max speed through the pipeline; what came out.
+
+    Returns:
+        ``{"seconds", "windows_vad", "windows_gated", "windows_decoded", "fragments_dropped",
+        "filtered": {filter: n}, "dropped": [[filter, text], ...], "captions": [text, ...],
+        "words": n}``.
+    """
+    p = Pipeline(model, lambda ring: FileSource(path, ring, speed=math.inf), options)
+    captions, dropped, final = [], [], None
+    for ev in p.events():
+        if isinstance(ev, Caption):
+            captions.append(ev.text)
+        elif isinstance(ev, WindowDropped):
+            dropped.append([ev.filter, ev.text])
+        elif isinstance(ev, PipelineStats) and ev.final:
+            final = ev
+    if p.error is not None:
+        raise p.error
+    assert final is not None
+    return {
+        "seconds": round(final.stream_s, 3),
+        "windows_vad": final.windows + final.windows_gated,
+        "windows_gated": final.windows_gated,
+        "windows_decoded": final.windows_decoded,
+        "fragments_dropped": final.fragments_dropped,
+        "filtered": dict(final.filtered),
+        "dropped": dropped,
+        "captions": captions,
+        "words": sum(len(c.split()) for c in captions),
+    }
+
+
+def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None = None,
+                  options: PipelineOptions | None = None,
+                  max_seconds: float | None = None) -> dict:
+    """Stream every non-speech source through the pipeline and count the words emitted.
+
+    Args:
+        model: model name (``tiny.en``, ``base``) or CTranslate2 directory.
+        sources: what to stream (default: :func:`default_sources`).
+        options: pipeline options (default: the CLI defaults).
+        max_seconds: cap on each source's length, seconds (a short smoke run); None = full.
+
+    Returns:
+        ``{"model", "seconds", "words", "captions", "windows_vad", "windows_gated",
+        "windows_decoded", "filtered", "skipped": [names], "wall_s",
+        "sources": {name: per-source dict of :func:`stream_file` plus "kind"}}``.
+    """
+    options = options or PipelineOptions()
+    sources = default_sources() if sources is None else sources
+    resolved = resolve_model(model)
+    per, skipped = {}, []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="livescribe-nonspeech-") as tmp:
+        for src in sources:
+            path = materialize(src, Path(tmp), max_seconds)
+            if path is None:
+                skipped.append(src.name)
+                continue
+            per[src.name] = {"kind": src.kind, **stream_file(resolved, path, options)}
+            path.unlink()
+    filtered: Counter[str] = Counter()
+    for r in per.values():
+        filtered.update(r["filtered"])
+    total = lambda k: sum(r[k] for r in per.values())  # noqa: E731
+    return {
+        "model": model,
+        "seconds": round(total("seconds"), 3),
+        "words": total("words"),
+        "captions": sum(len(r["captions"]) for r in per.values()),
+        "windows_vad": total("windows_vad"),
+        "windows_gated": total("windows_gated"),
+        "windows_decoded": total("windows_decoded"),
+        "filtered": dict(filtered),
+        "skipped": skipped,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "sources": per,
+    }
+
+
+def markdown(result: dict) -> str:
+    """A per-source table of one run."""
+    lines = [f"**{result['model']}** — {result['seconds'] / 60:.1f} min of non-speech, "
+             f"**{result['words']} words emitted**", "",
+             "| source | s | VAD windows | gated | decoded | dropped by filter | words |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in result["sources"].items():
+        drops = ", ".join(f"{k} {v}" for k, v in sorted(r["filtered"].items())) or "–"
+        lines.append(f"| {name} | {r['seconds']:.0f} | {r['windows_vad']} | {r['windows_gated']} "
+                     f"| {r['windows_decoded']} | {drops} | {r['words']} |")
+    if result["skipped"]:
+        lines.append(f"\nSkipped (not installed): {', '.join(result['skipped'])}")
+    texts = Counter(t for r in result["sources"].values() for f, t in r["dropped"] if t)
+    if texts:
+        lines.append("\nText the filters dropped (count): " +
+                     "; ".join(f"{t!r} {n}" for t, n in texts.most_common(25)))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for one model; write bench-results/nonspeech-<model>.{json,md}."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="tiny.en")
+    p.add_argument("--language", default=None, help="fix the language (default: detect)")
+    p.add_argument("--max-seconds", type=float, default=None, help="cap each source (smoke run)")
+    p.add_argument("--only", default=None, help="comma-separated source names")
+    args = p.parse_args(argv)
+    from streamer.decoder import DecodingOptions
+
+    options = PipelineOptions(decoding=DecodingOptions(language=args.language))
+    sources = default_sources()
+    if args.only:
+        keep = set(args.only.split(","))
+        sources = [s for s in sources if s.name in keep]
+    result = run_nonspeech(args.model, sources, options, args.max_seconds)
+    md = markdown(result)
+    print(md)
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    tag = args.model + (f"-{args.language}" if args.language else "")
+    (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
+                                               encoding="utf-8")
+    (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")
+    return 0 if result["words"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""A cheap energy/voicing gate on whole speech windows, before the model.
+
+webrtcvad decides frame by frame and fires on loud noise; this gate looks at a finished
+:class:`~streamer.events.SpeechWindow` and keeps windows that cannot be speech away from the
+worker, where Whisper would be tempted to invent text ("you", "Thank you."):
+
+- **energy**: a window whose RMS level is below ``min_rms`` is silence or room tone;
+- **zero-crossing rate** (ZCR): a window whose most tonal tenth still changes sign more often
+  than ``max_zcr`` is broadband noise. The ZCR is measured per 30 ms frame and the window's
+  figure is the 10th percentile over its frames: white noise crosses zero on about half of its
+  sample pairs in every frame, while any speech window holds vowel frames at a few percent
+  (a lone fricative can reach 0.5 over half a second, so a whole-window ZCR is not safe).
+
+The seed idea (issue 6) was a mean-energy threshold of about 0.005 with a zero-crossing check; the
+defaults are set from our measurement over the real speech set and the non-speech benchmark
+(docs/tuning.md, "## Filters": the quietest real speech window sits well above ``min_rms`` and
+the most noise-like real speech window well below ``max_zcr``).
+
+The pipeline's segmenter thread calls :func:`check` on each window before queuing it and counts
+the windows it gates (``PipelineStats.windows_gated``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from streamer.audio import INT16_SCALE
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """Thresholds of the window gate; None disables a test.
+
+    Attributes:
+        min_rms: RMS level below which a window is gated as silence, in full-scale units
+            (float32 [-1, 1]); 0.001 is -60 dBFS. Our benchmark: the quietest real speech
+            window of the shared set has an RMS of about 0.02 (docs/tuning.md).
+        max_zcr: zero-crossing rate (sign changes per adjacent sample pair, [0, 1]) of the
+            window's most tonal tenth (10th percentile over 30 ms frames) above which it is
+            gated as broadband noise. White noise sits near 0.5; real speech windows of the
+            shared set stay far below (docs/tuning.md).
+    """
+
+    min_rms: float | None = 0.005
+    max_zcr: float | None = 0.35
+
+    def __post_init__(self) -> None:
+        if self.min_rms is not None and not 0 <= self.min_rms < 1:
+            raise ValueError("gate min_rms must be within [0, 1)")
+        if self.max_zcr is not None and not 0 < self.max_zcr <= 1:
+            raise ValueError("gate max_zcr must be within (0, 1]")
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The gate's decision on one window.
+
+    Attributes:
+        passed: True if the window goes on to the model.
+        reason: why it was gated (empty when passed).
+        rms: the window's RMS level, full-scale units.
+        zcr: the window's zero-crossing rate (:func:`window_zcr`), [0, 1].
+    """
+
+    passed: bool
+    reason: str
+    rms: float
+    zcr: float
+
+
+def rms_level(pcm: np.ndarray) -> float:
+    """RMS level of ``int16 [n]`` PCM in full-scale units ([0, 1]); 0.0 for no samples."""
+    if pcm.size == 0:
+        return 0.0
+    x = pcm.astype(np.float64) / INT16_SCALE
+    return float(np.sqrt(np.mean(x * x)))
+
+
+def zero_crossing_rate(pcm: np.ndarray) -> float:
+    """Share of adjacent sample pairs of ``int16 [n]`` PCM whose signs differ, [0, 1].
+
+    Zero samples count as positive, so digital silence has a rate of 0.
+    """
+    if pcm.size < 2:
+        return 0.0
+    negative = pcm < 0
+    return float(np.count_nonzero(negative[1:] != negative[:-1])) / (pcm.size - 1)
+
+
+FRAME_SAMPLES = 480  #: 30 ms at 16 kHz, the frame of the percentile ZCR
+ZCR_PERCENTILE = 10  #: the window's ZCR is this percentile over its frames
+
+
+def window_zcr(pcm: np.ndarray) -> float:
+    """The window's zero-crossing rate: the 10th percentile of its 30 ms frames' rates.
+
+    Args:
+        pcm: ``int16 [n]`` at 16 kHz; shorter than two frames, the whole-window rate is used.
+    """
+    n = pcm.size // FRAME_SAMPLES
+    if n < 2:
+        return zero_crossing_rate(pcm)
+    frames = pcm[:n * FRAME_SAMPLES].reshape(n, FRAME_SAMPLES) < 0
+    rates = np.count_nonzero(frames[:, 1:] != frames[:, :-1], axis=1) / (FRAME_SAMPLES - 1)
+    return float(np.percentile(rates, ZCR_PERCENTILE))
+
+
+def check(pcm: np.ndarray, options: GateOptions = GateOptions()) -> GateDecision:
+    """Decide whether a window may reach the model.
+
+    Args:
+        pcm: the window, ``int16 [n_samples]`` at 16 kHz mono.
+        options: thresholds.
+
+    Returns:
+        The decision with the measured RMS level and zero-crossing rate.
+    """
+    rms = rms_level(pcm)
+    zcr = window_zcr(pcm)
+    if options.min_rms is not None and rms < options.min_rms:
+        return GateDecision(False, f"rms {rms:.4f} < {options.min_rms}", rms, zcr)
+    if options.max_zcr is not None and zcr > options.max_zcr:
+        return GateDecision(False, f"zero-crossing rate {zcr:.3f} > {options.max_zcr}", rms, zcr)
+    return GateDecision(True, "", rms, zcr)

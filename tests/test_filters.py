@@ -1,0 +1,218 @@
+"""The anti-hallucination filters on real captions, kept and dropped.
+
+Dropped cases are what tiny.en (int8, greedy) really decoded from non-speech in our benchmark
+(scripts/bench_nonspeech.py: Debian drascula-music / singularity-music, generated noise and
+hum), with the window's real no_speech_prob, avg_logprob and voiced seconds; kept cases are real
+speech windows of the shared set (scripts/bench_filters.py) or are decoded here from the real
+clips in assets/. The last test runs the non-speech benchmark itself on a short slice.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import ASSETS, load_pcm
+from streamer.decoder import DecodeResult
+from streamer.events import SpeechWindow
+from streamer.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
+                              compression_ratio, is_known_phrase, known_phrase, language,
+                              low_alnum, no_speech, repeat_previous, repetition, run_chain,
+                              trim_loop)
+
+OPTS = FilterOptions()
+
+
+def result(text: str, no_speech_prob: float, avg_logprob: float, lang: str = "en",
+           detected: str | None = None, p_lang: float | None = None) -> DecodeResult:
+    """A DecodeResult with the figures a real decode reported."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return DecodeResult(text, lang, avg_logprob, no_speech_prob,
+                        get_compression_ratio(text) if text else 0.0, 0.0, 0.0, 0.0,
+                        detected, p_lang)
+
+
+def window(voiced_s: float, start_s: float = 0.0, duration_s: float = 5.0) -> SpeechWindow:
+    """A window with ``voiced_s`` seconds of webrtcvad speech frames."""
+    return SpeechWindow(0, np.zeros(0, np.int16), start_s, start_s + duration_s, voiced_s, 0.0,
+                        "pause")
+
+
+CTX = FilterContext()
+
+# real non-speech decodes (tiny.en): text, no_speech_prob, avg_logprob, voiced_s
+MUSIC_THANK_YOU = ("Thank you.", 0.86, -0.86, 4.17)      # drascula track5, 5 s window
+MUSIC_YOU = ("you", 0.89, -1.11, 4.35)                     # drascula track5
+MUSIC_LOOP = ("I'm gonna go to the hotel, I'm gonna go to the hotel, I'm gonna go to the hotel, "
+              "I'm gonna go to", 0.73, -0.73, 4.23)         # drascula track30
+HUM_DOTS = (". . . . . . . . . . . . . . . .", 0.93, -0.13, 4.02)  # 50 Hz hum
+PINK_YOU = ("you", 0.94, -1.13, 4.71)                      # pink noise -20 dBFS
+# real speech decodes (tiny.en, shared set)
+SPEECH_GOODBYE = ("Goodbye.", 0.13, -0.72, 0.81)            # asterisk_en_vm-goodbye
+SPEECH_PAPA_LOOP = ("Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa Papa",
+                    0.21, -0.15, 0.66)                      # asterisk_en_phonetic__p_p
+SPEECH_PRINTING = ("The pound gee. Printing. Printing. Printing. Printing. Printing. Printing. "
+                   "Printing. Printing. Printing. Print", 0.05, -0.18, 4.32)  # meeting_dev
+SPEECH_LOW_CONF = ("5", 0.08, -1.27, 0.72)                  # asterisk_en_digits__5
+SPEECH_ELLIPSIS = ("I...", 0.13, -0.73, 0.60)               # asterisk_en_letters__i
+
+
+def judge(f, case, ctx=CTX, opts=OPTS):
+    text, ns, lp, voiced = case
+    return f(result(text, ns, lp), window(voiced), opts, ctx)
+
+
+# -- known hallucination phrases -----------------------------------------------------------------
+
+def test_phrase_list_is_multilingual_and_matches_whole_captions_only():
+    assert is_known_phrase("Thank you.") and is_known_phrase("you you")
+    assert is_known_phrase("Sous-titres réalisés par la communauté d'Amara.org")
+    assert is_known_phrase("ご視聴ありがとうございました")
+    assert is_known_phrase("Продолжение следует...")
+    assert not is_known_phrase("Thank you for calling Super Awesome Company.")
+    assert not is_known_phrase("you know what I mean")
+
+
+def test_known_phrase_drops_music_thank_you_keeps_real_goodbye():
+    v = judge(known_phrase, MUSIC_THANK_YOU)
+    assert not v.keep and v.filter == "known_phrase"
+    assert not judge(known_phrase, MUSIC_YOU).keep
+    assert judge(known_phrase, SPEECH_GOODBYE).keep
+
+
+@pytest.mark.model
+def test_real_short_thank_you_and_goodbye_survive_the_whole_chain(tiny_model):
+    """Decode the first 0.48 s of a real "Thank you for your patience" (it says "Thank you.")
+    and a real "Goodbye" with tiny.en through the segmenter; every window is kept."""
+    from streamer.audio import int16_to_float32
+    from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
+    from streamer.segmenter import Segmenter
+
+    dec = WindowDecoder(tiny_model, ModelOptions(cpu_threads=1), DecodingOptions(language="en"))
+    clips = {"thank you": load_pcm(ASSETS / "asterisk_en_queue-thankyou.flac")[:int(0.48 * 16000)],
+             "goodbye": load_pcm(ASSETS / "asterisk_en_vm-goodbye.flac")}
+    for want, pcm in clips.items():
+        seg = Segmenter()
+        pcm = np.concatenate([pcm, np.zeros((-pcm.size) % 480 + 480 * 20, np.int16)])
+        windows = [w for i in range(0, pcm.size, 480) for w in seg.feed(pcm[i:i + 480], 0.0)]
+        windows += seg.flush()
+        assert len(windows) == 1
+        r = dec.decode(int16_to_float32(windows[0].audio))
+        assert want in r.text.lower()
+        assert is_known_phrase(r.text)  # it is a listed phrase ...
+        v = FilterChain(OPTS, language="en").check(r, windows[0])
+        assert v.keep, v  # ... and is kept on its evidence
+
+
+# -- repetition --------------------------------------------------------------------------------
+
+def test_trim_loop_keeps_the_real_words_before_a_loop():
+    assert trim_loop(SPEECH_PAPA_LOOP[0])[0] == "Papa"
+    assert trim_loop(SPEECH_PRINTING[0])[0] == "The pound gee. Printing."
+    assert trim_loop("no, no, no")[0] == "no, no, no"  # speech, not a loop
+    assert trim_loop("one two three four five six")[1] == 0
+
+
+def test_chain_cuts_a_loop_on_speech_and_drops_a_loop_on_music():
+    text, ns, lp, voiced = SPEECH_PAPA_LOOP
+    v = FilterChain(OPTS).check(result(text, ns, lp), window(voiced, duration_s=0.8))
+    assert v.keep and v.text == "Papa"
+    text, ns, lp, voiced = MUSIC_LOOP
+    v = FilterChain(OPTS).check(result(text, ns, lp), window(voiced))
+    assert not v.keep and v.filter == "repetition"
+
+
+def test_repetition_filter_drops_a_loop_inside_a_caption():
+    assert not repetition(result("you you you you and", 0.5, -1.0), window(4), OPTS, CTX).keep
+    assert repetition(result("no, no, no, I said", 0.1, -0.3), window(2), OPTS, CTX).keep
+
+
+def test_repeat_previous_drops_a_repeated_music_caption_only_shortly_after():
+    prev = FilterContext(previous_text="Thank you.", previous_end_s=10.0)
+    r = result("Thank you.", 0.1, -0.3)
+    assert not repeat_previous(r, window(1.0, start_s=12.0), OPTS, prev).keep
+    assert repeat_previous(r, window(1.0, start_s=60.0), OPTS, prev).keep
+    assert repeat_previous(result("Goodbye.", 0.1, -0.3), window(1.0, 12.0), OPTS, prev).keep
+
+
+def test_filter_chain_remembers_the_previous_caption():
+    chain = FilterChain(OPTS)
+    assert chain.check(result("And so my fellow Americans", 0.02, -0.2), window(2.0)).keep
+    again = chain.check(result("And so my fellow Americans.", 0.02, -0.2), window(2.0, 6.0))
+    assert not again.keep and again.filter == "repeat_previous"
+
+
+# -- compression ratio, letters, annotations, no-speech rule ------------------------------------
+
+def test_compression_ratio_drops_a_long_loop_keeps_speech():
+    loop = "Messages " * 16
+    assert not compression_ratio(result(loop, 0.22, -0.25), window(1), OPTS, CTX).keep
+    jfk = ("And so my fellow Americans ask not what your country can do for you, ask what you "
+           "can do for your country.")
+    assert compression_ratio(result(jfk, 0.02, -0.2), window(10), OPTS, CTX).keep
+
+
+def test_low_alnum_drops_hum_dots_keeps_a_real_ellipsis():
+    v = judge(low_alnum, HUM_DOTS)
+    assert not v.keep and v.filter == "low_alnum"
+    assert judge(low_alnum, SPEECH_ELLIPSIS).keep
+
+
+def test_annotation_drops_subtitle_markup_keeps_words():
+    for text in ("[Music]", "(applause)", "♪ ♪", "*music*"):
+        assert not annotation(result(text, 0.5, -0.5), window(4), OPTS, CTX).keep
+    assert annotation(result("(That's the) letters", 0.1, -0.3), window(2), OPTS, CTX).keep
+
+
+def test_no_speech_rule_drops_noise_keeps_a_confident_digit():
+    assert not judge(no_speech, PINK_YOU).keep
+    assert judge(no_speech, SPEECH_LOW_CONF).keep  # low avg_logprob alone is not enough
+
+
+# -- language ----------------------------------------------------------------------------------
+
+def test_language_filter_only_with_a_language_set():
+    # base on white noise: detected "nn" with p(en) 0.02; real English speech: p(en) ~ 1
+    noise = result("1.5%", 0.70, -1.75, "en", detected="nn", p_lang=0.02)
+    speech = result("Goodbye.", 0.1, -0.5, "en", detected="en", p_lang=0.98)
+    set_en = FilterContext(language="en")
+    v = language(noise, window(4), OPTS, set_en)
+    assert not v.keep and v.filter == "language"
+    assert language(speech, window(1), OPTS, set_en).keep
+    assert language(noise, window(4), OPTS, CTX).keep  # detected language: not judged
+    english_only = result("you", 0.9, -1.1)  # tiny.en reports no detection
+    assert language(english_only, window(4), OPTS, set_en).keep
+
+
+def test_filters_off_keeps_every_non_empty_caption():
+    for case in (MUSIC_THANK_YOU, MUSIC_YOU, HUM_DOTS, PINK_YOU):
+        text, ns, lp, voiced = case
+        assert run_chain(result(text, ns, lp), window(voiced), FILTERS_OFF).keep
+    assert not run_chain(result("", 0.9, -1.0), window(1), FILTERS_OFF).keep
+
+
+# -- the non-speech benchmark on a short slice -------------------------------------------------
+
+@pytest.mark.model
+def test_nonspeech_benchmark_runs_and_reports_well_formed_numbers(tiny_model):
+    """Stream 4 s of each of four generated sources through the real pipeline (tiny.en)."""
+    import sys
+
+    sys.path.insert(0, str(ASSETS.parent / "scripts"))
+    from bench_nonspeech import NonSpeechSource, markdown, run_nonspeech
+
+    names = ["silence", "white_-20dBFS", "pink_-20dBFS", "hum_50Hz"]
+    res = run_nonspeech("tiny.en", [NonSpeechSource(n, "generated", 4.0) for n in names])
+    assert set(res["sources"]) == set(names) and res["skipped"] == []
+    assert math.isclose(res["seconds"], 16.0, abs_tol=0.1)
+    for name, r in res["sources"].items():
+        assert r["windows_vad"] == r["windows_gated"] + r["windows_decoded"]
+        assert r["windows_decoded"] == len(r["captions"]) + sum(r["filtered"].values())
+        assert r["words"] == sum(len(c.split()) for c in r["captions"])
+    assert res["sources"]["silence"]["windows_vad"] == 0
+    assert res["sources"]["white_-20dBFS"]["windows_gated"] >= 1  # broadband noise is gated
+    assert res["words"] == 0
+    assert "words emitted" in markdown(res)
