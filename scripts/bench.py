@@ -1,0 +1,419 @@
+#!/usr/bin/env python3
+"""Benchmark livescribe: caption latency, streaming vs offline WER, RTF, memory.
+
+Runs the real pipeline (file replay -> ring buffer -> VAD -> warm worker) on a recording whose
+utterances are known (``segments: [{start_s, end_s, reference}]``, the format of
+``shared/speech/meeting_dev.json``) and reports, as JSON and as a markdown table:
+
+- **caption latency** per reference utterance: wall time its final caption was emitted minus the
+  wall time the utterance's last sample was captured (real-time replay); p50 / p95 / max;
+- **WER** of the streamed captions; of offline faster-whisper on the whole file (long-form
+  ``transcribe`` with the same model and decoding options); and of each utterance decoded alone
+  (oracle segmentation); text normalised with Whisper's normalisers and scored with jiwer;
+- **RTF** (inference seconds / audio seconds) at ``--speed max`` and wall time;
+- **peak RSS** and CPU use (psutil), ring-buffer overruns, windows per minute, filtered captions.
+
+Modes: ``realtime`` replays at 1x (what a user sees; 7 minutes for meeting_dev); ``max`` replays
+as fast as the worker goes (RTF, WER); ``sim`` replays at max speed and replays the measured
+decode times on a virtual real-time clock (a queue model: a window can start decoding when its
+last sample has been captured and the previous decode is done) to estimate latency quickly for
+parameter sweeps. ``realtime`` is the reference; ``sim`` ignores CPU contention from capture.
+
+Usage::
+
+    python scripts/bench.py ../shared/speech/meeting_dev.flac \
+        --segments ../shared/speech/meeting_dev.json --model base --mode realtime
+
+Results go to ``bench-results/<run name>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
+from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
+from streamer.models import resolve_model  # noqa: E402
+from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
+from streamer.segmenter import VadOptions  # noqa: E402
+from streamer.sources import FileSource  # noqa: E402
+
+
+# --------------------------------------------------------------------------- text and WER
+def _clean_reference(text: str) -> str:
+    """Drop markup that is not spoken (``<unk>``, ``[laughter]``); keep words in parentheses
+    (spoken in LJSpeech), which Whisper's normalisers would otherwise delete."""
+    text = re.sub(r"<[^>]*>|\[[^\]]*\]", " ", text)
+    return text.replace("(", " ").replace(")", " ")
+
+
+def normalizer(language: str = "en"):
+    """Whisper's English normaliser for ``en``, the basic one otherwise (whisper-normalizer)."""
+    if language == "en":
+        from whisper_normalizer.english import EnglishTextNormalizer
+
+        return EnglishTextNormalizer()
+    from whisper_normalizer.basic import BasicTextNormalizer
+
+    return BasicTextNormalizer()
+
+
+def wer(references: list[str], hypotheses: list[str], language: str = "en") -> dict:
+    """Corpus WER of ``hypotheses`` against ``references`` (lists joined into one text each).
+
+    Returns:
+        ``{"wer": percent, "substitutions", "deletions", "insertions", "ref_words"}``.
+    """
+    import jiwer
+
+    norm = normalizer(language)
+    ref = norm(_clean_reference(" ".join(references))).split()
+    hyp = norm(" ".join(hypotheses)).split()
+    if not ref:
+        raise ValueError("empty reference")
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp) if hyp else "")
+    return {"wer": round(100 * out.wer, 2), "substitutions": out.substitutions,
+            "deletions": out.deletions, "insertions": out.insertions, "ref_words": len(ref)}
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class StreamRun:
+    """What one replay through the pipeline produced."""
+
+    captions: list[Caption] = field(default_factory=list)
+    started: dict[int, WindowStarted] = field(default_factory=dict)
+    finished_wall: dict[int, float] = field(default_factory=dict)
+    dropped: list[WindowDropped] = field(default_factory=list)
+    ready: ModelReady | None = None
+    stats: PipelineStats | None = None
+    replay_start_wall: float = 0.0
+    wall_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    cpu_percent: float = 0.0  # mean over the run, 100 = one core busy
+    audio_s: float = 0.0
+    timings: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+class _RssSampler(threading.Thread):
+    """Samples this process's RSS every ``interval_s`` and keeps the peak (bytes)."""
+
+    def __init__(self, interval_s: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval_s = interval_s
+        self.peak = 0
+        self._done = threading.Event()
+        self._proc = psutil.Process()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._done.wait(self.interval_s)
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+        return self.peak
+
+
+def run_stream(audio: Path, model_name: str, options: PipelineOptions, speed: float,
+               progress: bool = True) -> StreamRun:
+    """Replay ``audio`` through the real pipeline and collect every event.
+
+    Args:
+        audio: recording to replay.
+        model_name: model to resolve (``tiny.en``, ``base``, a directory...).
+        options: pipeline options.
+        speed: 1.0 for real time, ``math.inf`` for as fast as the worker goes.
+        progress: show a progress bar (stream seconds) on stderr.
+    """
+    from tqdm import tqdm
+
+    resolved = resolve_model(model_name)
+    sources: list[FileSource] = []
+
+    def make_source(ring):
+        src = FileSource(audio, ring, speed=speed)
+        sources.append(src)
+        return src
+
+    pipeline = Pipeline(resolved, make_source, options)
+    run = StreamRun()
+    sampler = _RssSampler()
+    sampler.start()
+    proc = psutil.Process()
+    cpu0 = proc.cpu_times()
+    t0 = time.monotonic()
+    bar = tqdm(total=None, unit="s", desc=f"{model_name} x{speed:g}", disable=not progress,
+               file=sys.stderr, bar_format="{desc}: {n:.0f} s of audio [{elapsed}]")
+    for ev in pipeline.events():
+        now = time.monotonic()
+        if isinstance(ev, Caption):
+            run.captions.append(ev)
+            run.finished_wall[ev.window_index] = ev.emitted_wall
+        elif isinstance(ev, WindowDropped):
+            run.dropped.append(ev)
+            run.finished_wall[ev.window_index] = now
+        elif isinstance(ev, WindowStarted):
+            run.started[ev.window_index] = ev
+        elif isinstance(ev, ModelReady):
+            run.ready = ev
+        elif isinstance(ev, PipelineStats):
+            bar.n = ev.stream_s
+            bar.refresh()
+            if ev.final:
+                run.stats = ev
+    bar.close()
+    run.wall_s = time.monotonic() - t0
+    cpu1 = proc.cpu_times()
+    run.cpu_percent = 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / run.wall_s
+    run.peak_rss_mb = sampler.stop() / 2**20
+    if pipeline.error is not None:
+        raise SystemExit(f"bench: pipeline failed: {pipeline.error}")
+    run.replay_start_wall = sources[0].started_wall or t0
+    run.audio_s = run.stats.stream_s if run.stats else 0.0
+    run.timings = list(pipeline.worker.timings)
+    return run
+
+
+# --------------------------------------------------------------------------- latency
+def _final_caption_wall(segment: dict, captions: list[tuple[float, float, float, str]],
+                        min_overlap_s: float = 0.1) -> float | None:
+    """Emission wall time of the last caption overlapping the utterance, or None."""
+    best = None
+    for start_s, end_s, wall, _ in captions:
+        overlap = min(end_s, segment["end_s"]) - max(start_s, segment["start_s"])
+        if overlap >= min_overlap_s:
+            best = wall if best is None else max(best, wall)
+    return best
+
+
+def utterance_latencies(segments: list[dict], captions: list[tuple[float, float, float, str]],
+                        replay_start_wall: float) -> list[float | None]:
+    """Seconds from each utterance's last sample to its final caption (None if none came).
+
+    ``captions`` are ``(start_s, end_s, emitted_wall, text)``; the last sample of an utterance
+    ending at stream time ``end_s`` was captured at ``replay_start_wall + end_s`` (1x replay).
+    """
+    out = []
+    for seg in segments:
+        wall = _final_caption_wall(seg, captions)
+        out.append(None if wall is None else wall - (replay_start_wall + seg["end_s"]))
+    return out
+
+
+def simulate_realtime(run: StreamRun) -> list[tuple[float, float, float, str]]:
+    """Replay measured decode times on a virtual 1x clock (stream seconds as wall seconds).
+
+    A window becomes available when its last sample is captured (``end_s``) and is decoded
+    after the previous one finishes, taking the time it took in the max-speed run.
+
+    Returns:
+        ``(start_s, end_s, virtual emission time, text)`` per caption.
+    """
+    by_index = {c.window_index: c for c in run.captions}
+    busy_until = 0.0
+    out = []
+    for idx in sorted(run.started):
+        st = run.started[idx]
+        duration = run.finished_wall.get(idx, st.started_wall) - st.started_wall
+        begin = max(st.end_s, busy_until)
+        busy_until = begin + duration
+        if idx in by_index:
+            c = by_index[idx]
+            out.append((c.start_s, c.end_s, busy_until, c.text))
+    return out
+
+
+def percentiles(values: list[float]) -> dict:
+    """p50, p95 and max of ``values`` (seconds, rounded to ms)."""
+    if not values:
+        return {"p50": None, "p95": None, "max": None, "n": 0}
+    a = np.asarray(values)
+    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3),
+            "max": round(float(a.max()), 3), "n": len(values)}
+
+
+# --------------------------------------------------------------------------- offline baselines
+def offline_wer(audio: Path, model_name: str, options: PipelineOptions, segments: list[dict],
+                language: str) -> dict:
+    """WER of faster-whisper on the whole file (long-form) and on each utterance alone.
+
+    Uses the same model, compute type, beam size and temperature 0, with
+    ``condition_on_previous_text=False``; the whole file goes through ``WhisperModel.transcribe``
+    (30 s chunks, upstream behaviour) and each utterance through it alone (oracle segmentation).
+    """
+    from faster_whisper import WhisperModel
+
+    from streamer.audio import decode_blocks, int16_to_float32
+    from streamer.models import download
+
+    pcm = np.concatenate(list(decode_blocks(audio, 16000 * 10)))
+    x = int16_to_float32(pcm)
+    m = options.model
+    model = WhisperModel(download(resolve_model(model_name)), device=m.device,
+                         compute_type=m.compute_type, cpu_threads=m.cpu_threads)
+    lang = options.decoding.language or ("en" if not model.model.is_multilingual else None)
+    kw = dict(beam_size=options.decoding.beam_size, temperature=0.0,
+              condition_on_previous_text=False, language=lang)
+    t0 = time.perf_counter()
+    segs, _ = model.transcribe(x, **kw)
+    long_text = [s.text for s in segs]
+    long_s = time.perf_counter() - t0
+    oracle = []
+    for seg in segments:
+        a = x[int(seg["start_s"] * 16000):int(seg["end_s"] * 16000)]
+        s2, _ = model.transcribe(a, **kw, without_timestamps=True)
+        oracle.append(" ".join(s.text for s in s2))
+    refs = [s["reference"] for s in segments]
+    return {"long_form": wer(refs, long_text, language), "long_form_rtf": round(long_s / (x.size / 16000), 4),
+            "oracle": wer(refs, oracle, language)}
+
+
+# --------------------------------------------------------------------------- report
+def summarize(run: StreamRun, segments: list[dict], mode: str, language: str) -> dict:
+    """The figures of one stream run."""
+    if mode == "sim":
+        caps = simulate_realtime(run)
+        lat = utterance_latencies(segments, caps, 0.0)
+    else:
+        caps = [(c.start_s, c.end_s, c.emitted_wall, c.text) for c in run.captions]
+        lat = utterance_latencies(segments, caps, run.replay_start_wall)
+    st = run.stats
+    timings = np.asarray(run.timings) if run.timings else np.zeros((0, 4))
+    minutes = run.audio_s / 60 if run.audio_s else 1
+    got = [v for v in lat if v is not None]
+    if mode == "max":  # wall times of a faster-than-real-time replay are not latencies
+        got, lat = [], [None] * len(lat)
+    return {
+        "mode": mode,
+        "latency_s": percentiles(got),
+        "utterances_without_caption": sum(v is None for v in lat),
+        "stream_wer": wer([s["reference"] for s in segments], [c.text for c in run.captions], language),
+        "rtf": round(st.rtf, 4),
+        "wall_s": round(run.wall_s, 2),
+        "audio_s": round(run.audio_s, 2),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "cpu_percent": round(run.cpu_percent, 1),
+        "overruns": st.overruns,
+        "windows": st.windows,
+        "windows_per_min": round(st.windows / minutes, 1),
+        "fragments_dropped": st.fragments_dropped,
+        "filtered": st.filtered,
+        "captions": st.captions,
+        "model_load_s": round(run.ready.load_s, 3) if run.ready else None,
+        "warmup_s": round(run.ready.warmup_s, 3) if run.ready else None,
+        "window_stage_s_median": {
+            k: round(float(np.median(timings[:, i])), 4) if len(timings) else None
+            for i, k in enumerate(("features", "encode", "decode", "filters"))},
+        "latency_per_utterance_s": [None if v is None else round(v, 3) for v in lat],
+    }
+
+
+def markdown(result: dict) -> str:
+    """A markdown table of one benchmark result."""
+    rows = []
+    for run in result["runs"]:
+        lat = run["latency_s"]
+        rows.append(
+            f"| {result['model']} | {run['mode']} | {lat['p50']} | {lat['p95']} | {lat['max']} | "
+            f"{run['stream_wer']['wer']} | {run['rtf']} | {run['peak_rss_mb']} | "
+            f"{run['cpu_percent']} | {run['overruns']} | {run['windows_per_min']} | "
+            f"{sum(run['filtered'].values()) if run['filtered'] else 0} |")
+    head = ("| model | mode | latency p50 s | p95 s | max s | stream WER % | RTF | peak RSS MB | "
+            "CPU % | overruns | windows/min | filtered |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    out = [head, *rows]
+    if "offline" in result:
+        o = result["offline"]
+        out.append("")
+        out.append(f"Offline WER (same model/options): long-form {o['long_form']['wer']} %, "
+                   f"each utterance alone {o['oracle']['wer']} %.")
+    return "\n".join(out) + "\n"
+
+
+def build_options(args: argparse.Namespace) -> PipelineOptions:
+    """Pipeline options from the benchmark's flags (the CLI's defaults otherwise)."""
+    vad = VadOptions()
+    vad = replace(vad, **{k: v for k, v in {
+        "hangover_ms": args.hangover_ms, "pause_ms": args.pause_ms,
+        "min_window_s": args.min_window, "max_window_s": args.max_window,
+        "aggressiveness": args.vad_aggressiveness}.items() if v is not None})
+    dec = DecodingOptions(language=args.language, beam_size=args.beam_size,
+                          encoder_context_s=args.encoder_context)
+    return PipelineOptions(vad=vad, model=ModelOptions(compute_type=args.compute_type,
+                                                       cpu_threads=args.threads), decoding=dec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line of the benchmark."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("audio", type=Path)
+    p.add_argument("--segments", type=Path, required=True,
+                   help="JSON with segments: [{start_s, end_s, reference}]")
+    p.add_argument("--model", default="base")
+    p.add_argument("--mode", action="append", choices=("realtime", "max", "sim"),
+                   help="repeatable; default: realtime and max")
+    p.add_argument("--offline", action="store_true", help="also score offline faster-whisper")
+    p.add_argument("--language", default="en")
+    p.add_argument("--beam-size", type=int, default=DecodingOptions().beam_size)
+    p.add_argument("--encoder-context", type=lambda s: None if s == "none" else float(s),
+                   default=DecodingOptions().encoder_context_s)
+    p.add_argument("--compute-type", default="int8")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--hangover-ms", type=int)
+    p.add_argument("--pause-ms", type=int)
+    p.add_argument("--min-window", type=float)
+    p.add_argument("--max-window", type=float)
+    p.add_argument("--vad-aggressiveness", type=int)
+    p.add_argument("--name", help="run name (default: model, modes and a timestamp)")
+    p.add_argument("--out-dir", type=Path, default=ROOT / "bench-results")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    modes = args.mode or ["realtime", "max"]
+    segments = json.loads(args.segments.read_text())["segments"]
+    options = build_options(args)
+    result = {"audio": str(args.audio), "model": args.model, "options": _jsonable(asdict(options)),
+              "machine": {"cpus": psutil.cpu_count(), "physical_cores": psutil.cpu_count(False),
+                          "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+              "runs": []}
+    for mode in modes:
+        speed = 1.0 if mode == "realtime" else math.inf
+        run = run_stream(args.audio, args.model, options, speed, progress=not args.no_progress)
+        result["runs"].append(summarize(run, segments, mode, args.language))
+    if args.offline:
+        result["offline"] = offline_wer(args.audio, args.model, options, segments, args.language)
+    name = args.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}-{'-'.join(modes)}"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
+    md = markdown(result)
+    (args.out_dir / f"{name}.md").write_text(md)
+    print(md)
+    print(f"bench: results in {args.out_dir / name}.json", file=sys.stderr)
+    return 0
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, float) and math.isinf(obj):
+        return "inf"
+    return obj
+
+
+if __name__ == "__main__":
+    sys.exit(main())
