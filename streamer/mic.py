@@ -244,6 +244,7 @@ class MicSource:
     """
 
     start_before_model = True
+    live = True  #: paced by the device clock; the worker merges a backlog rather than block it
 
     def __init__(self, ring: RingBuffer, device: str | None = None, channel: int | None = None,
                  rate_hz: int | None = None, sd=None) -> None:

@@ -42,6 +42,7 @@ class Source(Protocol):
 
     description: str
     error: LivescribeError | None
+    live: bool  #: paced by a clock (microphone, replay at 1x/2x); False: waits for the worker
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -98,7 +99,8 @@ class Pipeline:
         self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
         self._events: queue.Queue = queue.Queue(1024)
         self.worker = InferenceWorker(model, options.model, options.decoding, options.filters,
-                                      self._windows, self._events, plan=options.plan)
+                                      self._windows, self._events, plan=options.plan,
+                                      merge_backlog=getattr(self.source, "live", True))
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None

@@ -46,6 +46,7 @@ class FileSource:
         self.path = check_readable(path)
         self.ring = ring
         self.speed = speed
+        self.live = math.isfinite(speed)  #: paced by the replay clock, not by the worker
         self.block_samples = SAMPLE_RATE * block_ms // 1000
         # open and decode the first block now, so a bad file fails before the model loads
         self._blocks = decode_blocks(self.path, self.block_samples)

@@ -4,6 +4,15 @@ It loads the model once, runs a warm-up decode, then takes :class:`SpeechWindow`
 bounded queue until it receives the ``None`` sentinel, decodes each, runs the filter chain and
 puts a :class:`Caption` or a :class:`WindowDropped` on the event queue. Failures travel as data:
 a load error is stored in :attr:`error` and ends the worker.
+
+**Backpressure.** When the source is live and windows are waiting (inference fell behind real
+time), the worker takes every queued window, up to ``max_merge_s`` of audio, and decodes them
+as one: the encoder runs once on the joined audio instead of once per window, so a backlog of
+short windows costs barely more than one of them and the worker catches up without dropping
+anything. Capture is never blocked: the queue is bounded, the segmenter waits on it, the ring
+buffer behind it absorbs 30 s, and only past that are blocks refused and counted as overruns.
+Replays at ``--speed max`` are not live (the source waits for the worker), so their windows are
+never merged and give the same text as a real-time replay.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+
+import numpy as np
 
 from streamer.audio import int16_to_float32
 from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
@@ -23,6 +34,29 @@ from streamer.models import ResolvedModel
 from streamer.plan import Plan, start_decoder
 
 logger = logging.getLogger(__name__)
+
+MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not run together
+TIMINGS_KEPT = 10_000  #: per-window timings kept for --benchmark (about 10 hours of speech)
+
+
+def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
+    """Join consecutive windows into one for a single decode.
+
+    The audio is the windows' ``int16`` samples with :data:`MERGE_GAP_S` of digital silence
+    between them (the gaps between utterances are not kept, so ``audio`` may be shorter than
+    ``end_s - start_s``). Stream times span the first window's start to the last one's end; the
+    capture time is the last window's.
+    """
+    gap = np.zeros(int(MERGE_GAP_S * 16000), np.int16)
+    parts: list[np.ndarray] = []
+    for i, w in enumerate(windows):
+        if i:
+            parts.append(gap)
+        parts.append(w.audio)
+    first, last = windows[0], windows[-1]
+    return SpeechWindow(index=first.index, audio=np.concatenate(parts), start_s=first.start_s,
+                        end_s=last.end_s, voiced_s=sum(w.voiced_s for w in windows),
+                        captured_wall=last.captured_wall, reason="merged")
 
 
 class InferenceWorker:
@@ -39,17 +73,24 @@ class InferenceWorker:
         plan: the tuning plan (:mod:`streamer.plan`); when given, the model is loaded through
             its fallback chain and calibrated, and :attr:`plan` is replaced by the plan as
             loaded and measured. None loads ``model`` with ``model_options`` as given.
+        merge_backlog: merge queued windows when behind (live sources only; see module doc).
+        max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window).
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
         error: the load failure, if any.
         windows_decoded, captions, inference_s, filtered: running counters.
-        timings: per-window ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``.
+        windows_merged: windows decoded as part of a merge beyond its first (backlog relief).
+        timings: per-decode ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``
+            (the last :data:`TIMINGS_KEPT`).
     """
 
     def __init__(self, model: ResolvedModel, model_options: ModelOptions,
                  decoding: DecodingOptions, filters: FilterOptions,
-                 windows: queue.Queue, events: queue.Queue, plan: Plan | None = None) -> None:
+                 windows: queue.Queue, events: queue.Queue, plan: Plan | None = None,
+                 merge_backlog: bool = False, max_merge_s: float = 20.0) -> None:
+        if not 0 < max_merge_s <= 28:
+            raise ValueError("max_merge_s must be within (0, 28] seconds")
         self.model = model
         self.plan = plan
         self.model_options = model_options
@@ -65,7 +106,10 @@ class InferenceWorker:
         self.captions = 0
         self.inference_s = 0.0
         self.filtered: Counter[str] = Counter()
-        self.timings: list[tuple[float, float, float, float]] = []
+        self.timings: deque[tuple[float, float, float, float]] = deque(maxlen=TIMINGS_KEPT)
+        self.merge_backlog = merge_backlog
+        self.max_merge_s = max_merge_s
+        self.windows_merged = 0
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
     def start(self) -> None:
@@ -104,11 +148,36 @@ class InferenceWorker:
             beam_size=d.options.beam_size, load_s=d.load_s, warmup_s=warmup_s,
             multilingual=d.multilingual))
         self.ready.set()
+        pending: SpeechWindow | None = None
         while True:
-            window = self.windows.get()
+            window = pending if pending is not None else self.windows.get()
+            pending = None
             if window is None:
                 break
+            batch = [window]
+            ended = False
+            while self.merge_backlog:
+                try:
+                    nxt = self.windows.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    ended = True
+                    break
+                if sum(len(w.audio) for w in batch) / 16000 + MERGE_GAP_S + nxt.duration_s \
+                        > self.max_merge_s:
+                    pending = nxt
+                    break
+                batch.append(nxt)
+            if len(batch) > 1:
+                self.windows_merged += len(batch) - 1
+                logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
+                            "one decode", batch[0].index, batch[-1].index,
+                            sum(len(w.audio) for w in batch) / 16000)
+                window = merge_windows(batch)
             self._handle(window)
+            if ended:
+                break
 
     def _handle(self, w: SpeechWindow) -> None:
         assert self.decoder is not None

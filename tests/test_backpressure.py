@@ -1,0 +1,45 @@
+"""A worker slower than real time: queued windows are merged, nothing is lost or blocked."""
+
+import time
+
+import numpy as np
+
+from conftest import CLIPS, in_order, words
+from streamer.decoder import WindowDecoder
+from streamer.events import Caption, PipelineStats, SpeechWindow, WindowStarted
+from streamer.pipeline import Pipeline, PipelineOptions
+from streamer.sources import FileSource
+from streamer.worker import MERGE_GAP_S, merge_windows
+
+
+def test_merge_windows_joins_audio_with_a_gap():
+    a = SpeechWindow(3, np.ones(16000, np.int16), 1.0, 2.0, 0.9, 10.0, "pause")
+    b = SpeechWindow(4, np.full(8000, 2, np.int16), 3.0, 3.5, 0.5, 11.0, "pause")
+    m = merge_windows([a, b])
+    assert m.index == 3 and m.start_s == 1.0 and m.end_s == 3.5 and m.reason == "merged"
+    assert m.captured_wall == 11.0 and m.voiced_s == 1.4
+    gap = int(MERGE_GAP_S * 16000)
+    assert m.audio.size == 16000 + gap + 8000
+    assert (m.audio[16000:16000 + gap] == 0).all() and (m.audio[-8000:] == 2).all()
+
+
+def test_slow_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch):
+    real_decode = WindowDecoder.decode
+
+    def slow_decode(self, audio):
+        time.sleep(1.5)  # a machine far too slow: 1.5 s per window at 4x replay speed
+        return real_decode(self, audio)
+
+    monkeypatch.setattr(WindowDecoder, "decode", slow_decode)
+    path = CLIPS["librispeech"][0]
+    p = Pipeline(tiny_model, lambda ring: FileSource(path, ring, speed=4.0), PipelineOptions())
+    events = list(p.events())
+    assert p.error is None
+    st = [e for e in events if isinstance(e, PipelineStats)][-1]
+    assert st.overruns == 0  # capture was never blocked or refused
+    assert p.worker.windows_merged > 0
+    started = [e for e in events if isinstance(e, WindowStarted)]
+    assert len(started) < st.windows  # fewer decodes than windows: merged
+    text = words(" ".join(e.text for e in events if isinstance(e, Caption)))
+    assert in_order(["reader", "excuse", "native", "country", "narrative", "tedious",
+                     "painful"], text), text
