@@ -163,6 +163,8 @@ class PipelineStats:
         final: True for the last stats event of the session.
         windows_gated: speech windows the energy/zero-crossing gate kept from the worker
             (silence or broadband noise, :mod:`streamer.gate`).
+        windows_merged: windows decoded together with an earlier one because inference was
+            behind real time (backpressure; nothing dropped).
     """
 
     stream_s: float
@@ -177,6 +179,7 @@ class PipelineStats:
     inference_s: float
     final: bool = False
     windows_gated: int = 0
+    windows_merged: int = 0
 
     @property
     def rtf(self) -> float:

@@ -159,6 +159,7 @@ class Pipeline:
             inference_s=w.inference_s,
             final=final,
             windows_gated=self.windows_gated,
+            windows_merged=w.windows_merged,
         )
 
     def events(self) -> Iterator[object]:
