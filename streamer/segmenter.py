@@ -18,6 +18,7 @@ Defaults are from our benchmark on ``meeting_dev`` (docs/tuning.md).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ import numpy as np
 
 from streamer.audio import SAMPLE_RATE
 from streamer.events import SpeechWindow
+
+LEVEL_FLOOR_DBFS = -96.0  #: :attr:`Segmenter.level_dbfs` of digital silence (int16 range)
+FULL_SCALE_SQ = 32768.0 ** 2  #: mean square of a full-scale int16 signal
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,21 @@ class Segmenter:
         self.windows = 0
         self.fragments_dropped = 0
         self.frames_seen = 0
+        self._last_energy = 0.0  # mean square of the last frame, int16 units
 
     @property
     def in_speech(self) -> bool:
         """True while an utterance is open."""
         return self._in_speech
+
+    @property
+    def level_dbfs(self) -> float:
+        """RMS level of the last fed frame in dBFS (0 = full-scale int16), floored at -96.
+
+        For meters: a UI thread may read it while the segmenter thread feeds (one float,
+        replaced whole on each frame). Before the first frame it is the floor, -96.
+        """
+        return max(LEVEL_FLOOR_DBFS, 10.0 * math.log10(max(self._last_energy, 1e-12) / FULL_SCALE_SQ))
 
     def feed(self, pcm: np.ndarray, captured_wall: float) -> list[SpeechWindow]:
         """Classify one frame and return the windows it completes (usually none).
@@ -142,6 +156,7 @@ class Segmenter:
         voiced = self._vad.is_speech(pcm.tobytes(), SAMPLE_RATE)
         x = pcm.astype(np.float32)
         frame = _Frame(pcm, voiced, float(np.dot(x, x)) / n, captured_wall)
+        self._last_energy = frame.energy
         self._pos += n
         self.frames_seen += 1
         out: list[SpeechWindow] = []
