@@ -13,7 +13,11 @@ utterances are known (``segments: [{start_s, end_s, reference}]``, the format of
 - **RTF** (inference seconds / audio seconds) at ``--speed max`` and wall time;
 - **peak RSS** and CPU use (psutil), ring-buffer overruns, windows per minute, filtered captions.
 
-Modes: ``realtime`` replays at 1x (what a user sees; 7 minutes for meeting_dev); ``max`` replays
+Modes: ``live`` plays the recording into a virtual microphone (``scripts/virtual-mic.sh``:
+PulseAudio null sink -> ALSA pulse plugin -> PortAudio) while ``livescribe`` runs in microphone
+mode as a separate process, and measures from outside it: the wall time each caption line
+reaches stdout minus the wall time the utterance's last sample was played (an upper bound: the
+few tens of milliseconds paplay takes to start count as latency). ``realtime`` replays at 1x (what a user sees; 7 minutes for meeting_dev); ``max`` replays
 as fast as the worker goes (RTF, WER); ``sim`` replays at max speed and replays the measured
 decode times on a virtual real-time clock (a queue model: a window can start decoding when its
 last sample has been captured and the previous decode is done) to estimate latency quickly for
@@ -285,6 +289,93 @@ def offline_wer(audio: Path, model_name: str, options: PipelineOptions, segments
             "oracle": wer(refs, oracle, language)}
 
 
+# --------------------------------------------------------------------------- live (virtual mic)
+def run_live(audio: Path, model_name: str, extra_args: list[str], segments: list[dict],
+             language: str, tail_s: float = 3.0) -> dict:
+    """Play ``audio`` into the virtual microphone while ``livescribe`` captions it.
+
+    Needs PulseAudio and PortAudio (see scripts/virtual-mic.sh). Stream time is mapped to play
+    time through the moment the process logs its input (capture starts right after, before the
+    model loads), so ``offset = play_start - input_logged``.
+
+    Returns:
+        The live run's figures: latency p50/p95/max per utterance, WER, input overflows.
+    """
+    import os
+    import signal
+    import subprocess
+
+    script = ROOT / "scripts" / "virtual-mic.sh"
+    env = dict(os.environ, LIVESCRIBE_PULSE_DIR="/tmp/livescribe-bench-pulse")
+    r = subprocess.run(["bash", str(script), "start"], env=env, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"bench: virtual microphone failed: {r.stderr.strip()}")
+    for line in r.stdout.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        env[name] = value
+    proc = subprocess.Popen([sys.executable, "-m", "streamer", "-v", "--format", "jsonl",
+                             "--model", model_name, "--no-transcript", *extra_args], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    marks: dict[str, float] = {}
+    err_lines: list[str] = []
+    lines: list[tuple[float, dict]] = []
+    ready = threading.Event()
+
+    def read_err():
+        for line in proc.stderr:
+            err_lines.append(line.rstrip())
+            if "input:" in line and "input" not in marks:
+                marks["input"] = time.monotonic()
+            if "ready on" in line:
+                ready.set()
+        ready.set()
+
+    def read_out():
+        for line in proc.stdout:
+            lines.append((time.monotonic(), json.loads(line)))
+
+    threads = [threading.Thread(target=read_err, daemon=True),
+               threading.Thread(target=read_out, daemon=True)]
+    for t in threads:
+        t.start()
+    peak = 0
+    try:
+        ready.wait(120)
+        if proc.poll() is not None:
+            raise SystemExit("bench: livescribe exited early:\n" + "\n".join(err_lines))
+        t_play = time.monotonic()
+        player = subprocess.Popen(["paplay", str(audio)], env=env)
+        ps = psutil.Process(proc.pid)
+        while player.poll() is None:
+            peak = max(peak, ps.memory_info().rss)
+            time.sleep(0.5)
+        time.sleep(tail_s)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True)
+    for t in threads:
+        t.join(5)
+    offset = t_play - marks.get("input", t_play)
+    caps = [(row["start"] - offset, row["end"] - offset, wall, row["text"]) for wall, row in lines]
+    lat = utterance_latencies(segments, caps, t_play)
+    got = [v for v in lat if v is not None]
+    overflow = next((ln for ln in err_lines if "input overflows" in ln), "")
+    return {
+        "mode": "live",
+        "latency_s": percentiles(got),
+        "utterances_without_caption": sum(v is None for v in lat),
+        "stream_wer": wer([s["reference"] for s in segments], [c[3] for c in caps], language),
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "stream_offset_s": round(offset, 3),
+        "microphone": overflow.removeprefix("livescribe: "),
+        "exit_code": proc.returncode,
+        "latency_per_utterance_s": [None if v is None else round(v, 3) for v in lat],
+    }
+
+
 # --------------------------------------------------------------------------- report
 def summarize(run: StreamRun, segments: list[dict], mode: str, language: str) -> dict:
     """The figures of one stream run."""
@@ -330,11 +421,13 @@ def markdown(result: dict) -> str:
     rows = []
     for run in result["runs"]:
         lat = run["latency_s"]
+        filtered = run.get("filtered")
         rows.append(
             f"| {result['model']} | {run['mode']} | {lat['p50']} | {lat['p95']} | {lat['max']} | "
-            f"{run['stream_wer']['wer']} | {run['rtf']} | {run['peak_rss_mb']} | "
-            f"{run['cpu_percent']} | {run['overruns']} | {run['windows_per_min']} | "
-            f"{sum(run['filtered'].values()) if run['filtered'] else 0} |")
+            f"{run['stream_wer']['wer']} | {run.get('rtf', '')} | {run['peak_rss_mb']} | "
+            f"{run.get('cpu_percent', '')} | {run.get('overruns', '')} | "
+            f"{run.get('windows_per_min', '')} | "
+            f"{sum(filtered.values()) if filtered else (0 if filtered is not None else '')} |")
     head = ("| model | mode | latency p50 s | p95 s | max s | stream WER % | RTF | peak RSS MB | "
             "CPU % | overruns | windows/min | filtered |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     out = [head, *rows]
@@ -366,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--segments", type=Path, required=True,
                    help="JSON with segments: [{start_s, end_s, reference}]")
     p.add_argument("--model", default="base")
-    p.add_argument("--mode", action="append", choices=("realtime", "max", "sim"),
+    p.add_argument("--mode", action="append", choices=("realtime", "max", "sim", "live"),
                    help="repeatable; default: realtime and max")
     p.add_argument("--offline", action="store_true", help="also score offline faster-whisper")
     p.add_argument("--language", default="en")
@@ -392,6 +485,14 @@ def main(argv: list[str] | None = None) -> int:
                           "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)},
               "runs": []}
     for mode in modes:
+        if mode == "live":
+            extra = [f"--beam-size={args.beam_size}", f"--compute-type={args.compute_type}"]
+            if args.threads:
+                extra.append(f"--threads={args.threads}")
+            if args.vad_aggressiveness is not None:
+                extra.append(f"--vad-aggressiveness={args.vad_aggressiveness}")
+            result["runs"].append(run_live(args.audio, args.model, extra, segments, args.language))
+            continue
         speed = 1.0 if mode == "realtime" else math.inf
         run = run_stream(args.audio, args.model, options, speed, progress=not args.no_progress)
         result["runs"].append(summarize(run, segments, mode, args.language))
