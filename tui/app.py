@@ -1,0 +1,337 @@
+"""The livescribe Textual app: a thin face on the headless engine.
+
+:func:`make_app` is the one factory the CLI and the tests share. The app runs
+:meth:`streamer.pipeline.Pipeline.events` (a blocking iterator) in a Textual thread worker that
+only posts messages (:mod:`tui.messages`); everything on screen is rendered on the UI thread
+from a :class:`~tui.session.SessionView`. The engine's queues are bounded; between the worker and
+the UI at most :data:`MAX_IN_FLIGHT` messages wait, so a stalled UI applies back-pressure to the
+engine (which then counts ring-buffer overruns) instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer
+
+from streamer.errors import LivescribeError
+from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted
+from tui.messages import EngineEvent, EngineFinished, LogLine
+from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
+from tui.widgets.captions import CaptionsPane
+from tui.widgets.device import DevicePanel
+from tui.widgets.help import HelpScreen
+from tui.widgets.latency import LatencyPanel
+from tui.widgets.status import StatusBar
+
+logger = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 256  #: engine messages posted but not yet handled by the UI
+LEVEL_POLL_S = 0.1  #: how often the status bar reads the input level and speech state, seconds
+MEMORY_POLL_S = 1.0  #: how often the device panel reads resident memory, seconds
+NARROW_COLUMNS = 80  #: below this width the side panels hide and captions take the screen
+
+
+def process_rss_bytes() -> int:
+    """Resident set size of this process, bytes (psutil)."""
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class LivescribeApp(App[int]):
+    """Live captions, status, device and latency panels for one :class:`Pipeline` session.
+
+    Args:
+        pipeline: the session to run, or None to drive the app with :meth:`feed` only
+            (snapshot tests and demos: no threads, no polling of the engine).
+        info: what the device panel shows about the set-up.
+        transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
+        sinks: :class:`streamer.sinks.Sink` s that also receive every caption (``--output
+            FILE``, the session journal); the caller closes them.
+        show_times: start with the stream-time column.
+        rss_bytes: returns resident memory in bytes; None hides the memory row.
+
+    After :meth:`run`, :attr:`error` holds the session's failure, if any, and the return value
+    is the exit code (0 unless the engine failed).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "livescribe"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause/resume"),
+        Binding("c", "clear", "clear"),
+        Binding("s", "save", "save"),
+        Binding("t", "toggle_times", "times"),
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(self, pipeline=None, info: SessionInfo | None = None, *,
+                 transcript_path: Path | None = None, sinks=(), show_times: bool = True,
+                 rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+        self.info = info or SessionInfo(input="—")
+        self.transcript_path = Path(transcript_path) if transcript_path else None
+        self.saved_path: Path | None = None  #: set once the user saved; re-saved on quit
+        self.sinks = list(sinks)
+        self.show_times = show_times
+        self.view = SessionView()
+        self.paused = False
+        self.quitting = False  #: q was pressed: exit once the engine has drained
+        self.error: Exception | None = None
+        self._rss_bytes = rss_bytes
+        self._level: float | None = None  # for show_level() when there is no pipeline
+        self._in_speech = False
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._app_gone = threading.Event()
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            yield CaptionsPane(show_times=self.show_times, id="captions")
+            with VerticalScroll(id="side"):
+                yield DevicePanel(self.info, id="device")
+                yield LatencyPanel(id="latency")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start the engine worker and the meters."""
+        self.query_one(CaptionsPane).set_pending(None)
+        self.query_one(LatencyPanel).update_from(self.view)
+        self._poll_memory()
+        if self._rss_bytes is not None and self.pipeline is not None:
+            self.set_interval(MEMORY_POLL_S, self._poll_memory)
+        if self.pipeline is not None:
+            self.set_interval(LEVEL_POLL_S, self._poll_level)
+            self._run_engine()
+
+    def on_resize(self) -> None:
+        """Hide the side panels on narrow terminals."""
+        self.screen.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
+
+    def on_unmount(self) -> None:
+        """Leaving for any reason: stop capture so the worker thread drains and ends."""
+        self._app_gone.set()
+        if self.pipeline is not None and not self.view.finished:
+            self.pipeline.stop()
+
+    # -- engine -----------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, name="engine", group="engine")
+    def _run_engine(self) -> None:
+        """Iterate the pipeline's events on a worker thread and post each to the UI."""
+        error: Exception | None = None
+        try:
+            for ev in self.pipeline.events():
+                if self._app_gone.is_set():
+                    continue  # the app is gone: drain so the pipeline finishes
+                while not self._in_flight.acquire(timeout=0.5):
+                    if self._app_gone.is_set():
+                        break
+                else:
+                    if not self.post_message(EngineEvent(ev)):
+                        self._in_flight.release()
+        except LivescribeError as exc:
+            error = exc
+        except Exception as exc:  # failures travel as data, never across threads
+            logger.exception("engine failed")
+            error = LivescribeError(f"engine failed: {exc}")
+        self.post_message(EngineFinished(error or self.pipeline.error))
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        """An engine event arrived from the worker thread."""
+        try:
+            self.feed(message.event)
+        finally:
+            self._in_flight.release()
+
+    def feed(self, event: object) -> None:
+        """Fold one engine event into the view and update the widgets (UI thread only)."""
+        self.view.apply(event)
+        captions = self.query_one(CaptionsPane)
+        if isinstance(event, Caption):
+            captions.add(event)
+            for sink in list(self.sinks):
+                try:
+                    sink.write(event)
+                except OSError as exc:
+                    self.notify(f"cannot write captions: {exc}", severity="error")
+                    self.sinks.remove(sink)
+        elif isinstance(event, ModelReady):
+            self.query_one(DevicePanel).set_ready(event)
+        if isinstance(event, (Caption, WindowStarted, WindowDropped, PipelineStats)):
+            first = min(self.view.pending, default=None)
+            captions.set_pending(None if first is None else self.view.pending[first][0])
+            self.query_one(LatencyPanel).update_from(self.view)
+        self._show_status()
+
+    def on_engine_finished(self, message: EngineFinished) -> None:
+        """The session ended: report a failure, update the saved transcript, exit if asked."""
+        self.view.finished = True
+        self.error = message.error
+        if message.error is not None:
+            self.notify(str(message.error), title="livescribe", severity="error", timeout=30)
+        if self.saved_path is not None:
+            self._save(self.saved_path)
+        self._show_status()
+        if self.quitting or message.error is not None and self.view.model is None:
+            self.exit(self._exit_code())
+
+    def on_log_line(self, message: LogLine) -> None:
+        """A warning from the engine's logger while the UI owns the terminal."""
+        self.notify(message.text, severity=message.severity)
+
+    def _exit_code(self) -> int:
+        return int(getattr(self.error, "exit_code", 1)) if self.error is not None else 0
+
+    # -- meters -----------------------------------------------------------------------------
+    def _poll_level(self) -> None:
+        self._show_status()
+
+    def _poll_memory(self) -> None:
+        if self._rss_bytes is not None:
+            self.query_one(DevicePanel).set_memory(self._rss_bytes())
+
+    def show_level(self, level_dbfs: float | None, in_speech: bool) -> None:
+        """Show a level and speech state directly (for sessions without a pipeline)."""
+        self._level, self._in_speech = level_dbfs, in_speech
+        self._show_status()
+
+    def _show_status(self) -> None:
+        bar = self.query_one(StatusBar)
+        v = self.view
+        level, in_speech = self._level, self._in_speech
+        if self.pipeline is not None:
+            seg = self.pipeline.segmenter
+            level, in_speech = seg.level_dbfs, seg.in_speech
+        n_pending = len(v.pending) + (v.stats.queue_depth if v.stats else 0)
+        detail = f"{n_pending} window{'s' * (n_pending != 1)} to transcribe" if n_pending else ""
+        if v.finished:
+            state = "failed" if self.error is not None else "finished"
+            level, detail = None, "press q to quit" if not self.quitting else ""
+        elif self.quitting:
+            state, level = "finishing", None
+        elif v.model is None:
+            state, level = "loading", None
+        elif self.paused:
+            state, level = "paused", None
+        elif in_speech:
+            state = "speech"
+        elif v.pending:
+            state = "transcribing"
+        else:
+            state = "listening"
+        bar.show(state=state, level_dbfs=level, detail=detail)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        """Pause or resume capture (windows already cut still finish)."""
+        if self.view.finished or self.quitting:
+            return
+        self.paused = not self.paused
+        if self.pipeline is not None:
+            self.pipeline.pause(self.paused)
+        self._show_status()
+
+    def action_clear(self) -> None:
+        """Clear the captions on screen (the session transcript keeps them)."""
+        self.query_one(CaptionsPane).clear()
+
+    def action_toggle_times(self) -> None:
+        """Show or hide the stream-time column."""
+        pane = self.query_one(CaptionsPane)
+        pane.set_times(not pane.show_times)
+
+    def action_save(self) -> None:
+        """Save the transcript now; it is saved again when the session ends."""
+        path = self.saved_path or self.transcript_path or default_transcript_path()
+        self._save(path)
+
+    def _save(self, path: Path) -> None:
+        try:
+            self.saved_path = save_transcript(path, self.view.transcript())
+        except OSError as exc:
+            self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
+            return
+        n = len(self.view.captions)
+        self.query_one(StatusBar).show(notice=f"saved {n} caption{'s' * (n != 1)} → {self.saved_path}")
+
+    def action_help(self) -> None:
+        """Show the keys."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Stop capture, let queued windows finish, save if a transcript was saved, exit.
+
+        Pressed again while finishing, exits at once (the engine thread still drains).
+        """
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """:meth:`action_quit` for callers on the UI thread (key handlers, signal handlers)."""
+        if self.view.finished or self.pipeline is None or self.quitting:
+            if self.quitting and self.saved_path is not None:
+                self._save(self.saved_path)
+            self.exit(self._exit_code())
+            return
+        self.quitting = True
+        if self.paused:
+            self.paused = False
+            self.pipeline.pause(False)
+        self.pipeline.stop()
+        self._show_status()
+
+
+class TuiLogHandler(logging.Handler):
+    """Forwards log records to the app as :class:`LogLine` toasts while it owns the terminal.
+
+    Thread-safe: ``post_message`` may be called from any thread.
+    """
+
+    def __init__(self, app: App, level: int = logging.WARNING) -> None:
+        super().__init__(level)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Post the formatted record to the app."""
+        severity = "error" if record.levelno >= logging.ERROR else (
+            "warning" if record.levelno >= logging.WARNING else "information")
+        try:
+            self.app.post_message(LogLine(self.format(record), severity))
+        except Exception:  # pragma: no cover - never let logging break the session
+            self.handleError(record)
+
+
+def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str = "",
+             plan=None, cpu_features=(), **kwargs) -> LivescribeApp:
+    """Build the app for a pipeline: the one factory shared by the CLI and the tests.
+
+    Args:
+        pipeline: a :class:`streamer.pipeline.Pipeline` not yet started, or None (see
+            :class:`LivescribeApp`).
+        info: the set-up to show; by default described from ``pipeline`` and ``model_name``.
+        model_name: the model as the user asked for it.
+        plan: the tuning plan's rows (label -> value), when ``streamer.plan`` made one.
+        cpu_features: CPU features found by the hardware probe.
+        **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times, rss_bytes).
+    """
+    if info is None:
+        if pipeline is not None:
+            info = SessionInfo.from_pipeline(pipeline, model_name, plan=plan,
+                                             cpu_features=cpu_features)
+        else:
+            info = SessionInfo(input="—", model=model_name, plan=plan,
+                               cpu_features=tuple(cpu_features))
+    return LivescribeApp(pipeline, info, **kwargs)

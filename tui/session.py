@@ -1,0 +1,176 @@
+"""The UI's view of a session: plain Python, no Textual, no audio or model logic.
+
+:class:`SessionView` folds engine events (:mod:`streamer.events`) into what the widgets show:
+the captions so far, the windows being transcribed, caption latencies and the last counters.
+:class:`SessionInfo` is what the device panel shows about the set-up. Keeping this state out of
+the widgets lets the tests check it directly and lets every widget render from one source.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted
+
+SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.audio.SAMPLE_RATE)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100) of ``values`` by the nearest-rank method, or None if empty.
+
+    Nearest rank returns an observed value (a real caption's latency), never an interpolation.
+    """
+    xs = sorted(values)
+    if not xs:
+        return None
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within 0..100")
+    rank = max(1, math.ceil(q / 100 * len(xs)))
+    return xs[rank - 1]
+
+
+def format_stream_time(seconds: float) -> str:
+    """Stream time as ``M:SS`` (``H:MM:SS`` from one hour), for the caption time column."""
+    s = int(max(0.0, seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What the device panel shows about the session's set-up, before and after the model loads.
+
+    Attributes:
+        input: the input as the source describes itself, e.g. ``"file jfk.flac"``.
+        input_rate_hz: the input's own sample rate in Hz when the source reports it (a
+            microphone's), else None; the pipeline always runs at 16 kHz mono.
+        model: model name or path as asked for.
+        device, compute_type: requested inference device and CTranslate2 compute type.
+        threads: requested CPU threads (0 = CTranslate2's default).
+        beam_size: decoding beam size.
+        plan: rows of the tuning plan (label -> value) when one was made, else None.
+            Hook for ``streamer.plan``: pass its fields here; the panel shows them as given.
+        cpu_features: CPU features the plan's probe found (e.g. ``("avx2", "fma")``), if known.
+    """
+
+    input: str
+    input_rate_hz: int | None = None
+    model: str = ""
+    device: str = "cpu"
+    compute_type: str = "int8"
+    threads: int = 0
+    beam_size: int = 1
+    plan: Mapping[str, str] | None = None
+    cpu_features: tuple[str, ...] = ()
+
+    @classmethod
+    def from_pipeline(cls, pipeline, model_name: str, plan: Mapping[str, str] | None = None,
+                      cpu_features: Iterable[str] = ()) -> SessionInfo:
+        """Describe a :class:`streamer.pipeline.Pipeline` from its source and options."""
+        src = pipeline.source
+        rate = getattr(src, "rate_hz", None) or getattr(src, "samplerate", None)
+        o = pipeline.options
+        return cls(input=getattr(src, "description", "?"),
+                   input_rate_hz=int(rate) if rate else None,
+                   model=model_name, device=o.model.device, compute_type=o.model.compute_type,
+                   threads=o.model.cpu_threads, beam_size=o.decoding.beam_size, plan=plan,
+                   cpu_features=tuple(cpu_features))
+
+
+@dataclass
+class SessionView:
+    """Engine events folded into display state. Fed on the UI thread only.
+
+    Attributes:
+        captions: every caption of the session, in order (clearing the screen keeps them).
+        pending: windows being transcribed: index -> (start_s, end_s) stream seconds.
+        latencies_s: wall-clock latency of each caption, seconds.
+        model: the :class:`ModelReady` event, once the model is warm.
+        stats: the last :class:`PipelineStats`; stats_seen counts them.
+        dropped: windows removed by a filter or decoded to nothing.
+        finished: True once the engine delivered its final stats.
+    """
+
+    captions: list[Caption] = field(default_factory=list)
+    pending: dict[int, tuple[float, float]] = field(default_factory=dict)
+    latencies_s: list[float] = field(default_factory=list)
+    model: ModelReady | None = None
+    stats: PipelineStats | None = None
+    stats_seen: int = 0
+    dropped: int = 0
+    finished: bool = False
+
+    def apply(self, event: object) -> None:
+        """Fold one engine event in (unknown event types are ignored)."""
+        if isinstance(event, Caption):
+            self.pending.pop(event.window_index, None)
+            self.captions.append(event)
+            self.latencies_s.append(event.latency_s)
+        elif isinstance(event, WindowStarted):
+            self.pending[event.window_index] = (event.start_s, event.end_s)
+        elif isinstance(event, WindowDropped):
+            self.pending.pop(event.window_index, None)
+            self.dropped += 1
+        elif isinstance(event, ModelReady):
+            self.model = event
+        elif isinstance(event, PipelineStats):
+            self.stats = event
+            self.stats_seen += 1
+            if event.final:
+                self.finished = True
+                self.pending.clear()
+
+    @property
+    def last_latency_s(self) -> float | None:
+        """Latency of the newest caption, seconds."""
+        return self.latencies_s[-1] if self.latencies_s else None
+
+    def latency_percentile_s(self, q: float) -> float | None:
+        """``q``-th percentile of caption latency over the session, seconds."""
+        return percentile(self.latencies_s, q)
+
+    def transcript(self, with_times: bool = True) -> str:
+        """The session's captions as text, one per line, optionally with ``[M:SS]`` stream times."""
+        if with_times:
+            lines = [f"[{format_stream_time(c.start_s)}] {c.text}" for c in self.captions]
+        else:
+            lines = [c.text for c in self.captions]
+        return "".join(line + "\n" for line in lines)
+
+
+def default_transcript_path(now: float | None = None, directory: Path | None = None) -> Path:
+    """Where ``s`` saves when no path was given: ``livescribe-YYYYmmdd-HHMMSS.txt``.
+
+    In ``directory`` if given, else the current directory when writable, else the user data
+    directory (``platformdirs.user_data_path("livescribe") / "transcripts"``).
+    """
+    name = time.strftime("livescribe-%Y%m%d-%H%M%S.txt", time.localtime(now))
+    if directory is None:
+        cwd = Path.cwd()
+        if os.access(cwd, os.W_OK):
+            directory = cwd
+        else:
+            import platformdirs
+
+            directory = platformdirs.user_data_path("livescribe") / "transcripts"
+    return directory / name
+
+
+def save_transcript(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (temporary file then rename); return the path.
+
+    Raises:
+        OSError: the directory cannot be created or written.
+    """
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path.resolve()
