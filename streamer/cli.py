@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--format", choices=FORMATS, default="text",
                      help="caption format on stdout (default: text, one caption per line)")
     out.add_argument("--output", "-o", metavar="FILE", help="write captions to FILE instead of stdout")
+    out.add_argument("--transcript", metavar="PATH",
+                     help="append every caption, with stream times, to PATH, flushed to disk "
+                          "per caption (default: a new file in the user data directory, e.g. "
+                          "~/.local/share/livescribe/transcripts/<date-time>.txt)")
+    out.add_argument("--no-transcript", action="store_true",
+                     help="keep no transcript file")
+    out.add_argument("--record", metavar="PATH",
+                     help="save the captured audio (16 kHz mono) to PATH: .flac or .wav")
     out.add_argument("-v", "--verbose", action="count", default=0,
                      help="more logging on stderr (-v: info and the tuning plan, -vv: debug)")
     out.add_argument("--benchmark", action="store_true",
@@ -192,7 +200,7 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
                              compute_type="int8" if args.compute_type == "auto"
                              else args.compute_type, cpu_threads=max(0, args.threads))
     return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters, plan=plan,
-                           gate=gate)
+                           gate=gate, record_path=getattr(args, "record", None))
 
 
 def setup_logging(verbose: int) -> None:
@@ -242,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
             raise LivescribeError(f"cannot write {args.output}: {exc.strerror}",
                                   ExitCode.NO_INPUT) from None
     sink = make_sink(args.format, out_stream)
+    journal = _open_journal(args, pipeline.source.description)
 
     stop_signal: list[int] = []
 
@@ -258,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for ev in pipeline.events():
             if isinstance(ev, Caption):
+                if journal is not None:  # on disk before it is shown: a kill loses nothing shown
+                    journal.write(ev)
                 try:
                     sink.write(ev)
                 except BrokenPipeError:
@@ -280,6 +291,8 @@ def run(args: argparse.Namespace) -> int:
         sink.close()
         if out_stream is not sys.stdout:
             out_stream.close()
+        if journal is not None:
+            journal.close()
     if args.benchmark:
         _benchmark(pipeline.worker.timings)
     if pipeline.error is not None:
@@ -287,6 +300,32 @@ def run(args: argparse.Namespace) -> int:
     if stop_signal:
         return ExitCode.SIGINT if stop_signal[0] == signal.SIGINT else ExitCode.SIGTERM
     return ExitCode.OK
+
+
+def _open_journal(args: argparse.Namespace, description: str):
+    """The session transcript (:func:`streamer.sinks.open_journal`), or None.
+
+    Its path is logged once at start: at warning level when stderr is a terminal (seen without
+    ``-v``), at info level otherwise (pipes and scripts keep a quiet stderr).
+
+    Raises:
+        LivescribeError: an explicit ``--transcript`` path cannot be written (exit 66); a
+            default path that cannot be written only warns.
+    """
+    if getattr(args, "no_transcript", False):
+        return None
+    from streamer.sinks import open_journal
+
+    try:
+        journal = open_journal(args.transcript, description)
+    except LivescribeError as exc:
+        if args.transcript:
+            raise
+        logger.warning("%s; continuing without a transcript", exc)
+        return None
+    level = logging.WARNING if sys.stderr.isatty() else logging.INFO
+    logger.log(level, "transcript: %s", journal.path)
+    return journal
 
 
 def _benchmark(timings: list[tuple[float, float, float, float]]) -> None:

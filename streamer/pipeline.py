@@ -28,6 +28,7 @@ from streamer.gate import GateOptions
 from streamer.gate import check as gate_check
 from streamer.models import ResolvedModel
 from streamer.plan import Plan
+from streamer.recorder import Recorder
 from streamer.ringbuffer import RingBuffer
 from streamer.segmenter import Segmenter, VadOptions
 from streamer.worker import InferenceWorker
@@ -65,6 +66,8 @@ class PipelineOptions:
         stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
         plan: tuning plan; when given the worker loads through its fallback chain and
             calibrates (:func:`streamer.plan.start_decoder`), else it loads ``model`` as is.
+        record_path: save the audio the segmenter reads (16 kHz mono) to this ``.flac`` or
+            ``.wav`` file (:class:`streamer.recorder.Recorder`); None records nothing.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)
@@ -76,6 +79,7 @@ class PipelineOptions:
     window_queue_size: int = 16
     stats_interval_s: float = 1.0
     plan: Plan | None = None
+    record_path: str | None = None
 
 
 class Pipeline:
@@ -95,6 +99,8 @@ class Pipeline:
         self.options = options
         self.ring = RingBuffer(options.ring_capacity_s)
         self.source: Source = make_source(self.ring)
+        # opened after the source, so a bad input fails before an empty recording is created
+        self.recorder = Recorder(options.record_path) if options.record_path else None
         self.segmenter = Segmenter(options.vad)
         self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
         self._events: queue.Queue = queue.Queue(1024)
@@ -125,11 +131,15 @@ class Pipeline:
                 item = self.ring.read(n)
                 if item is None:
                     break
+                if self.recorder is not None:  # this thread, not capture: see recorder.py
+                    self.recorder.write(item[0])
                 for w in self.segmenter.feed(*item):
                     self._queue_window(w)
             for w in self.segmenter.flush():
                 self._queue_window(w)
         finally:
+            if self.recorder is not None:
+                self.recorder.close()
             self._windows.put(None)
 
     def _queue_window(self, w: SpeechWindow) -> None:
@@ -179,6 +189,8 @@ class Pipeline:
             while early and self._seg_thread.is_alive():  # unblock the segmenter
                 self._windows_drain()
                 self._seg_thread.join(0.05)
+            if self.recorder is not None:  # the segmenter may never have started
+                self.recorder.close()
             yield from self._drain_events()
             yield self.stats(final=True)
             return

@@ -46,6 +46,16 @@ def in_order(needles: list[str], haystack: list[str]) -> bool:
     return all(any(w == h for h in it) for w in needles)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_data_dir(tmp_path_factory):
+    """Send default transcripts (platformdirs' user data dir) to a temporary directory, not
+    the home of whoever runs the tests; subprocesses inherit it."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_model():
     """The bundled tiny.en model, resolved."""
