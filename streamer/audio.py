@@ -57,14 +57,20 @@ def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.nd
         ``int16 [block_samples]`` PCM blocks at 16 kHz mono, in stream order.
 
     Raises:
-        InputError: missing/unreadable file (exit 66), no audio stream or undecodable data
-            (exit 65). Raised at the first ``next()``, not at the call.
+        InputError: missing/unreadable file (exit 66); an empty file, no audio stream or
+            undecodable data (exit 65). Raised at the first ``next()``, not at the call. Data
+            that stops decoding part-way (a truncated or corrupt file) raises after the blocks
+            decoded before it, with the stream time where decoding stopped.
     """
     import av  # PyAV ships with faster-whisper
 
     p = check_readable(path)
+    if p.stat().st_size == 0:
+        raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
     try:
         container = av.open(str(p), mode="r", metadata_errors="ignore")
+    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
+        raise InputError(f"cannot open {p}: {exc.strerror}") from None  # exit 66
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"not a readable audio file: {p} ({exc.__class__.__name__})",
                          ExitCode.DATA_ERROR) from None
@@ -74,16 +80,21 @@ def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.nd
             raise InputError(f"no audio stream in {p}", ExitCode.DATA_ERROR)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
         pending = np.empty(0, dtype=np.int16)
+        done = 0  # samples yielded
         try:
             for frame in container.decode(streams[0]):
                 for out in resampler.resample(frame):
                     pending = np.concatenate([pending, out.to_ndarray().reshape(-1)])
                     while pending.size >= block_samples:
                         yield pending[:block_samples].copy()
+                        done += block_samples
                         pending = pending[block_samples:]
             for out in resampler.resample(None):  # flush the resampler
                 pending = np.concatenate([pending, out.to_ndarray().reshape(-1)])
         except av.error.FFmpegError as exc:
-            raise InputError(f"cannot decode {p}: {exc}", ExitCode.DATA_ERROR) from None
+            at = (done + pending.size) / SAMPLE_RATE
+            raise InputError(f"cannot decode {p} after {at:.2f} s of audio: truncated or "
+                             f"corrupt data ({exc.strerror or exc.__class__.__name__})",
+                             ExitCode.DATA_ERROR) from None
         for start in range(0, pending.size, block_samples):
             yield pending[start:start + block_samples].copy()
