@@ -32,6 +32,8 @@ class FileSource:
         speed: playback rate relative to real time (1.0 = live); ``math.inf`` means as fast as
             the consumer reads (blocking writes, no overruns).
         block_ms: block length in milliseconds.
+        repeat: play the file this many times back to back (>= 1), stream time running on;
+            for long-session tests (``scripts/soak.py``). Each pass decodes the file again.
 
     Raises:
         InputError: at construction, for a missing, unreadable or undecodable file.
@@ -40,9 +42,12 @@ class FileSource:
     """
 
     def __init__(self, path: str | Path, ring: RingBuffer, speed: float = 1.0,
-                 block_ms: int = BLOCK_MS) -> None:
+                 block_ms: int = BLOCK_MS, repeat: int = 1) -> None:
         if not speed > 0:
             raise ValueError("speed must be > 0")
+        if repeat < 1:
+            raise ValueError("repeat must be >= 1")
+        self.repeat = repeat
         self.path = check_readable(path)
         self.ring = ring
         self.speed = speed
@@ -84,6 +89,9 @@ class FileSource:
         paused_total = 0.0
         try:
             blocks = self._blocks if self._first is None else chain([self._first], self._blocks)
+            if self.repeat > 1:  # decode_blocks opens the file at its first next()
+                blocks = chain(blocks, chain.from_iterable(
+                    decode_blocks(self.path, self.block_samples) for _ in range(self.repeat - 1)))
             for block in blocks:
                 if self._stop.is_set():
                     break
