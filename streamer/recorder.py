@@ -49,9 +49,9 @@ class Recorder:
 
     Not thread-safe: one thread writes, then closes. A write failure later (disk full,
     device gone) is logged once as a warning, kept in :attr:`error`, and the recording stops;
-    it never raises into the pipeline. FLAC survives a kill best: everything encoded so far
-    decodes (the header's length field stays 0); a killed WAV keeps a header that claims no
-    data.
+    it never raises into the pipeline. FLAC survives a kill best: whatever reached the disk
+    decodes (all but the last second or so; the header's length field stays 0); a killed WAV
+    keeps a header that claims no data.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
