@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save the captured audio (16 kHz mono) to PATH: .flac or .wav")
     out.add_argument("-v", "--verbose", action="count", default=0,
                      help="more logging on stderr (-v: info and the tuning plan, -vv: debug)")
+    ui = out.add_mutually_exclusive_group()
+    ui.add_argument("--tui", action="store_true",
+                    help="show the terminal UI: captions, status, device and latency panels "
+                         "(default when stdout is a terminal)")
+    ui.add_argument("--plain", action="store_true",
+                    help="print plain captions, no UI (default when stdout is not a terminal)")
     out.add_argument("--benchmark", action="store_true",
                      help="print per-window timings (features, encode+decode, filters) on "
                           "stderr at exit")
@@ -236,11 +242,15 @@ def run(args: argparse.Namespace) -> int:
     from streamer.pipeline import Pipeline
 
     from streamer.plan import plan_from_args
+    from streamer.probe import probe
 
-    plan = plan_from_args(args)  # probe + overrides; -v logs it; --strict may stop here (78)
+    machine = probe()  # kept for the TUI's device panel (CPU features)
+    plan = plan_from_args(args, probe_fn=lambda: machine)  # -v logs it; --strict may stop here (78)
     options = options_from_args(args, plan)
     model = resolve_model(plan.model)
     pipeline = Pipeline(model, make_source_factory(args), options)  # opens the input now
+    if wants_tui(args):
+        return _run_tui(args, pipeline, plan, machine.simd)
 
     out_stream = sys.stdout
     if args.output:
@@ -300,6 +310,44 @@ def run(args: argparse.Namespace) -> int:
     if stop_signal:
         return ExitCode.SIGINT if stop_signal[0] == signal.SIGINT else ExitCode.SIGTERM
     return ExitCode.OK
+
+
+def wants_tui(args: argparse.Namespace, stdout=None) -> bool:
+    """True to show the Textual UI: ``--tui``; or, unless ``--plain``, when stdout is a
+    terminal (not ``TERM=dumb``) and captions are not asked for on stdout in another format."""
+    if getattr(args, "plain", False):
+        return False
+    if getattr(args, "tui", False):
+        return True
+    stdout = sys.stdout if stdout is None else stdout
+    try:
+        tty = stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return (tty and os.environ.get("TERM") != "dumb"
+            and (args.format == "text" or bool(args.output)))
+
+
+def _run_tui(args: argparse.Namespace, pipeline, plan, cpu_features) -> int:
+    """The session in the terminal UI (:mod:`tui.run`, imported only here)."""
+    from tui.run import run_tui
+
+    out_stream = None
+    sinks = []
+    if args.output:
+        try:
+            out_stream = open(args.output, "w", encoding="utf-8")
+        except OSError as exc:
+            raise LivescribeError(f"cannot write {args.output}: {exc.strerror}",
+                                  ExitCode.NO_INPUT) from None
+        sinks.append(make_sink(args.format, out_stream))
+    try:
+        return run_tui(pipeline, model_name=plan.model, plan=plan, cpu_features=cpu_features,
+                       sinks=sinks,
+                       open_extra_sinks=lambda: [_open_journal(args, pipeline.source.description)])
+    finally:
+        if out_stream is not None:
+            out_stream.close()
 
 
 def _open_journal(args: argparse.Namespace, description: str):

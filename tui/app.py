@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -117,9 +117,9 @@ class LivescribeApp(App[int]):
             self.set_interval(LEVEL_POLL_S, self._poll_level)
             self._run_engine()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         """Hide the side panels on narrow terminals."""
-        self.screen.set_class(self.size.width < NARROW_COLUMNS, "-narrow")
+        self.screen.set_class(event.size.width < NARROW_COLUMNS, "-narrow")
 
     def on_unmount(self) -> None:
         """Leaving for any reason: stop capture so the worker thread drains and ends."""
@@ -169,7 +169,9 @@ class LivescribeApp(App[int]):
                     self.notify(f"cannot write captions: {exc}", severity="error")
                     self.sinks.remove(sink)
         elif isinstance(event, ModelReady):
-            self.query_one(DevicePanel).set_ready(event)
+            # the worker replaced the plan by the calibrated one before announcing the model
+            plan = getattr(getattr(self.pipeline, "worker", None), "plan", None)
+            self.query_one(DevicePanel).set_ready(event, plan.rows() if plan is not None else None)
         if isinstance(event, (Caption, WindowStarted, WindowDropped, PipelineStats)):
             first = min(self.view.pending, default=None)
             captions.set_pending(None if first is None else self.view.pending[first][0])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from rich.table import Table
 from textual.widgets import Static
 
@@ -63,9 +66,11 @@ class DevicePanel(Static):
         """Render the rows known before the model loads."""
         self._refresh_rows()
 
-    def set_ready(self, ready: ModelReady) -> None:
-        """The model is loaded: show what the worker actually uses."""
+    def set_ready(self, ready: ModelReady, plan: Mapping[str, str] | None = None) -> None:
+        """The model is loaded: show what the worker uses and, if given, the calibrated plan."""
         self.ready = ready
+        if plan is not None:
+            self.info = replace(self.info, plan=dict(plan))
         self._refresh_rows()
 
     def set_memory(self, rss_bytes: int | None) -> None:

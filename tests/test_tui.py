@@ -1,0 +1,347 @@
+"""The Textual UI: the view model, a real replay in ``App.run_test()``, keys, and snapshots.
+
+Integration tests run the real pipeline on ``assets/jfk.flac`` with tiny.en and wait for
+*events* (captions, stats snapshots, the end of the session), never for fixed durations; the
+only time limits are safety nets. Snapshot tests feed fixed events to an app without a
+pipeline, so what they draw is deterministic (no clock, no memory reading, no model).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import numpy as np
+import pytest
+
+from conftest import CLIPS, in_order, words
+
+pytest.importorskip("textual")
+
+from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
+from tui.app import LivescribeApp, make_app  # noqa: E402
+from tui.session import SessionInfo, SessionView, format_stream_time, percentile  # noqa: E402
+from tui.widgets.captions import CaptionsPane  # noqa: E402
+from tui.widgets.device import DevicePanel  # noqa: E402
+from tui.widgets.latency import LatencyPanel  # noqa: E402
+from tui.widgets.status import StatusBar, meter  # noqa: E402
+
+JFK = str(CLIPS["jfk"][0])
+SAFETY_S = 120.0  # only a guard against a hung test; no assertion depends on time
+
+
+# -- engine addition: the input level ---------------------------------------------------------
+
+def test_segmenter_level_dbfs_of_real_frames():
+    from streamer.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
+
+    seg = Segmenter(VadOptions())
+    n = seg.options.frame_samples
+    assert seg.level_dbfs == LEVEL_FLOOR_DBFS  # nothing fed yet
+    seg.feed(np.zeros(n, np.int16), 0.0)
+    assert seg.level_dbfs == LEVEL_FLOOR_DBFS
+    t = np.arange(n) / 16000
+    sine = (0.1 * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)  # -20 dBFS peak
+    seg.feed(sine, 0.0)
+    assert seg.level_dbfs == pytest.approx(-23.0, abs=0.1)  # RMS of a sine: peak - 3 dB
+    square = np.where(np.sin(2 * np.pi * 100 * t) >= 0, 32767, -32768).astype(np.int16)
+    seg.feed(square, 0.0)
+    assert seg.level_dbfs == pytest.approx(0.0, abs=0.01)
+    from conftest import load_pcm
+
+    speech = load_pcm(CLIPS["jfk"][0])
+    levels = []
+    for i in range(0, len(speech) - n, n):
+        seg.feed(speech[i:i + n], 0.0)
+        levels.append(seg.level_dbfs)
+    assert -60 < max(levels) < 0 and min(levels) < max(levels) - 20  # speech moves the meter
+
+
+# -- the headless view model -----------------------------------------------------------------
+
+def _caption(i: int, text: str, start: float, latency: float) -> Caption:
+    return Caption(text=text, start_s=start, end_s=start + 3.0, latency_s=latency, language="en",
+                   avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2, window_index=i,
+                   emitted_wall=100.0 + i)
+
+
+def _stats(**kw) -> PipelineStats:
+    base = dict(stream_s=12.0, overruns=0, overrun_samples=0, windows=3, fragments_dropped=1,
+                windows_decoded=3, captions=2, filtered={"no_speech": 1}, queue_depth=0,
+                inference_s=1.2)
+    base.update(kw)
+    return PipelineStats(**base)
+
+
+def test_percentile_nearest_rank():
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    xs = [0.5, 0.1, 0.9, 0.3, 0.7]
+    assert percentile(xs, 50) == 0.5
+    assert percentile(xs, 95) == 0.9
+    assert percentile(range(1, 101), 95) == 95
+    with pytest.raises(ValueError):
+        percentile(xs, 101)
+
+
+def test_session_view_folds_events():
+    v = SessionView()
+    v.apply(WindowStarted(0, 0.0, 3.0, queue_depth=1))
+    assert v.pending == {0: (0.0, 3.0)}
+    v.apply(_caption(0, "Hello there.", 0.0, 0.8))
+    v.apply(WindowStarted(1, 3.0, 6.0, queue_depth=0))
+    v.apply(WindowDropped(1, 3.0, 6.0, "no_speech", "no_speech_prob 0.9 > 0.6", "you"))
+    v.apply(WindowStarted(2, 65.0, 68.0, queue_depth=0))
+    v.apply(_caption(2, "General Kenobi.", 65.0, 1.6))
+    assert v.pending == {} and v.dropped == 1
+    assert v.last_latency_s == 1.6 and v.latency_percentile_s(50) == 0.8
+    assert v.transcript() == "[0:00] Hello there.\n[1:05] General Kenobi.\n"
+    assert v.transcript(with_times=False) == "Hello there.\nGeneral Kenobi.\n"
+    v.apply(_stats(final=True))
+    assert v.finished and v.stats_seen == 1
+    assert format_stream_time(3725.0) == "1:02:05"
+
+
+def test_meter_scale():
+    assert meter(None).plain == "░" * 20
+    assert meter(-60.0).plain == "░" * 20
+    assert meter(0.0).plain == "█" * 20
+    assert meter(-30.0).plain == "█" * 10 + "░" * 10
+    assert meter(-1.0).spans[-1].style == "red"
+
+
+# -- CLI: which front end ----------------------------------------------------------------------
+
+class _Tty(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.mark.parametrize("argv,tty,expected", [
+    ([], True, True),                                  # a terminal: the UI
+    ([], False, False),                                # a pipe or file: plain captions
+    (["--plain"], True, False),
+    (["--tui"], False, True),
+    (["--format", "jsonl"], True, False),              # JSON asked for on stdout
+    (["--format", "srt", "-o", "x.srt"], True, True),  # the file gets SRT, the screen the UI
+])
+def test_wants_tui(argv, tty, expected, monkeypatch):
+    from streamer.cli import build_parser, wants_tui
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    args = build_parser().parse_args(["--file", JFK, *argv])
+    assert wants_tui(args, _Tty(tty)) is expected
+
+
+def test_tui_and_plain_exclusive(capsys):
+    from streamer.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--tui", "--plain"])
+    assert "not allowed with" in capsys.readouterr().err
+
+
+def test_plain_output_imports_no_textual():
+    """Piped output never imports Textual (the UI import is lazy)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = ("import sys\nsys.modules['textual'] = None\n"
+            "from streamer.cli import main\n"
+            "sys.exit(main(['--file', sys.argv[1], '--model', 'tiny.en', '--speed', 'max', "
+            "'--no-transcript']))\n")
+    r = subprocess.run([sys.executable, "-c", code, JFK], cwd=ROOT, capture_output=True,
+                       text=True, timeout=SAFETY_S)
+    assert r.returncode == 0, r.stderr
+    assert "country" in r.stdout.lower() and "\x1b[" not in r.stdout
+
+
+# -- the app on a real replay ------------------------------------------------------------------
+
+def _real_app(speed: str, tmp_path, **kwargs) -> LivescribeApp:
+    """The app exactly as the CLI builds it, on jfk.flac with tiny.en."""
+    from streamer.cli import build_parser, make_source_factory, options_from_args
+    from streamer.models import resolve_model
+    from streamer.pipeline import Pipeline
+    from streamer.plan import plan_from_args
+    from streamer.probe import probe
+
+    args = build_parser().parse_args(["--file", JFK, "--model", "tiny.en", "--speed", speed])
+    machine = probe()
+    plan = plan_from_args(args, probe_fn=lambda: machine)
+    pipeline = Pipeline(resolve_model(plan.model), make_source_factory(args),
+                        options_from_args(args, plan))
+    return make_app(pipeline, model_name=plan.model, plan=plan.rows(),
+                    cpu_features=machine.simd, transcript_path=tmp_path / "transcript.txt",
+                    **kwargs)
+
+
+async def _until(pilot, predicate, what: str) -> None:
+    """Let the app run until ``predicate()`` holds (event-driven; the limit is a safety net)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SAFETY_S
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+@pytest.mark.model
+def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
+    app = _real_app("max", tmp_path)
+
+    async def scenario():
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _until(pilot, lambda: app.view.finished, "the end of the replay")
+            await pilot.pause()
+            pane = app.query_one(CaptionsPane)
+            assert len(pane.shown) >= 2
+            assert in_order(["fellow", "americans", "country", "country"], words(pane.text()))
+            assert len(pane.log_widget.lines) >= len(pane.shown)  # rendered, not just stored
+            device = dict(app.query_one(DevicePanel).rows())
+            assert device["input"] == "file jfk.flac · 16 kHz mono"
+            assert device["model"].startswith("tiny.en")
+            assert device["device"].startswith("cpu · int8")
+            assert device["memory"].endswith("MiB RSS")
+            assert "model tiny.en" in device["plan"]  # the tuning plan's rows
+            latency = dict(app.query_one(LatencyPanel).last_rows)
+            for key in ("last", "p50", "p95", "RTF"):
+                assert latency[key] != "—", key
+            assert float(latency["p50"].split()[0]) <= float(latency["p95"].split()[0])
+            assert latency["captions"] == str(len(app.view.captions))
+            assert app.query_one(StatusBar).state == "finished"
+
+            await pilot.press("s")
+            saved = (tmp_path / "transcript.txt").read_text()
+            assert saved == app.view.transcript() and "country" in saved.lower()
+            assert str(app.saved_path) in app.query_one(StatusBar).notice
+
+            await pilot.press("c")
+            assert pane.shown == [] and len(pane.log_widget.lines) == 0
+            assert len(app.view.captions) >= 2  # the transcript keeps what the screen dropped
+
+            await pilot.press("question_mark")
+            assert type(app.screen).__name__ == "HelpScreen"
+            await pilot.press("escape")
+            await pilot.press("q")
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.model
+def test_pause_stops_new_captions_and_resume_continues(tmp_path):
+    app = _real_app("1", tmp_path, rss_bytes=None)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: app.view.captions, "the first caption")
+            await pilot.press("space")
+            assert app.paused and app.query_one(StatusBar).state == "paused"
+            # quiescent: capture stopped and everything cut before the pause is decoded
+            # (two successive stats snapshots with the same stream time, nothing queued)
+            last: dict[int, float] = {}
+
+            def settled() -> bool:
+                st, k = app.view.stats, app.view.stats_seen
+                if st is None or app.view.pending or st.queue_depth:
+                    return False
+                last[k] = st.stream_s
+                return last.get(k - 1) == st.stream_s
+            await _until(pilot, settled, "the pipeline to settle")
+            n_captions, stream_s, seen = len(app.view.captions), app.view.stats.stream_s, \
+                app.view.stats_seen
+            await _until(pilot, lambda: app.view.stats_seen >= seen + 3, "three more stats")
+            assert len(app.view.captions) == n_captions  # no new captions while paused
+            assert app.view.stats.stream_s == stream_s  # and no audio captured
+            assert stream_s < 10.5  # paused before the clip's end (11 s)
+            await pilot.press("space")
+            assert not app.paused
+            await _until(pilot, lambda: app.view.finished, "the end of the replay")
+            assert len(app.view.captions) > n_captions
+            assert "country" in words(app.query_one(CaptionsPane).text())[-3:]
+            await pilot.press("q")
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.model
+def test_quit_mid_session_transcribes_queued_and_updates_the_saved_file(tmp_path):
+    app = _real_app("1", tmp_path, rss_bytes=None)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: app.view.captions, "the first caption")
+            await pilot.press("s")
+            first_save = (tmp_path / "transcript.txt").read_text()
+            await _until(pilot, lambda: app.view.pending or app.pipeline.segmenter.in_speech,
+                         "more speech")
+            await pilot.press("q")
+            assert app.quitting  # "finishing" until the queue drains (may already be done)
+            await _until(pilot, lambda: not app.is_running, "the app to exit")
+        assert app.return_code == 0 and app.error is None
+        assert app.view.finished and app.view.stats.final
+        assert app.view.stats.stream_s < 10.5  # capture stopped early...
+        assert app.view.stats.windows_decoded == app.view.stats.windows  # ...queue drained
+        saved = (tmp_path / "transcript.txt").read_text()
+        assert saved == app.view.transcript() and saved.startswith(first_save)
+
+    asyncio.run(scenario())
+
+
+# -- snapshots (fixed events, no pipeline) ------------------------------------------------------
+
+INFO = SessionInfo(input="file jfk.flac", model="tiny.en", device="cpu", compute_type="int8",
+                   threads=2, beam_size=1, cpu_features=("avx", "avx2", "fma"),
+                   plan={"device": "cpu", "compute type": "int8", "threads": "2",
+                         "model": "tiny.en (~182 MiB)", "beam size": "1"})
+EVENTS = [
+    ModelReady(model="tiny.en", device="cpu", compute_type="int8", threads=2, beam_size=1,
+               load_s=0.41, warmup_s=0.27, multilingual=False),
+    WindowStarted(0, 0.0, 3.9, queue_depth=0),
+    _caption(0, "And so my fellow Americans, ask not", 0.0, 0.62),
+    WindowStarted(1, 3.9, 7.2, queue_depth=0),
+    _caption(1, "what your country can do for you,", 3.9, 0.71),
+    WindowStarted(2, 7.2, 11.0, queue_depth=0),
+    _caption(2, "ask what you can do for your country.", 7.2, 0.94),
+    WindowStarted(3, 11.0, 13.5, queue_depth=0),
+    WindowDropped(3, 11.0, 13.5, "no_speech", "no_speech_prob 0.91 > 0.6", "you"),
+    _stats(stream_s=14.0, windows=5, captions=3, windows_decoded=4, queue_depth=1,
+           inference_s=1.12),
+    WindowStarted(4, 13.5, 16.1, queue_depth=0),
+]
+
+
+def _fixed_app() -> LivescribeApp:
+    return make_app(None, INFO, rss_bytes=lambda: 212 * 2**20)
+
+
+async def _feed(pilot) -> None:
+    for ev in EVENTS:
+        pilot.app.feed(ev)
+    pilot.app.show_level(-23.4, in_speech=True)
+    await pilot.pause()
+
+
+def test_snapshot_session(snap_compare):
+    assert snap_compare(_fixed_app(), terminal_size=(110, 30), run_before=_feed)
+
+
+def test_snapshot_narrow_hides_panels(snap_compare):
+    assert snap_compare(_fixed_app(), terminal_size=(60, 20), run_before=_feed)
+
+
+def test_snapshot_paused_without_times(snap_compare):
+    assert snap_compare(_fixed_app(), terminal_size=(110, 30), run_before=_feed,
+                        press=["space", "t"])
+
+
+def test_snapshot_help(snap_compare):
+    assert snap_compare(_fixed_app(), terminal_size=(110, 30), run_before=_feed,
+                        press=["question_mark"])
