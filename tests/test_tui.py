@@ -193,7 +193,10 @@ async def _until(pilot, predicate, what: str) -> None:
 
 @pytest.mark.model
 def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
-    app = _real_app("max", tmp_path)
+    from streamer.sinks import make_sink
+
+    srt = io.StringIO()  # what --output FILE --format srt gets while the UI shows captions
+    app = _real_app("max", tmp_path, sinks=[make_sink("srt", srt)])
 
     async def scenario():
         async with app.run_test(size=(120, 36)) as pilot:
@@ -214,6 +217,7 @@ def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
                 assert latency[key] != "—", key
             assert float(latency["p50"].split()[0]) <= float(latency["p95"].split()[0])
             assert latency["captions"] == str(len(app.view.captions))
+            assert srt.getvalue().count(" --> ") == len(app.view.captions)
             assert app.query_one(StatusBar).state == "finished"
 
             await pilot.press("s")

@@ -161,13 +161,13 @@ class LivescribeApp(App[int]):
         self.view.apply(event)
         captions = self.query_one(CaptionsPane)
         if isinstance(event, Caption):
-            captions.add(event)
-            for sink in list(self.sinks):
+            for sink in list(self.sinks):  # on disk before it is shown (the journal's promise)
                 try:
                     sink.write(event)
                 except OSError as exc:
                     self.notify(f"cannot write captions: {exc}", severity="error")
                     self.sinks.remove(sink)
+            captions.add(event)
         elif isinstance(event, ModelReady):
             # the worker replaced the plan by the calibrated one before announcing the model
             plan = getattr(getattr(self.pipeline, "worker", None), "plan", None)
