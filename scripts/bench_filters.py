@@ -187,18 +187,19 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
 
 
 def refresh_gate(records: list[dict], paths: dict[str, Path]) -> None:
-    """Recompute each record's gate figures (RMS, ZCR) with the current :mod:`streamer.gate`,
-    re-cutting the clips with the segmenter (no decoding), so gate changes need no re-decode."""
+    """Recompute each record's gate figures (RMS, ZCR) with the current :mod:`streamer.gate`
+    from the clip's audio between the window's start_s and end_s, so gate changes need no
+    re-decode."""
     from streamer.gate import rms_level, window_zcr
 
     by_clip: dict[str, list[dict]] = {}
     for rec in records:
         by_clip.setdefault(rec["clip"], []).append(rec)
     for clip, recs in by_clip.items():
-        windows = {w.index: w for w in windows_of(load_pcm(paths[clip]))}
+        pcm = load_pcm(paths[clip])
         for rec in recs:
-            w = windows[rec["index"]]
-            rec["rms"], rec["zcr"] = rms_level(w.audio), window_zcr(w.audio)
+            audio = pcm[round(rec["start_s"] * 16000):round(rec["end_s"] * 16000)]
+            rec["rms"], rec["zcr"] = rms_level(audio), window_zcr(audio)
 
 
 # -- scoring ----------------------------------------------------------------------------------

@@ -182,6 +182,10 @@ def test_language_filter_only_with_a_language_set():
     v = language(noise, window(4), OPTS, set_en)
     assert not v.keep and v.filter == "language"
     assert language(speech, window(1), OPTS, set_en).keep
+    # real Spanish "Febrero" (asterisk_es_digits__mon-1, base): detected pt, p(es) 0.0014, but
+    # a confident decode: kept
+    febrero = result("Febrero", 0.03, -0.59, "es", detected="pt", p_lang=0.0014)
+    assert language(febrero, window(0.6, duration_s=0.9), OPTS, FilterContext(language="es")).keep
     assert language(noise, window(4), OPTS, CTX).keep  # detected language: not judged
     english_only = result("you", 0.9, -1.1)  # tiny.en reports no detection
     assert language(english_only, window(4), OPTS, set_en).keep
