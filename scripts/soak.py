@@ -6,8 +6,9 @@ Replays a recording looped back to back (``FileSource(repeat=n)``; by default th
 fast as the worker decodes) or in real time (``--speed 1``), and reports as JSON and markdown:
 
 - **RSS growth** (psutil, sampled every ``--rss-interval`` wall seconds after a warm-up of
-  ``--warmup-minutes`` of stream time): least-squares slope in MB per hour of audio and MB per
-  wall hour; target <= 5 MB/hour. The whole process is measured, the script's own bookkeeping
+  ``--warmup-minutes`` of stream time): Theil-Sen slope (robust to transient peaks) in MB per
+  hour of audio and MB per wall hour, the least-squares slope beside it, and the slope over the
+  second half alone (a leak is linear; settling is not); target <= 5 MB/hour. The whole process is measured, the script's own bookkeeping
   included (a few kB per window: arrays of floats, no caption texts are kept);
 - **latency drift**: p95 in the first vs the last ``--compare-minutes`` of the stream (target:
   the last within 10 % of the first). Real time: the caption latency the pipeline measures
@@ -63,6 +64,19 @@ def audio_seconds(path: Path) -> float:
     return sum(b.shape[0] for b in decode_blocks(path, SAMPLE_RATE * 10)) / SAMPLE_RATE
 
 
+def theil_sen(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Theil-Sen slope of ``y`` over ``x``: the median of the slopes of all pairs of points.
+
+    Robust to transient peaks (a sample taken during a 30 s full-context re-decode can read
+    ~85 MB above the baseline and tilt a least-squares line), unlike ``np.polyfit``. None with
+    fewer than 2 distinct ``x``.
+    """
+    i, j = np.triu_indices(len(x), 1)
+    dx = x[j] - x[i]
+    ok = dx > 0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else None
+
+
 def rss_slope(samples: list[tuple[float, float, float]], warmup_s: float) -> dict:
     """RSS growth after warm-up.
 
@@ -71,21 +85,35 @@ def rss_slope(samples: list[tuple[float, float, float]], warmup_s: float) -> dic
         warmup_s: stream seconds to skip (model load, first allocations, caches filling).
 
     Returns:
-        ``mb_per_audio_hour``, ``mb_per_wall_hour`` (least-squares slopes; None with fewer
-        than 3 samples after warm-up), ``n``, ``rss_after_warmup_mb``, ``rss_end_mb``,
-        ``rss_max_mb``.
+        ``mb_per_audio_hour`` and ``mb_per_wall_hour`` (Theil-Sen slopes, robust to transient
+        peaks), ``mb_per_audio_hour_lsq`` (least squares, for comparison),
+        ``mb_per_audio_hour_second_half`` (Theil-Sen over the second half of the kept stream
+        time: a leak grows the same in both halves, allocators and caches settling do not),
+        ``growth_mb`` (last minus first kept sample), ``n``, ``rss_after_warmup_mb``,
+        ``rss_end_mb``, ``rss_max_mb`` (model loading included). Slopes are None with fewer
+        than 3 samples.
     """
     kept = [s for s in samples if s[1] >= warmup_s]
     out = {"n": len(kept), "mb_per_audio_hour": None, "mb_per_wall_hour": None,
+           "mb_per_audio_hour_lsq": None, "mb_per_audio_hour_second_half": None,
+           "growth_mb": round(kept[-1][2] - kept[0][2], 2) if kept else None,
            "rss_after_warmup_mb": round(kept[0][2], 1) if kept else None,
            "rss_end_mb": round(kept[-1][2], 1) if kept else None,
            "rss_max_mb": round(max(s[2] for s in samples), 1) if samples else None}
+
+    def r2(v):
+        return None if v is None else round(v, 2)
+
     if len(kept) >= 3:
         a = np.asarray(kept)
-        if np.ptp(a[:, 1]) > 0:
-            out["mb_per_audio_hour"] = round(float(np.polyfit(a[:, 1] / 3600, a[:, 2], 1)[0]), 2)
-        if np.ptp(a[:, 0]) > 0:
-            out["mb_per_wall_hour"] = round(float(np.polyfit(a[:, 0] / 3600, a[:, 2], 1)[0]), 2)
+        hours_audio, hours_wall, mb = a[:, 1] / 3600, a[:, 0] / 3600, a[:, 2]
+        out["mb_per_audio_hour"] = r2(theil_sen(hours_audio, mb))
+        out["mb_per_wall_hour"] = r2(theil_sen(hours_wall, mb))
+        if np.ptp(hours_audio) > 0:
+            out["mb_per_audio_hour_lsq"] = r2(float(np.polyfit(hours_audio, mb, 1)[0]))
+        half = hours_audio >= (hours_audio[0] + hours_audio[-1]) / 2
+        if half.sum() >= 3:
+            out["mb_per_audio_hour_second_half"] = r2(theil_sen(hours_audio[half], mb[half]))
     return out
 
 
@@ -278,9 +306,11 @@ def markdown(r: dict) -> str:
         ("audio / wall", f"{r['audio_s'] / 60:.1f} min of audio ({r['passes']} passes) in "
                          f"{r['wall_s'] / 60:.1f} min, RTF {r['rtf']}, CPU {r['cpu_percent']} %"),
         ("model", f"{r['model']} {r['compute_type']}, {r['threads']} threads, beam {r['beam_size']}"),
-        ("RSS growth after warm-up", f"{r['rss']['mb_per_audio_hour']} MB per audio hour, "
-                                     f"{r['rss']['mb_per_wall_hour']} MB per wall hour "
-                                     f"({r['rss']['rss_after_warmup_mb']} → "
+        ("RSS growth after warm-up (Theil-Sen)",
+         f"{r['rss']['mb_per_audio_hour']} MB per audio hour, "
+         f"{r['rss']['mb_per_wall_hour']} MB per wall hour; second half "
+         f"{r['rss']['mb_per_audio_hour_second_half']} MB per audio hour; least squares "
+         f"{r['rss']['mb_per_audio_hour_lsq']} ({r['rss']['rss_after_warmup_mb']} → "
                                      f"{r['rss']['rss_end_mb']} MB, max {r['rss']['rss_max_mb']}; "
                                      f"{r['rss']['n']} samples)"),
     ]

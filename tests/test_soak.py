@@ -46,6 +46,17 @@ def test_rss_slope_and_drift_arithmetic():
     assert r["mb_per_audio_hour"] == pytest.approx(3.0, rel=1e-3)
     assert r["mb_per_wall_hour"] == pytest.approx(6.0, rel=1e-3)
     assert r["rss_after_warmup_mb"] == 100.0 and r["rss_max_mb"] == pytest.approx(103.0, abs=0.1)
+    assert r["mb_per_audio_hour_second_half"] == pytest.approx(3.0, rel=1e-3)
+    assert r["growth_mb"] == pytest.approx(3.0, abs=0.01)
+    assert r["mb_per_audio_hour_lsq"] == pytest.approx(3.0, rel=1e-3)
+    # settling (fast rise, then flat) is told apart from a leak by the second half
+    settle = [(t, t, 100 + 20 * min(t, 600) / 600) for t in range(0, 3600, 5)]
+    r = soak.rss_slope(settle, warmup_s=0)
+    assert r["mb_per_audio_hour_lsq"] > 5 and r["mb_per_audio_hour_second_half"] == pytest.approx(0)
+    # transient peaks tilt least squares, not Theil-Sen
+    flat = [(t, t, 250.0 + (85.0 if t in (3000, 3100) else 0.0)) for t in range(0, 3600, 5)]
+    r = soak.rss_slope(flat, warmup_s=0)
+    assert r["mb_per_audio_hour"] == 0 and r["mb_per_audio_hour_lsq"] > 0.5
     assert soak.rss_slope(samples[:2], 0)["mb_per_audio_hour"] is None
     values = [(t, 1.0) for t in range(0, 600)] + [(t, 1.2) for t in range(600, 1200)]
     d = soak.drift(values, 1200, 300)
