@@ -278,9 +278,21 @@ class WindowDecoder:
         )
 
     def _detect(self, probs: dict[str, float]) -> str:
-        """Vote on the language over the first windows; fix it once confident."""
-        lang = max(probs, key=probs.get)
-        prob = probs[lang]
+        """The language to decode this window in, while none is fixed: the top detection."""
+        return max(probs, key=probs.get)
+
+    def vote_language(self, result: DecodeResult) -> None:
+        """Count a kept caption's detected language; fix the session language once confident.
+
+        Only windows whose caption survived the filters vote, so noise or music before the
+        first words cannot fix a wrong language (base detects room noise as ``nn`` at p 0.7).
+        The language is fixed when one window's probability exceeds
+        ``language_detection_threshold`` or after ``language_detection_windows`` votes (the
+        most voted wins). Does nothing once the language is fixed or for English-only models.
+        """
+        if self.language is not None or result.detected_language is None:
+            return
+        lang, prob = result.detected_language, result.language_probability or 0.0
         o = self.options
         self._votes.setdefault(lang, []).append(prob)
         n = sum(len(v) for v in self._votes.values())
@@ -289,5 +301,3 @@ class WindowDecoder:
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)
-            return best
-        return lang

@@ -199,6 +199,7 @@ class InferenceWorker:
                                           verdict.reason, r.text))
             return
         self.captions += 1
+        self.decoder.vote_language(r)
         now = time.monotonic()
         self.events.put(Caption(
             text=r.text if verdict.text is None else verdict.text,  # a cut loop: the trimmed text

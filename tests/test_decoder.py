@@ -1,0 +1,44 @@
+"""WindowDecoder on real speech: short encoder context, language voting, bad options."""
+
+import numpy as np
+import pytest
+
+from conftest import CLIPS, in_order, load_pcm, words
+from streamer.audio import int16_to_float32
+from streamer.decoder import DecodingOptions, WindowDecoder
+from streamer.models import resolve_model
+
+
+@pytest.fixture(scope="module")
+def jfk_first_5s():
+    return int16_to_float32(load_pcm(CLIPS["jfk"][0])[:5 * 16000])
+
+
+@pytest.mark.parametrize("context", [10.0, None])
+def test_short_and_full_context_decode_the_same_words(tiny_model, jfk_first_5s, context):
+    d = WindowDecoder(tiny_model, options=DecodingOptions(encoder_context_s=context))
+    r = d.decode(jfk_first_5s)
+    assert in_order(["so", "my", "fellow", "americans"], words(r.text)), r.text
+    assert r.language == "en" and r.avg_logprob < 0 and 0 <= r.no_speech_prob <= 1
+    assert r.encode_s > 0 and r.decode_s > 0
+
+
+def test_language_is_fixed_only_by_kept_captions(jfk_first_5s):
+    d = WindowDecoder(resolve_model("base"))
+    rng = np.random.default_rng(7)
+    noise = (rng.standard_normal(5 * 16000) * 0.02).astype(np.float32)
+    r_noise = d.decode(noise)
+    assert d.language is None  # decoding alone never fixes the session language
+    r = d.decode(jfk_first_5s)
+    assert r.detected_language == "en" and r.language == "en"
+    d.vote_language(r)  # the worker votes for captions that passed the filters
+    assert d.language == "en"
+    d.vote_language(r_noise)  # once fixed, later votes change nothing
+    assert d.language == "en"
+
+
+def test_options_are_validated():
+    with pytest.raises(ValueError):
+        DecodingOptions(beam_size=0)
+    with pytest.raises(ValueError):
+        DecodingOptions(encoder_context_s=45)
