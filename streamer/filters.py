@@ -43,8 +43,9 @@ from streamer.events import SpeechWindow
 
 logger = logging.getLogger(__name__)
 
-#: The phrase list shipped with the project (sources cited inside the file).
-HALLUCINATIONS_PATH = Path(__file__).resolve().parent.parent / "assets" / "hallucinations.json"
+#: The phrase list shipped with the project (sources cited inside the file). It lives in
+#: assets/; streamer/hallucinations.json links to it so that wheels carry it as package data.
+HALLUCINATIONS_PATH = Path(__file__).resolve().parent / "hallucinations.json"
 
 
 @dataclass(frozen=True)
