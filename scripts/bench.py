@@ -413,6 +413,7 @@ def summarize(run: StreamRun, segments: list[dict], mode: str, language: str) ->
             k: round(float(np.median(timings[:, i])), 4) if len(timings) else None
             for i, k in enumerate(("features", "encode", "decode", "filters"))},
         "latency_per_utterance_s": [None if v is None else round(v, 3) for v in lat],
+        "captions": [[round(c.start_s, 2), round(c.end_s, 2), c.text] for c in run.captions],
     }
 
 
