@@ -413,7 +413,7 @@ def summarize(run: StreamRun, segments: list[dict], mode: str, language: str) ->
             k: round(float(np.median(timings[:, i])), 4) if len(timings) else None
             for i, k in enumerate(("features", "encode", "decode", "filters"))},
         "latency_per_utterance_s": [None if v is None else round(v, 3) for v in lat],
-        "captions": [[round(c.start_s, 2), round(c.end_s, 2), c.text] for c in run.captions],
+        "caption_texts": [[round(c.start_s, 2), round(c.end_s, 2), c.text] for c in run.captions],
     }
 
 
@@ -482,8 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     segments = json.loads(args.segments.read_text())["segments"]
     options = build_options(args)
     result = {"audio": str(args.audio), "model": args.model, "options": _jsonable(asdict(options)),
-              "machine": {"cpus": psutil.cpu_count(), "physical_cores": psutil.cpu_count(False),
-                          "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+              "machine": machine_info(),
               "runs": []}
     for mode in modes:
         if mode == "live":
@@ -500,13 +499,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.offline:
         result["offline"] = offline_wer(args.audio, args.model, options, segments, args.language)
     name = args.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}-{'-'.join(modes)}"
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
-    md = markdown(result)
-    (args.out_dir / f"{name}.md").write_text(md)
-    print(md)
-    print(f"bench: results in {args.out_dir / name}.json", file=sys.stderr)
+    write_results(args.out_dir, name, result, markdown(result), "bench")
     return 0
+
+
+def machine_info() -> dict:
+    """CPU count, physical cores and RAM (GiB) of this machine, for result files."""
+    return {"cpus": psutil.cpu_count(), "physical_cores": psutil.cpu_count(False),
+            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+
+
+def write_results(out_dir: Path, name: str, result: dict, md: str, tool: str) -> None:
+    """Write ``name``.json and ``name``.md to ``out_dir``; print the markdown on stdout."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
+    (out_dir / f"{name}.md").write_text(md)
+    print(md)
+    print(f"{tool}: results in {out_dir / name}.json", file=sys.stderr)
 
 
 def _jsonable(obj):

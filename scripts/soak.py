@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import percentiles, simulate_realtime, utterance_latencies  # noqa: E402
+from bench import (machine_info, percentiles, simulate_realtime,  # noqa: E402
+                   utterance_latencies, write_results)
 from streamer.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
 from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
 from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
@@ -386,16 +387,10 @@ def main(argv: list[str] | None = None) -> int:
                   warmup_minutes=args.warmup_minutes, compare_minutes=args.compare_minutes,
                   progress=not args.no_progress)
     result["targets"] = verdict(result)
-    result["machine"] = {"cpus": psutil.cpu_count(), "physical_cores": psutil.cpu_count(False),
-                         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+    result["machine"] = machine_info()
     name = args.name or (f"soak-{args.model}-{args.speed}-{args.minutes:g}m-"
                          f"{time.strftime('%Y%m%d-%H%M%S')}")
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / f"{name}.json").write_text(json.dumps(result, indent=1))
-    md = markdown(result)
-    (args.out_dir / f"{name}.md").write_text(md)
-    print(md)
-    print(f"soak: results in {args.out_dir / name}.json", file=sys.stderr)
+    write_results(args.out_dir, name, result, markdown(result), "soak")
     return 0
 
 

@@ -1,0 +1,50 @@
+"""scripts/bench.py works end to end on a short clip and its numbers are well-formed."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import CLIPS, ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
+
+
+def test_wer_normalises_and_keeps_spoken_parentheses():
+    r = bench.wer(["It is (in fact) the FIRST importance; <unk>"],
+                  ["it is in fact the first importance"])
+    assert r["wer"] == 0.0 and r["ref_words"] == 7
+    r = bench.wer(["the cat sat down"], ["the cat down"])
+    assert r["wer"] == 25.0 and r["deletions"] == 1
+
+
+def test_percentiles_and_latency_matching():
+    assert bench.percentiles([]) == {"p50": None, "p95": None, "max": None, "n": 0}
+    p = bench.percentiles([1.0, 2.0, 3.0])
+    assert p["p50"] == 2.0 and p["max"] == 3.0
+    segments = [{"start_s": 1.0, "end_s": 4.0}, {"start_s": 6.0, "end_s": 8.0}]
+    caps = [(0.7, 3.0, 103.5, "a"), (3.0, 4.3, 104.8, "b"), (9.0, 9.5, 110.0, "c")]
+    lat = bench.utterance_latencies(segments, caps, replay_start_wall=100.0)
+    assert lat[0] == pytest.approx(0.8)  # the last caption overlapping utterance 1
+    assert lat[1] is None  # nothing overlaps utterance 2
+
+
+def test_bench_runs_on_a_clip(tmp_path):
+    seg = tmp_path / "jfk.json"
+    seg.write_text(json.dumps({"segments": [
+        {"start_s": 0.3, "end_s": 10.6, "reference": CLIPS["jfk"][1]}]}))
+    assert bench.main([str(CLIPS["jfk"][0]), "--segments", str(seg), "--model", "tiny.en",
+                       "--mode", "max", "--mode", "sim", "--no-progress", "--name", "t",
+                       "--out-dir", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "t.json").read_text())
+    assert (tmp_path / "t.md").read_text().startswith("| model |")
+    mx, sim = result["runs"]
+    for run in (mx, sim):
+        assert 0 <= run["stream_wer"]["wer"] < 50 and run["stream_wer"]["ref_words"] == 22
+        assert 0 < run["rtf"] < 1 and run["peak_rss_mb"] > 50 and run["audio_s"] == 11.0
+        assert run["overruns"] == 0 and run["windows"] >= 2 and run["captions"] >= 1
+        assert set(run["window_stage_s_median"]) == {"features", "encode", "decode", "filters"}
+    assert mx["latency_s"]["n"] == 0  # wall times of a max-speed replay are not latencies
+    lat = sim["latency_s"]
+    assert lat["n"] == 1 and 0 <= lat["p50"] <= lat["p95"] <= lat["max"] < 11
