@@ -99,3 +99,17 @@ def test_errors_are_one_line_on_stderr(args, code, needle):
     if code != 2:  # argparse prints usage first
         assert len(lines) == 1, r.stderr
     assert needle in r.stderr
+
+
+def test_second_ctrl_c_exits_at_once():
+    """The first SIGINT drains the queue; a second one leaves without waiting (exit 130)."""
+    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
+                             str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--plain",
+                             "--no-transcript"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # a caption is out: the session is running
+    proc.send_signal(signal.SIGINT)
+    assert "stopping" in proc.stderr.readline()  # the first signal was taken
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130
