@@ -179,7 +179,7 @@ class Pipeline:
         if early:
             self.source.start()
             self._seg_thread.start()
-        # wait for the model, passing on its ModelReady event
+        # wait for the model (its ModelReady event waits in the queue and comes out first)
         while not self.worker.ready.wait(0.05):
             if self._stopping.is_set() and not early:
                 break
