@@ -295,9 +295,9 @@ def run_live(audio: Path, model_name: str, extra_args: list[str], segments: list
              language: str, tail_s: float = 3.0) -> dict:
     """Play ``audio`` into the virtual microphone while ``livescribe`` captions it.
 
-    Needs PulseAudio and PortAudio (see scripts/virtual-mic.sh). Stream time is mapped to play
-    time through the moment the process logs its input (capture starts right after, before the
-    model loads), so ``offset = play_start - input_logged``.
+    Needs PulseAudio and PortAudio (see scripts/virtual-mic.sh). Captions are matched to
+    utterances by stream time, mapped to play time with each caption's own ``latency`` field
+    (see the code); the latency reported is measured from outside the process.
 
     Returns:
         The live run's figures: latency p50/p95/max per utterance, WER, input overflows.
@@ -372,7 +372,14 @@ def run_live(audio: Path, model_name: str, extra_args: list[str], segments: list
         subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True)
     for t in threads:
         t.join(5)
-    offset = t_play - marks.get("input", t_play)
+    # Map stream time to wall time with the process's own figures: a caption line read at
+    # t_line whose window ended at stream time `end` was captured `latency` seconds before it
+    # was emitted, so stream time 0 was heard at t_line - latency - end (median over captions).
+    # This only decides which utterance a caption belongs to; the latency reported is measured
+    # from outside: t_line - (t_play + utterance end).
+    stream0 = float(np.median([wall - row["latency"] - row["end"] for wall, row in lines])) \
+        if lines else marks.get("input", t_play)
+    offset = t_play - stream0
     caps = [(row["start"] - offset, row["end"] - offset, wall, row["text"]) for wall, row in lines]
     lat = utterance_latencies(segments, caps, t_play)
     got = [v for v in lat if v is not None]
