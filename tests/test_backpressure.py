@@ -1,6 +1,6 @@
 """A worker slower than real time: queued windows are merged, nothing is lost or blocked."""
 
-import time
+import threading
 
 import numpy as np
 
@@ -10,6 +10,8 @@ from streamer.events import Caption, PipelineStats, SpeechWindow, WindowStarted
 from streamer.pipeline import Pipeline, PipelineOptions
 from streamer.sources import FileSource
 from streamer.worker import MERGE_GAP_S, merge_windows
+
+HANG_BOUND_S = 120  #: bounds a hang only; the test never waits on a clock
 
 
 def test_merge_windows_joins_audio_with_a_gap():
@@ -23,23 +25,33 @@ def test_merge_windows_joins_audio_with_a_gap():
     assert (m.audio[16000:16000 + gap] == 0).all() and (m.audio[-8000:] == 2).all()
 
 
-def test_slow_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch):
+def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch):
+    """The first decode is held until the segmenter has queued every window, so a backlog is
+    certain (not a race between replay speed and this machine's decode time)."""
     real_decode = WindowDecoder.decode
+    pipeline: list[Pipeline] = []
+    held = threading.Event()
 
-    def slow_decode(self, audio):
-        time.sleep(1.5)  # a machine far too slow: 1.5 s per window at 4x replay speed
+    def held_decode(self, audio):
+        if not held.is_set():
+            held.set()
+            pipeline[0]._seg_thread.join(HANG_BOUND_S)  # every window is queued behind this one
         return real_decode(self, audio)
 
-    monkeypatch.setattr(WindowDecoder, "decode", slow_decode)
+    monkeypatch.setattr(WindowDecoder, "decode", held_decode)
     path = CLIPS["librispeech"][0]
-    p = Pipeline(tiny_model, lambda ring: FileSource(path, ring, speed=4.0), PipelineOptions())
+    # a live (finitely paced) replay so the worker merges, paced so fast that it never waits
+    p = Pipeline(tiny_model, lambda ring: FileSource(path, ring, speed=1e6), PipelineOptions())
+    pipeline.append(p)
     events = list(p.events())
-    assert p.error is None
+    assert p.error is None and held.is_set()
     st = [e for e in events if isinstance(e, PipelineStats)][-1]
     assert st.overruns == 0  # capture was never blocked or refused
-    assert st.windows_merged == p.worker.windows_merged > 0
+    assert st.windows >= 3
+    # the held window alone, then the rest queued behind it as one merged decode
+    assert st.windows_merged == p.worker.windows_merged == st.windows - 2
     started = [e for e in events if isinstance(e, WindowStarted)]
-    assert len(started) < st.windows  # fewer decodes than windows: merged
+    assert len(started) == 2
     text = words(" ".join(e.text for e in events if isinstance(e, Caption)))
     assert in_order(["reader", "excuse", "native", "country", "narrative", "tedious",
                      "painful"], text), text
