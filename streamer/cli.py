@@ -23,6 +23,7 @@ from streamer.gate import GateOptions
 from streamer.plan import Plan
 from streamer.plan import add_arguments as add_plan_arguments
 from streamer.segmenter import VadOptions
+from streamer.vad import DetectorOptions
 from streamer.sinks import FORMATS, make_sink
 
 logger = logging.getLogger("streamer")
@@ -139,31 +140,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"drop a caption repeating the previous one within this time (default "
                         f"{fo.repeat_within_s})")
     go = GateOptions()
-    h.add_argument("--gate-min-rms", type=_optional_float, default=go.min_rms, metavar="RMS",
-                   help=f"windows quieter than this RMS level (full scale 1.0) never reach the "
-                        f"model (default {go.min_rms})")
     h.add_argument("--gate-max-zcr", type=_optional_float, default=go.max_zcr, metavar="RATE",
                    help=f"windows with a higher zero-crossing rate (broadband noise) never reach "
                         f"the model (default {go.max_zcr})")
-    v = p.add_argument_group("voice activity detection")
+    v = p.add_argument_group("speech detection (defaults measured: docs/tuning.md)")
     vo = VadOptions()
-    v.add_argument("--vad-aggressiveness", type=int, choices=range(4), default=vo.aggressiveness,
-                   help=f"webrtcvad mode 0-3 (default {vo.aggressiveness})")
-    v.add_argument("--frame-ms", type=int, choices=(10, 20, 30), default=vo.frame_ms,
-                   help=f"VAD frame length (default {vo.frame_ms})")
+    v.add_argument("--vad-aggressiveness", type=int, choices=range(4),
+                   default=vo.detector.webrtc_mode,
+                   help=f"webrtcvad mode 0-3, the first stage (default {vo.detector.webrtc_mode})")
+    v.add_argument("--speech-threshold", type=float, default=vo.speech_threshold, metavar="P",
+                   help=f"Silero VAD probability that confirms speech (default "
+                        f"{vo.speech_threshold}; it stays speech down to {vo.neg_threshold})")
     v.add_argument("--pre-roll-ms", type=int, default=vo.pre_roll_ms,
                    help=f"audio kept before speech onset (default {vo.pre_roll_ms})")
-    v.add_argument("--hangover-ms", type=int, default=vo.hangover_ms,
-                   help=f"silence that ends an utterance (default {vo.hangover_ms})")
-    v.add_argument("--pause-ms", type=int, default=vo.pause_ms,
-                   help=f"silence that cuts a window longer than --min-window "
-                        f"(default {vo.pause_ms})")
-    v.add_argument("--min-window", type=float, default=vo.min_window_s, metavar="SECONDS",
-                   help=f"window length after which a short pause cuts (default {vo.min_window_s})")
-    v.add_argument("--max-window", type=float, default=vo.max_window_s, metavar="SECONDS",
-                   help=f"hard cap on window length (default {vo.max_window_s})")
-    v.add_argument("--min-speech-ms", type=int, default=vo.min_speech_ms,
-                   help=f"voiced fragments shorter than this are dropped (default {vo.min_speech_ms})")
+    v.add_argument("--end-silence-ms", type=int, default=vo.end_silence_ms,
+                   help=f"silence that ends an utterance (default {vo.end_silence_ms})")
+    v.add_argument("--max-utterance", type=float, default=vo.max_utterance_s, metavar="SECONDS",
+                   help=f"longest window; longer speech is cut at a pause "
+                        f"(default {vo.max_utterance_s:g})")
+    v.add_argument("--min-speech-ms", type=int, default=vo.min_confirmed_ms,
+                   help=f"windows with less confirmed speech are dropped as fragments "
+                        f"(default {vo.min_confirmed_ms})")
     return p
 
 
@@ -179,10 +176,12 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
     from streamer.pipeline import PipelineOptions
 
     try:
-        vad = VadOptions(aggressiveness=args.vad_aggressiveness, frame_ms=args.frame_ms,
-                         pre_roll_ms=args.pre_roll_ms, hangover_ms=args.hangover_ms,
-                         pause_ms=args.pause_ms, min_window_s=args.min_window,
-                         max_window_s=args.max_window, min_speech_ms=args.min_speech_ms)
+        vad = VadOptions(detector=DetectorOptions(webrtc_mode=args.vad_aggressiveness),
+                         speech_threshold=args.speech_threshold,
+                         neg_threshold=min(VadOptions().neg_threshold, args.speech_threshold),
+                         pre_roll_ms=args.pre_roll_ms, end_silence_ms=args.end_silence_ms,
+                         max_utterance_s=args.max_utterance,
+                         min_confirmed_ms=args.min_speech_ms)
         beam = plan.beam_size if plan else args.beam_size or DecodingOptions().beam_size
         decoding = DecodingOptions(language=args.language, beam_size=beam,
                                    encoder_context_s=args.encoder_context,
@@ -196,7 +195,7 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
                                 language_prob_threshold=args.language_prob_threshold,
                                 min_alnum_share=args.min_alnum_share,
                                 repeat_within_s=args.repeat_within)
-        gate = GateOptions(min_rms=args.gate_min_rms, max_zcr=args.gate_max_zcr)
+        gate = GateOptions(max_zcr=args.gate_max_zcr)
     except ValueError as exc:
         raise LivescribeError(str(exc), ExitCode.USAGE) from None
     if plan is not None:

@@ -1,11 +1,20 @@
 """Decoding one speech window with a warm faster-whisper model.
 
-A window is at most a few seconds long, so there is no long-form seek loop: features are
-computed once, the encoder runs on a context of ``encoder_context_s`` (not the 30 s that
-``WhisperModel.transcribe`` pads every input to), and CTranslate2's ``generate`` decodes at
-temperature 0 with no conditioning on previous text. Shortening the encoder input is the
-trade whisper.cpp calls ``audio_ctx``: on this 2-core machine base int8 encodes a 10 s context
-in 0.17 s against 0.8 s for 30 s, with the same text on our clips (docs/benchmarks.md).
+A window is one utterance of at most 20 s, so there is no long-form seek loop: features are
+computed once, the encoder runs on the window plus ``trailing_context_s`` of silence (at least
+``encoder_context_s``; not the 30 s that ``WhisperModel.transcribe`` pads every input to), and
+CTranslate2's ``generate`` decodes at temperature 0 with no conditioning on previous text.
+Shortening the encoder input is the trade whisper.cpp calls ``audio_ctx``: on this 2-core
+machine base int8 encodes a 10 s context in 0.17 s against 0.8 s for 30 s. The trailing
+silence matters: with the context cut exactly at the end of the audio, greedy decoding loops
+far more often ("Press 0. Press 3. for an operator Press 0. ..."; docs/benchmarks.md).
+
+Conservative decoding without a sampling fallback still fails in two recognisable ways on
+real speech: a **loop** (a word or phrase repeated to the token limit) and an **early end**
+(a long window decoded as its first sentence only). Each decode is checked for both, and a
+failed one is decoded again, still at temperature 0, with the full 30 s context, then in
+Whisper's timestamp mode (which decodes long windows segment by segment and rarely stops
+early); the first clean result is kept (:meth:`WindowDecoder.decode`).
 
 We call faster-whisper's public pieces (``WhisperModel``, its feature extractor, tokenizer and
 CTranslate2 model) rather than copying its transcribe loop.
@@ -26,6 +35,7 @@ from streamer.models import ResolvedModel, download
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
+TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,11 @@ class DecodingOptions:
     Attributes:
         language: ISO 639-1 code, or None to detect it on the first voiced windows and keep it.
         beam_size: 1 is greedy search.
-        encoder_context_s: seconds of mel features given to the encoder (the window is padded
-            with zero features up to this); None pads to Whisper's full 30 s, as upstream does.
+        encoder_context_s: least seconds of mel features given to the encoder (the window is
+            padded with silence up to this); None pads to Whisper's full 30 s, as upstream does.
+        trailing_context_s: seconds of silence the encoder sees after the window's audio
+            (the context is ``max(encoder_context_s, audio + this)``, at most 30 s). 2 s by the
+            robustness benchmark: 0 s looped on 1 utterance in 70 (docs/benchmarks.md).
         initial_prompt: text placed before the window (names, vocabulary), or None.
         max_tokens_per_s: cap on new tokens per second of window (plus 16), a guard against
             runaway repetition loops; fast speech is about 5 tokens/s.
@@ -60,10 +73,17 @@ class DecodingOptions:
         language_detection_windows: windows to vote over before fixing the language.
         language_detection_threshold: a window whose top language probability exceeds this
             fixes the language at once (faster-whisper's default 0.5).
-        loop_fallback_ratio: when a short-context decode's compression ratio exceeds this
-            (Whisper's 2.4 loop test), decode the window again with the full 30 s context;
-            still temperature 0. None disables. On meeting_dev with tiny.en, 3 of ~110 windows
-            looped at a 10 s context and all three decoded cleanly at 30 s (docs/benchmarks.md).
+        fallback: decode a window again when its text is a loop (compression ratio above
+            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.filters.trim_loop`)
+            or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
+            over at least ``early_end_min_speech_s``): first with the full 30 s context, then
+            in timestamp mode; the first clean text is kept, else the longest loop-trimmed one.
+        loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
+        min_words_per_speech_s: fewer words than this per second of speech is an early end.
+            1.0: conversational English runs at 2-3 words per second, and on the robustness
+            benchmark every window flagged so was an early end (docs/benchmarks.md).
+        early_end_min_speech_s: shorter windows are not judged for an early end (a single
+            long word, a name spelt out).
     """
 
     language: str | None = None
@@ -74,13 +94,19 @@ class DecodingOptions:
     suppress_blank: bool = True
     language_detection_windows: int = 3
     language_detection_threshold: float = 0.5
-    loop_fallback_ratio: float | None = 2.4
+    trailing_context_s: float = 2.0
+    fallback: bool = True
+    loop_compression_ratio: float = 2.4
+    min_words_per_speech_s: float = 1.0
+    early_end_min_speech_s: float = 4.0
 
     def __post_init__(self) -> None:
         if self.beam_size < 1:
             raise ValueError("beam_size must be >= 1")
         if self.encoder_context_s is not None and not 1.0 <= self.encoder_context_s <= 30.0:
             raise ValueError("encoder_context_s must be within 1..30 seconds")
+        if not 0.0 <= self.trailing_context_s <= 10.0:
+            raise ValueError("trailing_context_s must be within 0..10 seconds")
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,9 @@ class DecodeResult:
             models; None for English-only ones).
         language_probability: the detector's probability of ``language``, [0, 1] (None for
             English-only models); the language filter drops text in another language.
+        attempts: the decodes run, in order: ``"plain"``, then on a failed check ``"full"``
+            (30 s context) and ``"timestamps"``; each with ``":loop"`` or ``":early_end"`` when
+            it failed its check.
     """
 
     text: str
@@ -110,6 +139,7 @@ class DecodeResult:
     decode_s: float
     detected_language: str | None = None
     language_probability: float | None = None
+    attempts: tuple[str, ...] = ("plain",)
 
 
 class WindowDecoder:
@@ -164,7 +194,6 @@ class WindowDecoder:
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
             self.model.feature_extractor.hop_length  # 100 mel frames per second
         self.warmup_s = 0.0
-        self.loop_fallbacks = 0  #: windows re-decoded with the full context
 
     def warm_up(self, seconds: float = 5.0) -> float:
         """Decode ``seconds`` of low noise once so the first real window is fast.
@@ -190,19 +219,71 @@ class WindowDecoder:
             self._tokenizers[language] = tok
         return tok
 
-    def decode(self, audio: np.ndarray) -> DecodeResult:
-        """Decode one window.
+    def decode(self, audio: np.ndarray, speech_s: float | None = None,
+               previous_text: str | None = None) -> DecodeResult:
+        """Decode one window, checked for loops and early ends (see the module doc).
 
         Args:
             audio: ``float32 [n_samples]`` at 16 kHz in [-1, 1], at most 30 s.
+            speech_s: seconds of speech in it (the segmenter's ``voiced_s``) for the early-end
+                check; None uses the audio's length.
+            previous_text: text said just before (the previous caption of the same turn),
+                given to the decoder as context after ``initial_prompt``; None gives none.
 
         Returns:
-            The text and the model's confidence figures.
+            The text and the model's confidence figures of the kept decode; its timings are
+            the sum over every decode run.
         """
-        return self._decode(audio, self.language, detect=self.language is None)
+        o = self.options
+        speech_s = audio.shape[0] / 16000 if speech_s is None else speech_s
+        modes = ("plain", "full", "timestamps") if o.fallback else ("plain",)
+        tried: list[DecodeResult] = []
+        names: list[str] = []
+        for mode in modes:
+            r = self._decode(audio, self.language, detect=self.language is None, mode=mode,
+                             previous_text=previous_text)
+            problem = self._problem(r.text, speech_s) if o.fallback else ""
+            names.append(mode + (f":{problem}" if problem else ""))
+            tried.append(r)
+            if not problem:
+                break
+            logger.debug("window decode %s: %s in %r", mode, problem, r.text[:80])
+        kept = tried[-1]
+        if ":" in names[-1]:
+            # every decode failed its check: the longest text once its loop is cut
+            from faster_whisper.transcribe import get_compression_ratio
+
+            from streamer.filters import trim_loop
+
+            best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
+            text = trim_loop(best.text)[0]
+            kept = replace(best, text=text,
+                           compression_ratio=get_compression_ratio(text) if text else 0.0)
+        return replace(kept, attempts=tuple(names),
+                       feature_s=sum(t.feature_s for t in tried),
+                       encode_s=sum(t.encode_s for t in tried),
+                       decode_s=sum(t.decode_s for t in tried))
+
+    def _problem(self, text: str, speech_s: float) -> str:
+        """``"loop"``, ``"early_end"`` or ``""`` for a decoded text (options' thresholds)."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        from streamer.filters import trim_loop
+
+        o = self.options
+        if text and (get_compression_ratio(text) > o.loop_compression_ratio
+                     or trim_loop(text)[1] > 0):
+            return "loop"
+        if (speech_s >= o.early_end_min_speech_s
+                and len(text.split()) < o.min_words_per_speech_s * speech_s):
+            return "early_end"
+        return ""
 
     def _decode(self, audio: np.ndarray, language: str | None, detect: bool,
-                full_context: bool = False) -> DecodeResult:
+                mode: str = "plain", previous_text: str | None = None) -> DecodeResult:
+        """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
+        ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
+        tokens, context sized to the audio; timestamps beyond the audio are suppressed)."""
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
         model = self.model
@@ -210,11 +291,11 @@ class WindowDecoder:
         t0 = time.perf_counter()
         features = model.feature_extractor(audio)  # float32 [n_mels, n_frames], 100 frames/s
         full = model.feature_extractor.nb_max_frames  # 3000
-        if o.encoder_context_s is None or full_context:
+        if o.encoder_context_s is None or mode == "full":
             frames = full
         else:
-            frames = min(full, max(int(o.encoder_context_s * self._frames_per_s),
-                                   features.shape[-1]))
+            wanted = features.shape[-1] + int(o.trailing_context_s * self._frames_per_s)
+            frames = min(full, max(int(o.encoder_context_s * self._frames_per_s), wanted))
         if features.shape[-1] < frames:
             features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
         else:
@@ -230,14 +311,27 @@ class WindowDecoder:
             language = self._detect(probs)
         tok = self._tokenizer(language or "en")
         prompt: list[int] = []
+        context: list[int] = []
         if o.initial_prompt:
             if self._prompt_tokens is None:
-                self._prompt_tokens = tok.encode(" " + o.initial_prompt.strip())[
-                    -(MAX_TEXT_TOKENS // 2 - 1):]
-            prompt = [tok.sot_prev, *self._prompt_tokens]
-        prompt += [*tok.sot_sequence, tok.no_timestamps]
+                self._prompt_tokens = tok.encode(" " + o.initial_prompt.strip())
+            context += self._prompt_tokens
+        if previous_text:
+            context += tok.encode(" " + previous_text.strip())
+        if context:  # upstream keeps the last half of the decoder context for the prompt
+            prompt = [tok.sot_prev, *context[-(MAX_TEXT_TOKENS // 2 - 1):]]
+        prompt += [*tok.sot_sequence]
         duration_s = audio.shape[0] / 16000
-        max_new = 16 + int(math.ceil(duration_s * o.max_tokens_per_s))
+        suppress = list(get_suppressed_tokens(tok, [-1]))
+        timestamps = mode == "timestamps"
+        if timestamps:
+            # no timestamp past the end of the audio: text there cannot be speech
+            last = int(duration_s / TIMESTAMP_S) + 2
+            suppress += range(tok.timestamp_begin + last, tok.timestamp_begin + 1501)
+        else:
+            prompt.append(tok.no_timestamps)
+        per_s = o.max_tokens_per_s * (2 if timestamps else 1)  # a timestamp pair per segment
+        max_new = 16 + int(math.ceil(duration_s * per_s))
         result = model.model.generate(
             encoder_output, [prompt],
             beam_size=o.beam_size,
@@ -245,25 +339,17 @@ class WindowDecoder:
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=o.suppress_blank,
-            suppress_tokens=get_suppressed_tokens(tok, [-1]),
+            suppress_tokens=suppress,
+            max_initial_timestamp_index=50,  # upstream: the first segment starts within 1 s
         )[0]
         t3 = time.perf_counter()
-        tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
+        ids = result.sequences_ids[0]
+        tokens = [t for t in ids if t < tok.eot]  # text tokens (timestamps are above eot)
         # generate returns the cumulative log-prob divided by length (length_penalty 1);
         # faster-whisper divides by (length + 1) for the end token; we do the same.
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        text = tok.decode(tokens).strip()
+        avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
+        text = " ".join(tok.decode(tokens).split()) if timestamps else tok.decode(tokens).strip()
         ratio = get_compression_ratio(text) if text else 0.0
-        if (o.loop_fallback_ratio is not None and ratio > o.loop_fallback_ratio
-                and frames < full):
-            # a short encoder context can send greedy decoding into a loop ("Printing.
-            # Printing. ..."); the full 30 s context decodes the same window cleanly
-            self.loop_fallbacks += 1
-            logger.debug("compression ratio %.2f > %.2f with %d frames: re-decoding with the "
-                         "full context", ratio, o.loop_fallback_ratio, frames)
-            again = self._decode(audio, language, detect=False, full_context=True)
-            return replace(again, feature_s=again.feature_s + t1 - t0,
-                           encode_s=again.encode_s + t2 - t1, decode_s=again.decode_s + t3 - t2)
         return DecodeResult(
             text=text,
             language=language or "en",
@@ -275,6 +361,7 @@ class WindowDecoder:
             decode_s=t3 - t2,
             detected_language=max(probs, key=probs.get) if probs else None,
             language_probability=probs.get(language or "en") if probs else None,
+            attempts=(mode,),
         )
 
     def _detect(self, probs: dict[str, float]) -> str:

@@ -19,10 +19,17 @@ class SpeechWindow:
         index: 0-based sequence number of the window in the session.
         audio: ``int16 [n_samples]`` PCM at 16 kHz mono (pre-roll and hang-over included).
         start_s, end_s: stream time of the first and one-past-last sample, seconds.
-        voiced_s: seconds of frames webrtcvad marked as speech.
+        voiced_s: seconds of frames counted as speech (Silero-confirmed, or webrtcvad-voiced
+            next to confirmed speech; :mod:`streamer.segmenter`).
         captured_wall: ``time.monotonic()`` when the window's last sample was captured.
-        reason: why it was cut: ``"pause"`` (end of utterance or pause after the minimum
-            length), ``"cap"`` (maximum length reached) or ``"flush"`` (end of stream).
+        reason: why it was cut: ``"end"`` (end of utterance), ``"cap"`` (maximum length
+            reached, cut at a pause), ``"flush"`` (end of stream) or ``"merged"``.
+        speech_start_s, speech_end_s: stream time where its speech starts and ends, seconds
+            (the window adds pre-roll before and the end-of-utterance silence after; None:
+            the window's own bounds).
+        confirmed_s: seconds of frames Silero VAD confirmed as speech (None: unknown).
+        speech_end_wall: ``time.monotonic()`` when the last sample of its speech (stream time
+            ``speech_end_s``) was captured (None: ``captured_wall``).
     """
 
     index: int
@@ -32,21 +39,33 @@ class SpeechWindow:
     voiced_s: float
     captured_wall: float
     reason: str
+    speech_start_s: float | None = None
+    speech_end_s: float | None = None
+    confirmed_s: float | None = None
+    speech_end_wall: float | None = None
 
     @property
     def duration_s(self) -> float:
         """Window length in seconds."""
         return self.end_s - self.start_s
 
+    @property
+    def speech_bounds(self) -> tuple[float, float]:
+        """``(speech_start_s, speech_end_s)``, the window's bounds where those are unknown."""
+        return (self.start_s if self.speech_start_s is None else self.speech_start_s,
+                self.end_s if self.speech_end_s is None else self.speech_end_s)
+
 
 @dataclass(frozen=True)
 class Caption:
-    """One final caption: the text decoded from one speech window.
+    """One final caption: the text decoded from one utterance.
 
     Attributes:
         text: the caption, stripped.
-        start_s, end_s: stream time of the window, seconds.
-        latency_s: wall seconds from the capture of the window's last sample to emission.
+        start_s, end_s: stream time where the utterance's speech starts and ends, seconds.
+        latency_s: wall seconds from the end of the speech (stream time ``end_s``) to emission:
+            the wall time of stream time 0 plus ``end_s`` plus ``latency_s`` is the emission
+            time (for a source paced at real time).
         language: ISO 639-1 code the window was decoded in.
         avg_logprob: mean token log-probability of the decoded text (nats, <= 0).
         no_speech_prob: probability of Whisper's no-speech token at the first step, [0, 1].

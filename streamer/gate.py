@@ -1,20 +1,19 @@
-"""A cheap energy/voicing gate on whole speech windows, before the model.
+"""A cheap voicing gate on whole speech windows, before the model.
 
-webrtcvad decides frame by frame and fires on loud noise; this gate looks at a finished
+The speech detector decides frame by frame; this gate looks at a finished
 :class:`~streamer.events.SpeechWindow` and keeps windows that cannot be speech away from the
 worker, where Whisper would be tempted to invent text ("you", "Thank you."):
 
-- **energy**: a window whose RMS level is below ``min_rms`` is silence or room tone;
 - **zero-crossing rate** (ZCR): a window whose most tonal tenth still changes sign more often
   than ``max_zcr`` is broadband noise. The ZCR is measured per 30 ms frame and the window's
   figure is the 10th percentile over its frames: white noise crosses zero on about half of its
   sample pairs in every frame, while any speech window holds vowel frames at a few percent
   (a lone fricative can reach 0.5 over half a second, so a whole-window ZCR is not safe).
 
-The seed idea (issue 6) was a mean-energy threshold of about 0.005 with a zero-crossing check; the
-defaults are set from our measurement over the real speech set and the non-speech benchmark
-(docs/tuning.md, "## Filters": the quietest real speech window sits well above ``min_rms`` and
-the most noise-like real speech window well below ``max_zcr``).
+There is no energy test: a fixed level threshold (issue 6 seeded 0.005 RMS, -46 dBFS) removed
+every window of a speaker 20 dB quieter than the dev meeting, and the zero-crossing rate does not
+depend on the level. Silence and room tone never reach the gate: the segmenter opens a window
+only on speech Silero VAD confirms (:mod:`streamer.vad`).
 
 The pipeline's segmenter thread calls :func:`check` on each window before queuing it and counts
 the windows it gates (``PipelineStats.windows_gated``).
@@ -34,22 +33,15 @@ class GateOptions:
     """Thresholds of the window gate; None disables a test.
 
     Attributes:
-        min_rms: RMS level below which a window is gated as silence, in full-scale units
-            (float32 [-1, 1]); 0.005 is -46 dBFS. Issue 6's seed value, kept by our benchmark:
-            the quietest of 606 real speech windows of the shared English set has an RMS of
-            0.026 (docs/tuning.md).
         max_zcr: zero-crossing rate (sign changes per adjacent sample pair, [0, 1]) of the
             window's most tonal tenth (10th percentile over 30 ms frames) above which it is
             gated as broadband noise. White noise and clicks over a noise floor sit at
             0.45-0.47; real speech windows of the shared set at 0.08 at most (docs/tuning.md).
     """
 
-    min_rms: float | None = 0.005
     max_zcr: float | None = 0.35
 
     def __post_init__(self) -> None:
-        if self.min_rms is not None and not 0 <= self.min_rms < 1:
-            raise ValueError("gate min_rms must be within [0, 1)")
         if self.max_zcr is not None and not 0 < self.max_zcr <= 1:
             raise ValueError("gate max_zcr must be within (0, 1]")
 
@@ -120,8 +112,6 @@ def check(pcm: np.ndarray, options: GateOptions = GateOptions()) -> GateDecision
     """
     rms = rms_level(pcm)
     zcr = window_zcr(pcm)
-    if options.min_rms is not None and rms < options.min_rms:
-        return GateDecision(False, f"rms {rms:.4f} < {options.min_rms}", rms, zcr)
     if options.max_zcr is not None and zcr > options.max_zcr:
         return GateDecision(False, f"zero-crossing rate {zcr:.3f} > {options.max_zcr}", rms, zcr)
     return GateDecision(True, "", rms, zcr)

@@ -210,8 +210,8 @@ class Calibration:
     """What the worker measured at start-up and what it changed.
 
     Attributes:
-        window_s: seconds of audio in the warm-up window (5 s: :attr:`VadOptions.max_window_s`).
-        cadence_s: seconds between windows at the fastest (3 s: ``VadOptions.min_window_s``).
+        window_s: seconds of audio in the warm-up window (5 s, a typical utterance).
+        cadence_s: seconds between window ends we plan for at the fastest (3 s).
         margin: required ratio of cadence to warm-up time (2: a real speech window decoded
             1.4-1.9x slower than the noise warm-up here, see docs/tuning.md).
         budget_s: ``cadence_s / margin``, the most a warm-up may take.
@@ -708,8 +708,9 @@ class CalibrationOptions:
     """How start-up calibration judges speed.
 
     Attributes:
-        window_s: warm-up window, seconds (``VadOptions.max_window_s``, 5 s).
-        cadence_s: fastest window cadence, seconds (``VadOptions.min_window_s``, 3 s).
+        window_s: warm-up window, seconds (5 s, a typical utterance of meeting speech).
+        cadence_s: fastest window cadence planned for, seconds (3 s: two short utterances a
+            few words long each, back to back).
         margin: cadence / warm-up time required. 2 because a 5 s speech window decoded 1.4-1.9x
             slower than the 5 s noise warm-up here (docs/tuning.md), and the segmenter and
             capture need CPU too.

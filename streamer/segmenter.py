@@ -1,84 +1,107 @@
-"""The VAD segmenter: cuts the 16 kHz stream into voiced windows of about 3-5 s.
+"""The segmenter: turns the 16 kHz stream into utterances, each decoded whole.
 
-All speech/non-speech decisions live here. webrtcvad classifies each 10/20/30 ms ``int16``
-frame; a small state machine turns frames into :class:`~streamer.events.SpeechWindow` s:
+All speech/non-speech decisions live here and in :mod:`streamer.vad`, which measures every
+30 ms frame (webrtcvad voiced?, Silero speech probability, level above the noise floor). The
+state machine:
 
-- **onset**: speech starts when ``onset_frames`` of the last ``onset_window_frames`` frames are
-  voiced; the ``pre_roll_ms`` before it are kept so the first phoneme is not clipped;
-- **end of utterance**: ``hangover_ms`` of non-speech ends the window;
-- **pause cut**: once a window is ``min_window_s`` long, a shorter pause (``pause_ms``) is
-  enough to cut it, so long turns are decoded in 3-5 s pieces that end between words;
-- **cap**: at ``max_window_s`` the window is cut at the quietest frame of the last
-  ``cut_search_ms`` (unvoiced frames first, then lowest energy); the rest starts the next window;
-- **fragments**: a window with less than ``min_speech_ms`` of voiced frames is dropped and counted
-  (clicks, coughs, VAD flicker), never sent to the model.
+- **onset**: an utterance starts when Silero's probability reaches ``speech_threshold`` on
+  ``onset_frames`` consecutive frames; it is extended back through the webrtcvad-voiced frames
+  above the floor just before it (a soft or creaky onset Silero is late on, at most
+  ``onset_lookback_ms``), then by ``pre_roll_ms`` so the first phoneme is not clipped;
+- **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
+  through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
+  ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
+  inside an utterance Silero has confirmed);
+- **end of utterance**: ``end_silence_ms`` with neither ends it; the whole utterance is one
+  :class:`~streamer.events.SpeechWindow` (reason ``"end"``);
+- **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
+  ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
+- **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
+  dropped and counted (a jingle or an explosion Silero flickers on), never decoded.
 
-Defaults are from our benchmark on ``meeting_dev`` (docs/tuning.md).
+Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
+benchmark the final text of an utterance decoded whole is better than that of its pieces
+(docs/benchmarks.md, "Context across windows"). Defaults and their measurements:
+docs/tuning.md, "Speech detection".
 """
 
 from __future__ import annotations
 
-import math
+import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from streamer.audio import SAMPLE_RATE
 from streamer.events import SpeechWindow
+from streamer.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
+
+logger = logging.getLogger(__name__)
 
 LEVEL_FLOOR_DBFS = -96.0  #: :attr:`Segmenter.level_dbfs` of digital silence (int16 range)
-FULL_SCALE_SQ = 32768.0 ** 2  #: mean square of a full-scale int16 signal
+#: ``-vv`` trace: an open utterance logs once when it has held this much speech (seconds), so a
+#: reader of the log (tests/test_cli.py's SIGTERM test) knows it is words, not a fragment
+TRACE_SPEECH_S = 1.0
 
 
 @dataclass(frozen=True)
 class VadOptions:
-    """Segmentation options. Units are in the names.
+    """Segmentation options. Units are in the names; sources in docs/tuning.md.
 
     Attributes:
-        aggressiveness: webrtcvad mode, 0 (least) to 3 (most aggressive in rejecting non-speech).
-            3 by our benchmark: on meeting_dev's -58 dBFS room-noise gaps modes 0-2 mark 31-46 %
-            of frames voiced, so utterances never end and run to the 5 s cap (base latency p95
-            3.8 s); mode 3 marks 0 % and still 88 % of speech frames (p95 0.9 s, same WER).
-        frame_ms: VAD frame length; webrtcvad accepts 10, 20 or 30 ms.
-        onset_frames: voiced frames needed among the last ``onset_window_frames`` to start speech.
-        onset_window_frames: look-back for the onset decision, frames.
-        pre_roll_ms: audio kept before the onset, milliseconds.
-        hangover_ms: non-speech that ends an utterance, milliseconds.
-        pause_ms: non-speech that cuts a window already ``min_window_s`` long, milliseconds.
-        min_window_s: window length after which a short pause is enough to cut, seconds.
-        max_window_s: hard cap on window length, seconds.
-        cut_search_ms: how far back from the cap to look for the quietest frame, milliseconds.
-        min_speech_ms: windows with less voiced audio are dropped as fragments, milliseconds.
+        detector: the frame-level detector (webrtcvad mode, Silero state reset).
+        frame_ms: frame length; webrtcvad accepts 10, 20 or 30 ms.
+        speech_threshold: Silero probability that starts an utterance (upstream default 0.5,
+            faster-whisper ``VadOptions.threshold`` and silero-vad).
+        neg_threshold: Silero probability below which a frame of an open utterance is not
+            speech (upstream default: ``speech_threshold - 0.15``).
+        onset_frames: consecutive frames at ``speech_threshold`` that start an utterance.
+        onset_lookback_ms: how far back from the onset voiced frames above the floor are kept.
+        pre_roll_ms: audio kept before that, milliseconds.
+        extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
+            floor still count as speech, milliseconds.
+        extend_snr_db: level above the noise floor such a frame needs, dB (relative: it means
+            the same for a headset and a laptop microphone).
+        end_silence_ms: non-speech that ends an utterance, milliseconds.
+        max_utterance_s: longest window; a longer utterance is cut at a pause (Whisper's window
+            is 30 s; 20 s leaves room for the trailing context the decoder adds).
+        cut_search_ms: how far back from the cap to look for the best cut, milliseconds.
+        min_confirmed_ms: windows with less Silero-confirmed speech are dropped as fragments.
     """
 
-    aggressiveness: int = 3
+    detector: DetectorOptions = field(default_factory=DetectorOptions)
     frame_ms: int = 30
+    speech_threshold: float = 0.5
+    neg_threshold: float = 0.35
     onset_frames: int = 2
-    onset_window_frames: int = 3
+    onset_lookback_ms: int = 1000
     pre_roll_ms: int = 300
-    hangover_ms: int = 300
-    pause_ms: int = 150
-    min_window_s: float = 3.0
-    max_window_s: float = 5.0
-    cut_search_ms: int = 1000
-    min_speech_ms: int = 200
+    extend_ms: int = 300
+    extend_snr_db: float = 6.0
+    end_silence_ms: int = 300
+    max_utterance_s: float = 20.0
+    cut_search_ms: int = 3000
+    min_confirmed_ms: int = 150
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
             raise ValueError("frame_ms must be 10, 20 or 30 (webrtcvad frame sizes)")
-        if not 0 <= self.aggressiveness <= 3:
-            raise ValueError("VAD aggressiveness must be 0..3")
-        if not 0 < self.min_window_s <= self.max_window_s:
-            raise ValueError("need 0 < min_window_s <= max_window_s")
-        if self.cut_search_ms >= self.max_window_s * 1000:
-            raise ValueError("cut_search_ms must be shorter than max_window_s")
-        if not 1 <= self.onset_frames <= self.onset_window_frames:
-            raise ValueError("need 1 <= onset_frames <= onset_window_frames")
+        if not 0 < self.neg_threshold <= self.speech_threshold < 1:
+            raise ValueError("need 0 < neg_threshold <= speech_threshold < 1")
+        if not 1.0 <= self.max_utterance_s <= 28.0:
+            raise ValueError("max_utterance_s must be within 1..28 seconds")
+        if self.cut_search_ms >= self.max_utterance_s * 1000:
+            raise ValueError("cut_search_ms must be shorter than max_utterance_s")
+        if self.onset_frames < 1:
+            raise ValueError("onset_frames must be >= 1")
+        if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
+               self.min_confirmed_ms) < 0:
+            raise ValueError("durations must be >= 0")
 
     @property
     def frame_samples(self) -> int:
-        """Samples per VAD frame at 16 kHz."""
+        """Samples per frame at 16 kHz."""
         return SAMPLE_RATE * self.frame_ms // 1000
 
     def frames(self, ms: float) -> int:
@@ -89,42 +112,45 @@ class VadOptions:
 @dataclass
 class _Frame:
     pcm: np.ndarray  # int16 [frame_samples]
-    voiced: bool
-    energy: float  # mean square, int16 units
+    d: FrameDecision
     captured_wall: float
 
 
 class Segmenter:
-    """Turns a stream of VAD frames into speech windows. Not thread-safe: one feeder.
+    """Turns a stream of frames into utterance windows. Not thread-safe: one feeder.
 
     Args:
         options: segmentation options.
+        detector: the frame-level detector (default: a :class:`~streamer.vad.SpeechDetector`
+            built from ``options.detector``); tests inject a scripted one.
 
-    Counters: :attr:`windows` emitted, :attr:`fragments_dropped`, :attr:`frames_seen`.
+    Counters: :attr:`windows` emitted, :attr:`fragments_dropped`.
     """
 
-    def __init__(self, options: VadOptions = VadOptions()) -> None:
-        import webrtcvad
-
-        self.options = options
-        self._vad = webrtcvad.Vad(options.aggressiveness)
-        o = options
-        self._pre: deque[_Frame] = deque(maxlen=o.frames(o.pre_roll_ms))
-        self._recent: deque[bool] = deque(maxlen=o.onset_window_frames)
-        self._hangover = o.frames(o.hangover_ms)
-        self._pause = o.frames(o.pause_ms)
-        self._min_frames = o.frames(o.min_window_s * 1000)
-        self._max_frames = o.frames(o.max_window_s * 1000)
+    def __init__(self, options: VadOptions = VadOptions(), detector=None) -> None:
+        o = self.options = options
+        self.detector = detector or SpeechDetector(o.detector, o.frame_ms)
+        self._frame_s = o.frame_ms / 1000
+        self._back: deque[_Frame] = deque(maxlen=o.frames(o.onset_lookback_ms + o.pre_roll_ms))
+        self._lookback = o.frames(o.onset_lookback_ms) if o.onset_lookback_ms else 0
+        self._pre_roll = o.frames(o.pre_roll_ms) if o.pre_roll_ms else 0
+        self._end = o.frames(o.end_silence_ms)
+        self._extend = o.frames(o.extend_ms) if o.extend_ms else 0
+        self._max = o.frames(o.max_utterance_s * 1000)
         self._search = o.frames(o.cut_search_ms)
         self._cur: list[_Frame] = []
+        self._speech: list[bool] = []  # per frame of _cur: counted as speech
         self._cur_start = 0  # stream sample index of _cur[0]
-        self._silence_run = 0
+        self._onset_run = 0
+        self._since_speech = 0  # frames since the last speech frame
+        self._since_silero = 0  # frames since the last Silero speech frame
+        self._speech_frames = 0  # speech frames of the open utterance, cuts included
+        self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
         self._in_speech = False
         self._pos = 0  # stream sample index after the last fed frame
+        self._level = SILENCE_DBFS
         self.windows = 0
         self.fragments_dropped = 0
-        self.frames_seen = 0
-        self._last_energy = 0.0  # mean square of the last frame, int16 units
 
     @property
     def in_speech(self) -> bool:
@@ -138,7 +164,7 @@ class Segmenter:
         For meters: a UI thread may read it while the segmenter thread feeds (one float,
         replaced whole on each frame). Before the first frame it is the floor, -96.
         """
-        return max(LEVEL_FLOOR_DBFS, 10.0 * math.log10(max(self._last_energy, 1e-12) / FULL_SCALE_SQ))
+        return max(LEVEL_FLOOR_DBFS, self._level)
 
     def feed(self, pcm: np.ndarray, captured_wall: float) -> list[SpeechWindow]:
         """Classify one frame and return the windows it completes (usually none).
@@ -153,73 +179,123 @@ class Segmenter:
         n = self.options.frame_samples
         if pcm.shape != (n,):
             raise ValueError(f"expected {n} samples per frame, got {pcm.shape}")
-        voiced = self._vad.is_speech(pcm.tobytes(), SAMPLE_RATE)
-        x = pcm.astype(np.float32)
-        frame = _Frame(pcm, voiced, float(np.dot(x, x)) / n, captured_wall)
-        self._last_energy = frame.energy
+        d = self.detector.frame(pcm)
+        self._level = d.level_dbfs
+        frame = _Frame(pcm, d, captured_wall)
         self._pos += n
-        self.frames_seen += 1
+        o = self.options
         out: list[SpeechWindow] = []
         if not self._in_speech:
-            self._pre.append(frame)
-            self._recent.append(voiced)
-            if voiced and sum(self._recent) >= self.options.onset_frames:
-                self._in_speech = True
-                self._cur = list(self._pre)
-                self._cur_start = self._pos - len(self._cur) * n
-                self._pre.clear()
-                self._silence_run = 0
+            self._onset_run = self._onset_run + 1 if d.speech_prob >= o.speech_threshold else 0
+            if self._onset_run >= o.onset_frames:
+                self._open(frame)
+            else:
+                self._back.append(frame)
             return out
+        silero = d.speech_prob >= o.neg_threshold
+        extended = (d.voiced and d.snr_db >= o.extend_snr_db and self._extend
+                    and self._since_silero < self._extend)
+        speech = silero or bool(extended)
+        self._since_silero = 0 if silero else self._since_silero + 1
+        self._since_speech = 0 if speech else self._since_speech + 1
         self._cur.append(frame)
-        self._silence_run = 0 if voiced else self._silence_run + 1
-        limit = self._pause if len(self._cur) >= self._min_frames else self._hangover
-        if self._silence_run >= limit:
-            self._emit(self._cur, "pause", out)
-            # trailing silence seeds the next pre-roll so a quick restart keeps its onset
-            tail = self._cur[-min(self._silence_run, self._pre.maxlen):]
-            self._pre.clear()
-            self._pre.extend(tail)
-            self._recent.clear()
-            self._cur = []
-            self._in_speech = False
-        elif len(self._cur) >= self._max_frames:
-            lo = len(self._cur) - self._search
-            k = min(range(lo, len(self._cur)),
-                    key=lambda i: (self._cur[i].voiced, self._cur[i].energy))
-            head, rest = self._cur[:k + 1], self._cur[k + 1:]
-            self._emit(head, "cap", out)
-            self._cur_start += len(head) * n
-            self._cur = rest
-            self._silence_run = 0
-            for f in reversed(rest):
-                if f.voiced:
-                    break
-                self._silence_run += 1
+        self._speech.append(speech)
+        if speech:
+            self._speech_frames += 1
+            if self._speech_frames == self._trace_frames:
+                logger.debug("utterance from %.2f s holds %.1f s of speech",
+                             self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
+        if self._since_speech >= self._end:
+            self._emit(len(self._cur), "end", out)
+            self._close()
+        elif len(self._cur) >= self._max:
+            k = self._best_cut()
+            self._emit(k, "cap", out)
+            self._cur, self._speech = self._cur[k:], self._speech[k:]
+            self._cur_start += k * n
         return out
 
     def flush(self) -> list[SpeechWindow]:
         """End of stream: emit the open utterance, if any, as a final window."""
         out: list[SpeechWindow] = []
         if self._in_speech and self._cur:
-            self._emit(self._cur, "flush", out)
-        self._cur = []
-        self._in_speech = False
+            self._emit(len(self._cur), "flush", out)
+        self._close()
         return out
 
-    def _emit(self, frames: list[_Frame], reason: str, out: list[SpeechWindow]) -> None:
-        fs = self.options.frame_ms / 1000
-        voiced_s = sum(f.voiced for f in frames) * fs
-        if voiced_s * 1000 < self.options.min_speech_ms:
+    # -- internals ------------------------------------------------------------------------
+    def _open(self, frame: _Frame) -> None:
+        """Start an utterance at ``frame`` (the last of the onset run)."""
+        o = self.options
+        back = list(self._back)
+        onset = len(back) - (o.onset_frames - 1)  # index in back of the first onset frame
+        first = onset
+        # voiced frames above the floor just before the onset, at most onset_lookback_ms
+        while (first > 0 and onset - first < self._lookback and back[first - 1].d.voiced
+               and back[first - 1].d.snr_db >= o.extend_snr_db):
+            first -= 1
+        start = max(0, first - self._pre_roll)
+        self._cur = back[start:] + [frame]
+        self._speech = [False] * (first - start) + [True] * (len(back) - first) + [True]
+        self._cur_start = self._pos - len(self._cur) * o.frame_samples
+        self._back.clear()
+        self._in_speech = True
+        self._since_speech = self._since_silero = 0
+        self._speech_frames = sum(self._speech)
+        logger.debug("utterance open from %.2f s", self._cur_start / SAMPLE_RATE)
+
+    def _close(self) -> None:
+        # the look-back starts empty: frames already sent in this window are never sent twice
+        self._back.clear()
+        self._cur, self._speech = [], []
+        self._in_speech = False
+        self._onset_run = 0
+
+    def _best_cut(self) -> int:
+        """Frames to emit at the cap: up to the best pause in the last ``cut_search_ms``.
+
+        The best pause is the longest run of non-speech frames (ties: the later one); with no
+        pause, the quietest frame by Silero probability, then level.
+        """
+        n = len(self._cur)
+        lo = max(1, n - self._search)
+        best, best_len, run = None, 0, 0
+        for i in range(lo, n):
+            run = run + 1 if not self._speech[i] else 0
+            if run and run >= best_len:
+                best, best_len = i - run // 2, run  # the middle of the pause
+        if best is None:
+            best = min(range(lo, n), key=lambda i: (self._cur[i].d.speech_prob,
+                                                     self._cur[i].d.level_dbfs))
+        return best + 1
+
+    def _emit(self, k: int, reason: str, out: list[SpeechWindow]) -> None:
+        """Emit the first ``k`` frames of the open utterance (or count them as a fragment)."""
+        frames, speech = self._cur[:k], self._speech[:k]
+        fs = self._frame_s
+        o = self.options
+        confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
+        if confirmed * fs * 1000 < o.min_confirmed_ms:
             self.fragments_dropped += 1
             return
-        start_s = self._cur_start / SAMPLE_RATE
+        first = next(i for i, s in enumerate(speech) if s)
+        last = max(i for i, s in enumerate(speech) if s) if reason != "cap" else k - 1
+        n = o.frame_samples
+
+        def at(i: int) -> float:  # stream time of frame i's start, from sample counts
+            return (self._cur_start + i * n) / SAMPLE_RATE
+
         out.append(SpeechWindow(
             index=self.windows,
             audio=np.concatenate([f.pcm for f in frames]),
-            start_s=start_s,
-            end_s=start_s + len(frames) * fs,
-            voiced_s=voiced_s,
+            start_s=at(0),
+            end_s=at(k),
+            voiced_s=sum(speech) * fs,
             captured_wall=frames[-1].captured_wall,
             reason=reason,
+            speech_start_s=at(first),
+            speech_end_s=at(last + 1),
+            confirmed_s=confirmed * fs,
+            speech_end_wall=frames[last].captured_wall,
         ))
         self.windows += 1

@@ -54,9 +54,13 @@ def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
             parts.append(gap)
         parts.append(w.audio)
     first, last = windows[0], windows[-1]
+    confirmed = [w.confirmed_s for w in windows]
     return SpeechWindow(index=first.index, audio=np.concatenate(parts), start_s=first.start_s,
                         end_s=last.end_s, voiced_s=sum(w.voiced_s for w in windows),
-                        captured_wall=last.captured_wall, reason="merged")
+                        captured_wall=last.captured_wall, reason="merged",
+                        speech_start_s=first.speech_bounds[0], speech_end_s=last.speech_bounds[1],
+                        confirmed_s=None if None in confirmed else sum(confirmed),
+                        speech_end_wall=last.speech_end_wall)
 
 
 class InferenceWorker:
@@ -74,13 +78,16 @@ class InferenceWorker:
             its fallback chain and calibrated, and :attr:`plan` is replaced by the plan as
             loaded and measured. None loads ``model`` with ``model_options`` as given.
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
-        max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window).
+        max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
+            leaving room for the decoder's trailing context).
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
         error: the load failure, if any.
         windows_decoded, captions, inference_s, filtered: running counters.
         windows_merged: windows decoded as part of a merge beyond its first (backlog relief).
+        fallbacks: windows decoded again after a loop or an early end
+            (:meth:`streamer.decoder.WindowDecoder.decode`).
         timings: per-decode ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``
             (the last :data:`TIMINGS_KEPT`).
     """
@@ -88,7 +95,7 @@ class InferenceWorker:
     def __init__(self, model: ResolvedModel, model_options: ModelOptions,
                  decoding: DecodingOptions, filters: FilterOptions,
                  windows: queue.Queue, events: queue.Queue, plan: Plan | None = None,
-                 merge_backlog: bool = False, max_merge_s: float = 20.0) -> None:
+                 merge_backlog: bool = False, max_merge_s: float = 24.0) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
         self.model = model
@@ -110,6 +117,7 @@ class InferenceWorker:
         self.merge_backlog = merge_backlog
         self.max_merge_s = max_merge_s
         self.windows_merged = 0
+        self.fallbacks = 0
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
     def start(self) -> None:
@@ -184,7 +192,15 @@ class InferenceWorker:
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
                                        time.monotonic()))
         t0 = time.perf_counter()
-        r = self.decoder.decode(int16_to_float32(w.audio))
+        try:
+            r = self.decoder.decode(int16_to_float32(w.audio), speech_s=w.voiced_s)
+        except Exception as exc:  # a failed decode loses one window, never the session
+            logger.exception("decoding window %d failed", w.index)
+            self.filtered["error"] += 1
+            self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "error",
+                                          f"decoding failed: {exc}", ""))
+            return
+        self.fallbacks += len(r.attempts) > 1
         t1 = time.perf_counter()
         verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
@@ -201,8 +217,10 @@ class InferenceWorker:
         self.captions += 1
         self.decoder.vote_language(r)
         now = time.monotonic()
+        start_s, end_s = w.speech_bounds
+        end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
         self.events.put(Caption(
             text=r.text if verdict.text is None else verdict.text,  # a cut loop: the trimmed text
-            start_s=w.start_s, end_s=w.end_s, latency_s=now - w.captured_wall,
+            start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now))

@@ -1,4 +1,4 @@
-"""The energy / zero-crossing gate on real speech, real quiet and generated noise."""
+"""The zero-crossing gate on real speech and generated noise."""
 
 from __future__ import annotations
 
@@ -32,19 +32,16 @@ def test_every_real_speech_window_passes(clip):
     for w in windows:
         d = check(w.audio)
         assert d.passed, (clip, d)
-        assert d.rms > 4 * GateOptions().min_rms and d.zcr < GateOptions().max_zcr / 2
+        assert d.zcr < GateOptions().max_zcr / 2
 
 
-def test_real_quiet_between_sentences_is_gated():
-    """Half a second of the LibriSpeech clip's pause (7.8-8.3 s): real room quiet."""
-    pcm = load_pcm(CLIPS["librispeech"][0])[int(7.8 * 16000):int(8.3 * 16000)]
-    d = check(pcm)
-    assert not d.passed and "rms" in d.reason
-
-
-def test_digital_silence_is_gated():
-    d = check(np.zeros(16000, np.int16))
-    assert not d.passed and d.rms == 0.0 and d.zcr == 0.0
+@pytest.mark.parametrize("gain_db", [0, -20, -40])
+def test_the_gate_does_not_depend_on_the_level(gain_db):
+    """No level threshold: a real speech window passes at any gain, digital silence too (the
+    segmenter never sends silence: it opens windows only on confirmed speech)."""
+    pcm = load_pcm(CLIPS["jfk"][0]).astype(np.float32) * 10 ** (gain_db / 20)
+    assert check(pcm.astype(np.int16)).passed
+    assert check(np.zeros(16000, np.int16)).passed
 
 
 @pytest.mark.parametrize("name", ["white_-20dBFS", "white_-35dBFS", "clicks"])
@@ -52,7 +49,6 @@ def test_broadband_noise_is_gated_by_zero_crossings(name):
     pcm = float32_to_int16(generate(name, 5.0))
     d = check(pcm)
     assert not d.passed and "zero-crossing" in d.reason
-    assert d.rms > GateOptions().min_rms  # loud enough: the zero-crossing test caught it
 
 
 def test_a_fricative_does_not_look_like_noise():
@@ -65,7 +61,7 @@ def test_a_fricative_does_not_look_like_noise():
 
 def test_options_validate_and_disable():
     with pytest.raises(ValueError):
-        GateOptions(min_rms=-0.1)
-    off = GateOptions(min_rms=None, max_zcr=None)
+        GateOptions(max_zcr=0.0)
+    off = GateOptions(max_zcr=None)
     assert check(np.zeros(800, np.int16), off).passed
     assert rms_level(np.zeros(0, np.int16)) == 0.0
