@@ -210,15 +210,17 @@ def _final_caption_wall(segment: dict, captions: list[tuple[float, float, float,
 
 def utterance_latencies(segments: list[dict], captions: list[tuple[float, float, float, str]],
                         replay_start_wall: float) -> list[float | None]:
-    """Seconds from each utterance's last sample to its final caption (None if none came).
+    """Seconds from the end of each utterance's speech to its final caption (None if none came).
 
-    ``captions`` are ``(start_s, end_s, emitted_wall, text)``; the last sample of an utterance
-    ending at stream time ``end_s`` was captured at ``replay_start_wall + end_s`` (1x replay).
+    ``captions`` are ``(start_s, end_s, emitted_wall, text)``; speech ending at stream time
+    ``speech_end_s`` (the segment's ``end_s`` when it has no speech bounds) was captured at
+    ``replay_start_wall + speech_end_s`` (1x replay).
     """
     out = []
     for seg in segments:
         wall = _final_caption_wall(seg, captions)
-        out.append(None if wall is None else wall - (replay_start_wall + seg["end_s"]))
+        end = seg.get("speech_end_s", seg["end_s"])
+        out.append(None if wall is None else wall - (replay_start_wall + end))
     return out
 
 
@@ -465,9 +467,10 @@ def build_options(args: argparse.Namespace) -> PipelineOptions:
     """Pipeline options from the benchmark's flags (the CLI's defaults otherwise)."""
     vad = VadOptions()
     vad = replace(vad, **{k: v for k, v in {
-        "hangover_ms": args.hangover_ms, "pause_ms": args.pause_ms,
-        "min_window_s": args.min_window, "max_window_s": args.max_window,
-        "aggressiveness": args.vad_aggressiveness}.items() if v is not None})
+        "end_silence_ms": args.end_silence_ms, "max_utterance_s": args.max_utterance,
+        "speech_threshold": args.speech_threshold}.items() if v is not None})
+    if args.vad_aggressiveness is not None:
+        vad = replace(vad, detector=replace(vad.detector, webrtc_mode=args.vad_aggressiveness))
     dec = DecodingOptions(language=args.language, beam_size=args.beam_size,
                           encoder_context_s=args.encoder_context)
     return PipelineOptions(vad=vad, model=ModelOptions(compute_type=args.compute_type,
@@ -490,10 +493,9 @@ def main(argv: list[str] | None = None) -> int:
                    default=DecodingOptions().encoder_context_s)
     p.add_argument("--compute-type", default="int8")
     p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--hangover-ms", type=int)
-    p.add_argument("--pause-ms", type=int)
-    p.add_argument("--min-window", type=float)
-    p.add_argument("--max-window", type=float)
+    p.add_argument("--end-silence-ms", type=int)
+    p.add_argument("--max-utterance", type=float)
+    p.add_argument("--speech-threshold", type=float)
     p.add_argument("--vad-aggressiveness", type=int)
     p.add_argument("--name", help="run name (default: model, modes and a timestamp)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "bench-results")

@@ -242,8 +242,6 @@ def hypotheses(records: list[dict], gate: GateOptions | None, chain, options: Fi
 
 
 def _gate_passes(rec: dict, gate: GateOptions) -> bool:
-    if gate.min_rms is not None and rec["rms"] < gate.min_rms:
-        return False
     return gate.max_zcr is None or rec["zcr"] <= gate.max_zcr
 
 

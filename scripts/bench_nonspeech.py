@@ -7,6 +7,8 @@ Sources (at least 10 minutes in all):
 - generated with numpy at a fixed seed, written as 16 kHz int16 WAV: digital silence, quiet room
   tone (low-passed noise near -60 dBFS), white and pink noise at -50/-35/-20 dBFS, 50 Hz and
   60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
+- ``../shared/nonspeech/nonspeech_dev.flac``: 11 minutes of real chimes, clicks, game effects
+  and music with no voice;
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.audio.decode_blocks`; missing packages are
@@ -54,6 +56,8 @@ SEED = 20261121  #: numpy seed of every generated signal
 
 DRASCULA = Path("/usr/share/scummvm/drascula/audio")  #: Debian drascula-music
 SINGULARITY = Path("/usr/share/games/singularity/music")  #: Debian singularity-music
+#: 11 min of real chimes, game effects and music with no voice (``../shared/nonspeech``)
+SHARED_NONSPEECH = ROOT.parent / "shared" / "nonspeech" / "nonspeech_dev.flac"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ def default_sources() -> list[NonSpeechSource]:
         stem = path.stem.replace(" ", "_").lower()
         out.append(NonSpeechSource(f"music_{path.parent.parent.name}_{stem}", "music", secs,
                                    path, off))
+    out.append(NonSpeechSource("shared_nonspeech_dev", "effects", 11 * 60 + 30, SHARED_NONSPEECH))
     return out
 
 

