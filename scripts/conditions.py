@@ -9,7 +9,7 @@ of ``meeting_dev.json``). Everything is deterministic: every random choice comes
 Conditions (issue 12):
 
 ==================  ==============================================================================
-``dev``             ``meeting_dev`` as it is (7.3 min, 47 utterances, one speaker, headset level)
+``dev``             ``meeting_dev`` as it is (7 min, 39 utterances of real English speech with quiet room noise between them)
 ``levels``          every utterance rescaled to a random speech RMS in [-50, -15] dBFS
 ``quiet20``         the whole meeting 20 dB quieter (a laptop microphone across a table)
 ``pink20/10``       pink noise under everything at a speech-to-noise ratio of 20 / 10 dB

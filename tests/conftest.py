@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -71,3 +72,87 @@ def run_cli(*args: str, timeout: float = 120, env: dict | None = None,
     e.update(env or {})
     return subprocess.run([sys.executable, "-m", "streamer", *args], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+@pytest.fixture(autouse=True)
+def _markers_mean_what_they_say(request, monkeypatch):
+    """A test not marked ``model`` that builds a Whisper model fails, so that the fast tier
+    (``-m "not model and not live"``) never loads one by accident."""
+    if request.node.get_closest_marker("model") is not None:
+        return
+    import faster_whisper
+
+    real_init = faster_whisper.WhisperModel.__init__
+
+    def refuse(self, model_size_or_path, *args, **kwargs):
+        weights = Path(str(model_size_or_path)) / "model.bin"
+        if weights.is_file() and weights.stat().st_size < 1_000_000:  # a broken model on purpose
+            return real_init(self, model_size_or_path, *args, **kwargs)
+        raise AssertionError("this test loads a Whisper model: mark it @pytest.mark.model")
+
+    monkeypatch.setattr(faster_whisper.WhisperModel, "__init__", refuse)
+
+
+class HeldRing:
+    """A ring buffer that holds the capture thread once ``hold_s`` of audio is written, until
+    :meth:`release`: the test decides where the stream stands, not a clock.
+
+    Wraps a :class:`streamer.ringbuffer.RingBuffer`; a source writes through it unchanged.
+    """
+
+    def __init__(self, ring, hold_s: float) -> None:
+        import threading
+
+        self.ring = ring
+        self.hold_samples = int(hold_s * 16000)
+        self.held = threading.Event()  # set once the capture thread is waiting
+        self._release = threading.Event()
+
+    def release(self) -> None:
+        """Let the capture thread go on."""
+        self._release.set()
+
+    def _gate(self, block) -> None:
+        if not self._release.is_set() and self.ring.written_samples + len(block) > self.hold_samples:
+            self.held.set()
+            self._release.wait()
+
+    def write(self, block, captured_wall=None):
+        self._gate(block)
+        return self.ring.write(block, captured_wall)
+
+    def write_wait(self, block, captured_wall=None, stop=None):
+        self._gate(block)
+        return self.ring.write_wait(block, captured_wall, stop=stop)
+
+    def __getattr__(self, name):
+        return getattr(self.ring, name)
+
+
+def held_file_source(path, hold_s: float, speed: float = math.inf):
+    """A source factory for :class:`~streamer.pipeline.Pipeline`: ``path`` replayed at
+    ``speed`` and held after ``hold_s`` seconds. Returns ``(factory, holder)``; ``holder[0]`` is
+    the :class:`HeldRing` once the pipeline has built the source."""
+    from streamer.sources import FileSource
+
+    holder: list[HeldRing] = []
+
+    def factory(ring):
+        held = HeldRing(ring, hold_s)
+        holder.append(held)
+        return FileSource(path, held, speed=speed)
+
+    return factory, holder
+
+
+def wait_for_speech_after(proc: subprocess.Popen, after_s: float) -> bool:
+    """Read a ``livescribe -vv`` process's stderr until the segmenter logs that an utterance
+    opened after stream time ``after_s`` holds a second of speech (words, not a breath the
+    segmenter would drop); False if stderr ends first."""
+    import re
+
+    for line in proc.stderr:
+        m = re.search(r"utterance from ([0-9.]+) s holds", line)
+        if m and float(m.group(1)) > after_s:
+            return True
+    return False

@@ -1,10 +1,12 @@
 """A worker slower than real time: queued windows are merged, nothing is lost or blocked."""
 
 import threading
+import wave
 
 import numpy as np
+import pytest
 
-from conftest import CLIPS, in_order, words
+from conftest import CLIPS, in_order, load_pcm, words
 from streamer.decoder import WindowDecoder
 from streamer.events import Caption, PipelineStats, SpeechWindow, WindowStarted
 from streamer.pipeline import Pipeline, PipelineOptions
@@ -25,21 +27,36 @@ def test_merge_windows_joins_audio_with_a_gap():
     assert (m.audio[16000:16000 + gap] == 0).all() and (m.audio[-8000:] == 2).all()
 
 
-def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch):
+def write_wav(path, clips, gap_s: float = 1.0) -> None:
+    """``clips`` (int16 at 16 kHz) with ``gap_s`` of low room tone between them, as a WAV."""
+    rng = np.random.default_rng(0)
+    parts = []
+    for c in clips:
+        parts += [(rng.standard_normal(int(gap_s * 16000)) * 30).astype(np.int16), c]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.concatenate(parts).tobytes())
+
+
+@pytest.mark.model
+def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch, tmp_path):
     """The first decode is held until the segmenter has queued every window, so a backlog is
     certain (not a race between replay speed and this machine's decode time)."""
     real_decode = WindowDecoder.decode
     pipeline: list[Pipeline] = []
     held = threading.Event()
 
-    def held_decode(self, audio):
+    def held_decode(self, audio, **kw):
         if not held.is_set():
             held.set()
             pipeline[0]._seg_thread.join(HANG_BOUND_S)  # every window is queued behind this one
-        return real_decode(self, audio)
+        return real_decode(self, audio, **kw)
 
     monkeypatch.setattr(WindowDecoder, "decode", held_decode)
-    path = CLIPS["librispeech"][0]
+    path = tmp_path / "three.wav"  # three utterances, so two queue behind the held one
+    write_wav(path, [load_pcm(CLIPS[c][0]) for c in ("ljspeech", "librispeech", "jfk")])
     # a live (finitely paced) replay so the worker merges, paced so fast that it never waits
     p = Pipeline(tiny_model, lambda ring: FileSource(path, ring, speed=1e6), PipelineOptions())
     pipeline.append(p)
@@ -53,5 +70,6 @@ def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkey
     started = [e for e in events if isinstance(e, WindowStarted)]
     assert len(started) == 2
     text = words(" ".join(e.text for e in events if isinstance(e, Caption)))
-    assert in_order(["reader", "excuse", "native", "country", "narrative", "tedious",
-                     "painful"], text), text
+    assert in_order(["importance", "letter", "reader", "excuse", "native", "country",
+                     "narrative", "tedious", "painful", "fellow", "americans", "country"],
+                    text), text

@@ -14,6 +14,7 @@ def jfk_first_5s():
     return int16_to_float32(load_pcm(CLIPS["jfk"][0])[:5 * 16000])
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("context", [10.0, None])
 def test_short_and_full_context_decode_the_same_words(tiny_model, jfk_first_5s, context):
     d = WindowDecoder(tiny_model, options=DecodingOptions(encoder_context_s=context))
@@ -23,6 +24,7 @@ def test_short_and_full_context_decode_the_same_words(tiny_model, jfk_first_5s, 
     assert r.encode_s > 0 and r.decode_s > 0
 
 
+@pytest.mark.model
 def test_language_is_fixed_only_by_kept_captions(jfk_first_5s):
     d = WindowDecoder(resolve_model("base"))
     rng = np.random.default_rng(7)

@@ -11,12 +11,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import CLIPS, ROOT, run_cli
+from conftest import CLIPS, ROOT, run_cli, wait_for_speech_after
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption
 from streamer.sinks import JournalSink, default_transcript_path, open_journal
@@ -160,11 +159,11 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     path = tmp_path / "t.txt"
     proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--format",
-                             "jsonl", "--transcript", str(path)], cwd=ROOT,
+                             "jsonl", "--transcript", str(path), "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     journal_then = parse(path)
-    time.sleep(1.5)  # the next utterance is open (its onset is ~0.3 s after that cut)
+    assert wait_for_speech_after(proc, first["end"])  # the next utterance is open, with words in it
     proc.send_signal(signal.SIGTERM)
     rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from conftest import CLIPS, in_order, words
+from conftest import CLIPS, held_file_source, in_order, words
 from streamer.events import Caption, ModelReady, PipelineStats, WindowStarted
 from streamer.pipeline import Pipeline, PipelineOptions
 from streamer.sources import FileSource
@@ -14,6 +14,9 @@ KEY_WORDS = {
     "librispeech": ["reader", "excuse", "native", "country", "narrative", "tedious", "painful"],
     "ljspeech": ["first", "importance", "letter", "fine", "form"],
 }
+
+
+pytestmark = pytest.mark.model  # every test here runs tiny.en (the failure test a broken one)
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +73,21 @@ def test_model_failure_travels_as_data(tmp_path):
     events = list(p.events())
     assert p.error is not None and "bad" in str(p.error)
     assert not any(isinstance(e, Caption) for e in events)
+
+
+def test_captions_arrive_while_capture_goes_on(tiny_model):
+    """A caption comes out while the source is still capturing: the capture thread is held
+    at 6 s of jfk.flac (mid-clip) until the first caption is out, then released."""
+    factory, holder = held_file_source(CLIPS["jfk"][0], hold_s=6.0)
+    p = Pipeline(tiny_model, factory, PipelineOptions())
+    events = p.events()
+    first = next(e for e in events if isinstance(e, Caption))
+    held = holder[0]
+    assert not held.closed  # the stream has not ended...
+    assert held.written_samples <= 6 * 16000  # ...and stands at most 6 s in
+    assert first.end_s <= 6.0
+    held.release()
+    rest = [e for e in events if isinstance(e, Caption)]
+    assert rest and rest[-1].end_s > 6.0
+    assert in_order(["ask", "country"], words(" ".join(c.text for c in rest)))
+    assert p.error is None

@@ -14,7 +14,7 @@ import io
 import numpy as np
 import pytest
 
-from conftest import CLIPS, in_order, words
+from conftest import CLIPS, held_file_source, in_order, words
 
 pytest.importorskip("textual")
 
@@ -28,6 +28,7 @@ from tui.widgets.status import StatusBar, meter  # noqa: E402
 
 JFK = str(CLIPS["jfk"][0])
 SAFETY_S = 120.0  # only a guard against a hung test; no assertion depends on time
+HOLD_S = 9.0  # where held replays stop: inside jfk.flac's last phrase (7.0–10.6 s), after its first
 
 
 # -- engine addition: the input level ---------------------------------------------------------
@@ -145,6 +146,7 @@ def test_tui_and_plain_exclusive(capsys):
     assert "not allowed with" in capsys.readouterr().err
 
 
+@pytest.mark.model
 def test_plain_output_imports_no_textual():
     """Piped output never imports Textual (the UI import is lazy)."""
     import subprocess
@@ -164,8 +166,13 @@ def test_plain_output_imports_no_textual():
 
 # -- the app on a real replay ------------------------------------------------------------------
 
-def _real_app(speed: str, tmp_path, **kwargs) -> LivescribeApp:
-    """The app exactly as the CLI builds it, on jfk.flac with tiny.en."""
+def _real_app(speed: str, tmp_path, hold_s: float | None = None, **kwargs) -> LivescribeApp:
+    """The app exactly as the CLI builds it, on jfk.flac with tiny.en.
+
+    With ``hold_s`` the replay runs at full speed and its capture thread is held after
+    ``hold_s`` seconds of audio until the test calls ``app.held.release()``: the test, not a
+    clock, decides where the stream stands when it presses a key.
+    """
     from streamer.cli import build_parser, make_source_factory, options_from_args
     from streamer.models import resolve_model
     from streamer.pipeline import Pipeline
@@ -175,11 +182,14 @@ def _real_app(speed: str, tmp_path, **kwargs) -> LivescribeApp:
     args = build_parser().parse_args(["--file", JFK, "--model", "tiny.en", "--speed", speed])
     machine = probe()
     plan = plan_from_args(args, probe_fn=lambda: machine)
-    pipeline = Pipeline(resolve_model(plan.model), make_source_factory(args),
-                        options_from_args(args, plan))
-    return make_app(pipeline, model_name=plan.model, plan=plan.rows(),
-                    cpu_features=machine.simd, transcript_path=tmp_path / "transcript.txt",
-                    **kwargs)
+    factory, holder = (make_source_factory(args), None) if hold_s is None else \
+        held_file_source(JFK, hold_s)
+    pipeline = Pipeline(resolve_model(plan.model), factory, options_from_args(args, plan))
+    app = make_app(pipeline, model_name=plan.model, plan=plan.rows(),
+                   cpu_features=machine.simd, transcript_path=tmp_path / "transcript.txt",
+                   **kwargs)
+    app.held = (lambda: holder[0]) if holder is not None else None
+    return app
 
 
 async def _until(pilot, predicate, what: str) -> None:
@@ -240,13 +250,14 @@ def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
 
 @pytest.mark.model
 def test_pause_stops_new_captions_and_resume_continues(tmp_path):
-    app = _real_app("1", tmp_path, rss_bytes=None)
+    app = _real_app("max", tmp_path, hold_s=HOLD_S, rss_bytes=None)
 
     async def scenario():
         async with app.run_test(size=(100, 30)) as pilot:
             await _until(pilot, lambda: app.view.captions, "the first caption")
             await pilot.press("space")
             assert app.paused and app.query_one(StatusBar).state == "paused"
+            app.held().release()  # the capture thread writes its held block, then sees the pause
             # quiescent: capture stopped and everything cut before the pause is decoded
             # (two successive stats snapshots with the same stream time, nothing queued)
             last: dict[int, float] = {}
@@ -263,7 +274,7 @@ def test_pause_stops_new_captions_and_resume_continues(tmp_path):
             await _until(pilot, lambda: app.view.stats_seen >= seen + 3, "three more stats")
             assert len(app.view.captions) == n_captions  # no new captions while paused
             assert app.view.stats.stream_s == stream_s  # and no audio captured
-            assert stream_s < 10.5  # paused before the clip's end (11 s)
+            assert stream_s <= HOLD_S + 0.1  # paused where the test held it, not at the end
             await pilot.press("space")
             assert not app.paused
             await _until(pilot, lambda: app.view.finished, "the end of the replay")
@@ -277,7 +288,7 @@ def test_pause_stops_new_captions_and_resume_continues(tmp_path):
 
 @pytest.mark.model
 def test_quit_mid_session_transcribes_queued_and_updates_the_saved_file(tmp_path):
-    app = _real_app("1", tmp_path, rss_bytes=None)
+    app = _real_app("max", tmp_path, hold_s=HOLD_S, rss_bytes=None)
 
     async def scenario():
         async with app.run_test(size=(100, 30)) as pilot:
@@ -287,11 +298,12 @@ def test_quit_mid_session_transcribes_queued_and_updates_the_saved_file(tmp_path
             await _until(pilot, lambda: app.view.pending or app.pipeline.segmenter.in_speech,
                          "more speech")
             await pilot.press("q")
+            app.held().release()  # the capture thread writes its held block, then sees the stop
             assert app.quitting  # "finishing" until the queue drains (may already be done)
             await _until(pilot, lambda: not app.is_running, "the app to exit")
         assert app.return_code == 0 and app.error is None
         assert app.view.finished and app.view.stats.final
-        assert app.view.stats.stream_s < 10.5  # capture stopped early...
+        assert app.view.stats.stream_s <= HOLD_S + 0.1  # capture stopped where it was held...
         assert app.view.stats.windows_decoded == app.view.stats.windows  # ...queue drained
         saved = (tmp_path / "transcript.txt").read_text()
         assert saved == app.view.transcript() and saved.startswith(first_save)
