@@ -28,6 +28,8 @@ class SpeechWindow:
             (the window adds pre-roll before and the end-of-utterance silence after; None:
             the window's own bounds).
         confirmed_s: seconds of frames Silero VAD confirmed as speech (None: unknown).
+        peak_speech_prob: the highest Silero speech probability of its frames, [0, 1]
+            (None: unknown).
         speech_end_wall: ``time.monotonic()`` when the last sample of its speech (stream time
             ``speech_end_s``) was captured (None: ``captured_wall``).
     """
@@ -43,6 +45,7 @@ class SpeechWindow:
     speech_end_s: float | None = None
     confirmed_s: float | None = None
     speech_end_wall: float | None = None
+    peak_speech_prob: float | None = None
 
     @property
     def duration_s(self) -> float:

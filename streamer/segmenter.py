@@ -297,5 +297,6 @@ class Segmenter:
             speech_end_s=at(last + 1),
             confirmed_s=confirmed * fs,
             speech_end_wall=frames[last].captured_wall,
+            peak_speech_prob=max(f.d.speech_prob for f in frames),
         ))
         self.windows += 1

@@ -55,12 +55,14 @@ def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
         parts.append(w.audio)
     first, last = windows[0], windows[-1]
     confirmed = [w.confirmed_s for w in windows]
+    peaks = [w.peak_speech_prob for w in windows]
     return SpeechWindow(index=first.index, audio=np.concatenate(parts), start_s=first.start_s,
                         end_s=last.end_s, voiced_s=sum(w.voiced_s for w in windows),
                         captured_wall=last.captured_wall, reason="merged",
                         speech_start_s=first.speech_bounds[0], speech_end_s=last.speech_bounds[1],
                         confirmed_s=None if None in confirmed else sum(confirmed),
-                        speech_end_wall=last.speech_end_wall)
+                        speech_end_wall=last.speech_end_wall,
+                        peak_speech_prob=None if None in peaks else max(peaks))
 
 
 class InferenceWorker:

@@ -161,6 +161,29 @@ def test_low_alnum_drops_hum_dots_keeps_a_real_ellipsis():
     assert judge(low_alnum, SPEECH_ELLIPSIS).keep
 
 
+@pytest.mark.parametrize("text,nsp,lp,peak,confirmed,keep", [
+    # base on drascula track5 (game music): weakly found by Silero, unsure decodes
+    ("Let's go.", 0.32, -1.11, 0.82, 0.33, False),
+    ("1.5%", 0.72, -1.87, 0.86, 0.39, False),
+    # real speech as weakly found (robust_bench levels, hesitant, phone): confident decodes
+    ("Now", 0.20, -0.49, 0.91, 0.42, True),
+    ("Press", 0.33, -0.54, 0.75, 0.21, True),
+    ("one", 0.28, -0.76, 0.84, 0.36, True),
+    # an unsure decode of a window Silero found clearly: not this filter's business
+    ("Let's go.", 0.32, -1.11, 0.99, 0.33, True),
+    ("Let's go.", 0.32, -1.11, 0.82, 0.90, True),
+])
+def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confirmed, keep):
+    from dataclasses import replace
+
+    from streamer.filters import weak_detection
+
+    w = replace(window(1.2, duration_s=1.8), peak_speech_prob=peak, confirmed_s=confirmed)
+    v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
+    assert v.keep is keep, v
+    assert weak_detection(result(text, nsp, lp), window(1.2), OPTS, CTX).keep  # no VAD figures
+
+
 def test_annotation_drops_subtitle_markup_keeps_words():
     for text in ("[Music]", "(applause)", "♪ ♪", "*music*"):
         assert not annotation(result(text, 0.5, -0.5), window(4), OPTS, CTX).keep
