@@ -79,8 +79,10 @@ class FileSource:
             self._paused.clear()
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the capture thread to end."""
-        self._thread.join(timeout)
+        """Wait for the capture thread to end (at once if it never started: a session
+        stopped while its model was loading)."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
         realtime = math.isfinite(self.speed)

@@ -100,3 +100,45 @@ def test_second_ctrl_c_exits_at_once():
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode == 130
+
+
+@pytest.mark.model
+def test_a_closed_stdout_ends_the_session_cleanly():
+    """``livescribe ... | head -1``: the reader leaves after one caption; livescribe exits 0
+    without a traceback or a BrokenPipe message."""
+    cmd = (f"{sys.executable} -m streamer --file {CLIPS['librispeech'][0]} --model tiny.en "
+           f"--speed max --no-transcript --plain | head -1; echo \"rc=${{PIPESTATUS[0]}}\"")
+    r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and lines[-1] == "rc=0", (r.stdout, r.stderr)
+    assert "reader" in lines[0].lower()
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr
+
+
+@pytest.mark.model
+def test_prompt_guides_spelling_and_is_never_echoed():
+    """``--prompt`` reaches the decoder as context: a spelling given there is used, and the
+    prompt's own words never come out as a caption."""
+    plain = run_cli("--file", JFK, "--model", "tiny.en", "--speed", "max", "--no-transcript")
+    prompted = run_cli("--file", JFK, "--model", "tiny.en", "--speed", "max",
+                       "--no-transcript", "--prompt", "Glossary: Zebulon, quaternion.")
+    assert plain.returncode == prompted.returncode == 0, prompted.stderr
+    assert in_order(["fellow", "americans", "country"], words(prompted.stdout))
+    assert not {"glossary", "zebulon", "quaternion"} & set(words(prompted.stdout))
+
+
+@pytest.mark.model
+def test_stdout_holds_only_captions_and_stderr_the_rest():
+    """At -v, every stdout line is a caption (jsonl: one JSON object with its fields) and every
+    log line went to stderr."""
+    r = run_cli("--file", JFK, "--model", "tiny.en", "--speed", "max", "--format", "jsonl",
+                "--no-transcript", "-v")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines
+    for line in lines:
+        c = json.loads(line)
+        assert {"text", "start", "end", "latency"} <= set(c)
+    assert "model" in r.stderr and "ready" in r.stderr  # the -v log is on stderr
+    assert not any("ready" in line or "input:" in line for line in lines)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import CLIPS, in_order, load_pcm, words
+from conftest import ASSETS, CLIPS, in_order, load_pcm, words
 from streamer.audio import int16_to_float32
 from streamer.decoder import DecodingOptions, WindowDecoder
 from streamer.models import resolve_model
@@ -44,3 +44,27 @@ def test_options_are_validated():
         DecodingOptions(beam_size=0)
     with pytest.raises(ValueError):
         DecodingOptions(encoder_context_s=45)
+
+
+@pytest.mark.model
+def test_a_looping_decode_is_decoded_again_with_the_full_context(tiny_model, jfk_first_5s):
+    """A loop check that every text fails (loop compression ratio 0.1) forces the whole fallback
+    chain: plain, then the 30 s context, then timestamps; the kept text is still the speech."""
+    d = WindowDecoder(tiny_model, options=DecodingOptions(loop_compression_ratio=0.1))
+    r = d.decode(jfk_first_5s)
+    assert r.attempts == ("plain:loop", "full:loop", "timestamps:loop")
+    assert in_order(["fellow", "americans"], words(r.text)), r.text
+    clean = WindowDecoder(tiny_model).decode(jfk_first_5s)
+    assert clean.attempts == ("plain",)  # a clean decode is decoded once
+    assert r.encode_s > clean.encode_s  # three decodes' timings are summed
+
+
+@pytest.mark.model
+def test_spanish_is_detected_and_decoded_by_base():
+    """A real Spanish prompt (assets/asterisk_es_agent-newlocation.flac) with base and no
+    language set: detected as Spanish, decoded in Spanish."""
+    pcm = int16_to_float32(load_pcm(ASSETS / "asterisk_es_agent-newlocation.flac"))
+    d = WindowDecoder(resolve_model("base"))
+    r = d.decode(pcm)
+    assert r.detected_language == "es" and r.language == "es"
+    assert in_order(["favor", "ingrese", "nueva"], words(r.text)), r.text

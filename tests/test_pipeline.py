@@ -91,3 +91,33 @@ def test_captions_arrive_while_capture_goes_on(tiny_model):
     assert rest and rest[-1].end_s > 6.0
     assert in_order(["ask", "country"], words(" ".join(c.text for c in rest)))
     assert p.error is None
+
+
+def test_stop_while_the_model_is_loading_ends_cleanly(tiny_model, monkeypatch):
+    """stop() while the model still loads (the load held by the test): the session ends with
+    final stats, no error and no capture; the held load then completes and is released."""
+    import threading
+
+    import faster_whisper
+
+    loading, go = threading.Event(), threading.Event()
+    real = faster_whisper.WhisperModel
+
+    def held_load(*args, **kwargs):
+        loading.set()
+        go.wait(120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", held_load)
+    p = Pipeline(tiny_model, lambda ring: FileSource(CLIPS["jfk"][0], ring), PipelineOptions())
+    out: list = []
+    consumer = threading.Thread(target=lambda: out.extend(p.events()), daemon=True)
+    consumer.start()
+    assert loading.wait(120)  # the worker is inside the model load
+    p.stop()
+    go.set()
+    consumer.join(120)
+    assert not consumer.is_alive()
+    final = [e for e in out if isinstance(e, PipelineStats) and e.final]
+    assert len(final) == 1 and final[0].stream_s == 0 and final[0].windows == 0
+    assert p.error is None and not any(isinstance(e, Caption) for e in out)

@@ -9,6 +9,8 @@ pipeline, so what they draw is deterministic (no clock, no memory reading, no mo
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 import io
 
 import numpy as np
@@ -361,3 +363,90 @@ def test_snapshot_paused_without_times(snap_compare):
 def test_snapshot_help(snap_compare):
     assert snap_compare(_fixed_app(), terminal_size=(110, 30), run_before=_feed,
                         press=["question_mark"])
+
+
+# -- the engine-to-UI hand-off, with a scripted engine -------------------------------------------
+
+class ScriptedPipeline:
+    """What the app needs of a pipeline, yielding scripted events: the UI's side of the contract
+    tested without audio or a model."""
+
+    class _Segmenter:
+        level_dbfs = -96.0
+        in_speech = False
+
+    def __init__(self, events, hold=None):
+        self._events = list(events)
+        self.hold = hold  # an Event the generator waits on before it ends (None: no wait)
+        self.error = None
+        self.segmenter = self._Segmenter()
+        self.pulled = 0
+        self.stopped = threading.Event()
+
+    def events(self):
+        for ev in self._events:
+            self.pulled += 1
+            yield ev
+        if self.hold is not None:
+            self.hold.wait(SAFETY_S)
+        yield _stats(final=True)
+
+    def stop(self):
+        self.stopped.set()
+        if self.hold is not None:
+            self.hold.set()
+
+    def pause(self, paused):
+        pass
+
+
+def _scripted_app(pipeline) -> LivescribeApp:
+    return make_app(pipeline, info=SessionInfo(input="scripted"), rss_bytes=None)
+
+
+def test_engine_messages_in_flight_to_the_ui_are_bounded():
+    """A stalled UI holds the engine thread back: at most MAX_IN_FLIGHT events wait unhandled."""
+    from tui import app as app_module
+
+    n = 2 * app_module.MAX_IN_FLIGHT
+    pipeline = ScriptedPipeline([_caption(i, f"caption {i}", 3.0 * i, 0.5) for i in range(n)])
+    app = _scripted_app(pipeline)
+    seen = {"handled": 0, "worst": 0}
+    real_feed = app.feed
+
+    def stalled_feed(event):
+        if seen["handled"] == 0:  # stall on the first event until the engine can go no further
+            bound = app_module.MAX_IN_FLIGHT + 1  # posted ones, plus the one waiting for a slot
+            deadline = time.monotonic() + SAFETY_S
+            while pipeline.pulled < bound and pipeline.pulled < n:
+                assert time.monotonic() < deadline, "the engine thread never got ahead"
+                time.sleep(0.01)
+        seen["worst"] = max(seen["worst"], pipeline.pulled - seen["handled"])
+        seen["handled"] += 1
+        real_feed(event)
+
+    app.feed = stalled_feed
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: app.view.finished, "the end of the scripted session")
+        assert len(app.view.captions) == n  # nothing lost to the bound
+
+    asyncio.run(scenario())
+    assert seen["worst"] <= app_module.MAX_IN_FLIGHT + 1
+
+
+@pytest.mark.parametrize("key,code", [("q", 0), ("ctrl+c", 130)])
+def test_quit_key_exit_codes_match_the_plain_front_end(key, code):
+    """q ends a session with 0; Ctrl-C with 130, as it does with --plain (ExitCode.SIGINT)."""
+    pipeline = ScriptedPipeline([_caption(0, "hello there", 0.0, 0.5)], hold=threading.Event())
+    app = _scripted_app(pipeline)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _until(pilot, lambda: app.view.captions, "the caption")
+            await pilot.press(key)
+            await _until(pilot, lambda: not app.is_running, "the app to exit")
+
+    asyncio.run(scenario())
+    assert pipeline.stopped.is_set() and app.return_code == code, (app.interrupted, app.error)

@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer
 
-from streamer.errors import LivescribeError
+from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted
 from tui.messages import EngineEvent, EngineFinished, LogLine
 from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
@@ -60,7 +60,8 @@ class LivescribeApp(App[int]):
         rss_bytes: returns resident memory in bytes; None hides the memory row.
 
     After :meth:`run`, :attr:`error` holds the session's failure, if any, and the return value
-    is the exit code (0 unless the engine failed).
+    is the exit code, the same as the plain front end's: the engine's failure's code, else 130
+    after Ctrl-C (:attr:`streamer.errors.ExitCode.SIGINT`), else 0.
     """
 
     CSS_PATH = "app.tcss"
@@ -72,7 +73,7 @@ class LivescribeApp(App[int]):
         Binding("s", "save", "save"),
         Binding("t", "toggle_times", "times"),
         Binding("q", "quit", "quit"),
-        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
@@ -89,6 +90,7 @@ class LivescribeApp(App[int]):
         self.view = SessionView()
         self.paused = False
         self.quitting = False  #: q was pressed: exit once the engine has drained
+        self.interrupted = False  #: Ctrl-C was pressed: the exit code is 130
         self.error: Exception | None = None
         self._rss_bytes = rss_bytes
         self._level: float | None = None  # for show_level() when there is no pipeline
@@ -188,14 +190,21 @@ class LivescribeApp(App[int]):
             self._save(self.saved_path)
         self._show_status()
         if self.quitting or message.error is not None and self.view.model is None:
-            self.exit(self._exit_code())
+            self._exit_with(self._exit_code())
 
     def on_log_line(self, message: LogLine) -> None:
         """A warning from the engine's logger while the UI owns the terminal."""
         self.notify(message.text, severity=message.severity)
 
+    def _exit_with(self, code: int) -> None:
+        """Exit with ``code`` as both the app's result (what :meth:`run` returns) and its
+        return code."""
+        self.exit(code, return_code=code)
+
     def _exit_code(self) -> int:
-        return int(getattr(self.error, "exit_code", 1)) if self.error is not None else 0
+        if self.error is not None:
+            return int(getattr(self.error, "exit_code", 1))
+        return int(ExitCode.SIGINT) if self.interrupted else 0
 
     # -- meters -----------------------------------------------------------------------------
     def _poll_level(self) -> None:
@@ -281,12 +290,17 @@ class LivescribeApp(App[int]):
         """
         self.request_quit()
 
+    async def action_interrupt(self) -> None:
+        """Ctrl-C: quit as ``q`` does, exiting with 130 like the plain front end."""
+        self.interrupted = True
+        self.request_quit()
+
     def request_quit(self) -> None:
         """:meth:`action_quit` for callers on the UI thread (key handlers, signal handlers)."""
         if self.view.finished or self.pipeline is None or self.quitting:
             if self.quitting and self.saved_path is not None:
                 self._save(self.saved_path)
-            self.exit(self._exit_code())
+            self._exit_with(self._exit_code())
             return
         self.quitting = True
         if self.paused:
