@@ -1,4 +1,5 @@
-"""Layering: the engine imports without Textual or PortAudio; stdout stays data-only."""
+"""Layering: the engine imports without Textual or PortAudio (stdout holding only captions is
+tests/test_cli.py::test_stdout_holds_only_captions_and_stderr_the_rest)."""
 
 import subprocess
 import sys
