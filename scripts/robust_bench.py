@@ -35,7 +35,6 @@ import math
 import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import conditions  # noqa: E402
+from bench_nonspeech import _write_wav as write_int16_wav  # noqa: E402
 from bench import _clean_reference, normalizer, percentiles, run_stream, simulate_realtime, utterance_latencies  # noqa: E402
 from streamer.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
 from streamer.pipeline import PipelineOptions  # noqa: E402
@@ -106,11 +106,8 @@ def oracle_texts(x: np.ndarray, segments: list[dict], model_name: str, cache: Pa
 
 
 def _write_wav(path: Path, x: np.ndarray) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SAMPLE_RATE)
-        w.writeframes(float32_to_int16(x).astype("<i2").tobytes())
+    """``x`` (float32 at 16 kHz) as a 16-bit WAV, through the non-speech bench's writer."""
+    write_int16_wav(path, float32_to_int16(x))
 
 
 def drops_on_speech(run, segments: list[dict]) -> list[dict]:
