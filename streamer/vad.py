@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.audio import INT16_SCALE, SAMPLE_RATE
+from streamer.audio import SAMPLE_RATE, int16_to_float32
 
 SILERO_CHUNK_SAMPLES = 512  #: Silero's chunk at 16 kHz (32 ms), fixed by the model
 SILERO_CONTEXT_SAMPLES = 64  #: samples of the previous chunk the v5/v6 models look at
@@ -203,7 +203,7 @@ class SpeechDetector:
         if pcm.shape != (self.frame_samples,):
             raise ValueError(f"expected {self.frame_samples} samples per frame, got {pcm.shape}")
         voiced = self._webrtc.is_speech(pcm.tobytes(), SAMPLE_RATE)
-        x = pcm.astype(np.float32) / INT16_SCALE
+        x = int16_to_float32(pcm)
         energy = float(np.dot(x, x)) / x.size
         level = 10.0 * math.log10(energy) if energy > 0 else SILENCE_DBFS
         snr = self._floor.update(level)
