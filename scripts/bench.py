@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
 from streamer.models import resolve_model  # noqa: E402
 from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
 from streamer.segmenter import VadOptions  # noqa: E402
@@ -101,6 +101,7 @@ class StreamRun:
     """What one replay through the pipeline produced."""
 
     captions: list[Caption] = field(default_factory=list)
+    partials: list[Partial] = field(default_factory=list)
     started: dict[int, WindowStarted] = field(default_factory=dict)
     finished_wall: dict[int, float] = field(default_factory=dict)
     dropped: list[WindowDropped] = field(default_factory=list)
@@ -171,6 +172,8 @@ def run_stream(audio: Path, model_name: str, options: PipelineOptions, speed: fl
         if isinstance(ev, Caption):
             run.captions.append(ev)
             run.finished_wall[ev.window_index] = ev.emitted_wall
+        elif isinstance(ev, Partial):
+            run.partials.append(ev)
         elif isinstance(ev, WindowDropped):
             run.dropped.append(ev)
             run.finished_wall[ev.window_index] = now

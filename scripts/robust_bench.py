@@ -35,6 +35,7 @@ import math
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -197,10 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-beds", action="store_true", help="skip the noise beds alone")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--name", default=None, help="result file name (default: a timestamp)")
+    p.add_argument("--beam-size", type=int, default=None,
+                   help="decode the stream with this beam size (default: the plan's, 1)")
     args = p.parse_args(argv)
     models = args.model or ["tiny.en"]
     names = args.condition or list(conditions.CONDITIONS)
     options = PipelineOptions()
+    if args.beam_size is not None:
+        options = replace(options, decoding=replace(options.decoding, beam_size=args.beam_size))
     results, beds = [], {}
     with tempfile.TemporaryDirectory(prefix="livescribe-robust-") as tmp:
         work = Path(tmp)

@@ -17,7 +17,7 @@ from dataclasses import fields
 from streamer import __version__
 from streamer.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped
 from streamer.filters import FilterOptions
 from streamer.gate import GateOptions
 from streamer.plan import Plan
@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "~/.local/share/livescribe/transcripts/<date-time>.txt)")
     out.add_argument("--no-transcript", action="store_true",
                      help="keep no transcript file")
+    out.add_argument("--partials", action="store_true",
+                     help="also write interim text of the utterance being spoken: text format "
+                          "rewrites one line in place, jsonl adds \"type\": \"partial\" lines "
+                          "(default: shown in the UI and in plain text on a terminal; never in "
+                          "srt/vtt or the transcript)")
     out.add_argument("--record", metavar="PATH",
                      help="save the captured audio (16 kHz mono) to PATH: .flac or .wav")
     out.add_argument("-v", "--verbose", action="count", default=0,
@@ -205,7 +210,25 @@ def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
                              compute_type="int8" if args.compute_type == "auto"
                              else args.compute_type, cpu_threads=max(0, args.threads))
     return PipelineOptions(vad=vad, model=model, decoding=decoding, filters=filters, plan=plan,
-                           gate=gate, record_path=getattr(args, "record", None))
+                           gate=gate, record_path=getattr(args, "record", None),
+                           partials=wants_partials(args))
+
+
+def wants_partials(args: argparse.Namespace, stdout=None) -> bool:
+    """True when a front end shows partials: the UI; plain text on a terminal; ``--partials``
+    (text or jsonl). SRT/VTT hold finals only."""
+    if wants_tui(args, stdout):
+        return True
+    if args.format not in ("text", "jsonl"):
+        return False
+    if getattr(args, "partials", False):
+        return True
+    stdout = sys.stdout if stdout is None else stdout
+    try:
+        tty = stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return args.format == "text" and not args.output and tty
 
 
 def setup_logging(verbose: int) -> None:
@@ -258,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise LivescribeError(f"cannot write {args.output}: {exc.strerror}",
                                   ExitCode.NO_INPUT) from None
-    sink = make_sink(args.format, out_stream)
+    sink = make_sink(args.format, out_stream, partials=options.partials)
     journal = _open_journal(args, pipeline.source.description)
 
     stop_signal: list[int] = []
@@ -275,11 +298,11 @@ def run(args: argparse.Namespace) -> int:
     logger.info("input: %s", pipeline.source.description)
     try:
         for ev in pipeline.events():
-            if isinstance(ev, Caption):
-                if journal is not None:  # on disk before it is shown: a kill loses nothing shown
-                    journal.write(ev)
+            if isinstance(ev, (Caption, Partial)):
+                if journal is not None and isinstance(ev, Caption):
+                    journal.write(ev)  # on disk before it is shown: a kill loses nothing shown
                 try:
-                    sink.write(ev)
+                    sink.write(ev) if isinstance(ev, Caption) else sink.write_partial(ev)
                 except BrokenPipeError:
                     # the reader went away (e.g. `| head`): stop quietly
                     devnull = os.open(os.devnull, os.O_WRONLY)

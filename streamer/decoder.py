@@ -220,7 +220,7 @@ class WindowDecoder:
         return tok
 
     def decode(self, audio: np.ndarray, speech_s: float | None = None,
-               previous_text: str | None = None) -> DecodeResult:
+               previous_text: str | None = None, prefix: str | None = None) -> DecodeResult:
         """Decode one window, checked for loops and early ends (see the module doc).
 
         Args:
@@ -229,6 +229,9 @@ class WindowDecoder:
                 check; None uses the audio's length.
             previous_text: text said just before (the previous caption of the same turn),
                 given to the decoder as context after ``initial_prompt``; None gives none.
+            prefix: text the window is known to start with (an utterance's stable partial
+                words): the decoder is forced through it and continues after it, and the
+                returned text starts with exactly this string. None or empty forces nothing.
 
         Returns:
             The text and the model's confidence figures of the kept decode; its timings are
@@ -241,7 +244,7 @@ class WindowDecoder:
         names: list[str] = []
         for mode in modes:
             r = self._decode(audio, self.language, detect=self.language is None, mode=mode,
-                             previous_text=previous_text)
+                             previous_text=previous_text, prefix=prefix)
             problem = self._problem(r.text, speech_s) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)
@@ -257,6 +260,8 @@ class WindowDecoder:
 
             best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
             text = trim_loop(best.text)[0]
+            if prefix and not text.startswith(prefix.strip()):  # the loop was in the prefix
+                text = best.text
             kept = replace(best, text=text,
                            compression_ratio=get_compression_ratio(text) if text else 0.0)
         return replace(kept, attempts=tuple(names),
@@ -280,7 +285,8 @@ class WindowDecoder:
         return ""
 
     def _decode(self, audio: np.ndarray, language: str | None, detect: bool,
-                mode: str = "plain", previous_text: str | None = None) -> DecodeResult:
+                mode: str = "plain", previous_text: str | None = None,
+                prefix: str | None = None) -> DecodeResult:
         """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
         ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
         tokens, context sized to the audio; timestamps beyond the audio are suppressed)."""
@@ -330,6 +336,11 @@ class WindowDecoder:
             suppress += range(tok.timestamp_begin + last, tok.timestamp_begin + 1501)
         else:
             prompt.append(tok.no_timestamps)
+        prefix = prefix.strip() if prefix else ""
+        forced = tok.encode(" " + prefix) if prefix else []
+        if forced and timestamps:
+            prompt.append(tok.timestamp_begin)  # a forced text starts at <|0.00|>, as upstream
+        prompt += forced
         per_s = o.max_tokens_per_s * (2 if timestamps else 1)  # a timestamp pair per segment
         max_new = 16 + int(math.ceil(duration_s * per_s))
         result = model.model.generate(
@@ -348,7 +359,18 @@ class WindowDecoder:
         # generate returns the cumulative log-prob divided by length (length_penalty 1);
         # faster-whisper divides by (length + 1) for the end token; we do the same.
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
-        text = " ".join(tok.decode(tokens).split()) if timestamps else tok.decode(tokens).strip()
+        body = ids[1:] if forced and timestamps and ids and ids[0] >= tok.eot else ids
+        if forced and body[:len(forced)] == forced:
+            # the forced words as given, then what the model added after them
+            rest = [t for t in body[len(forced):] if t < tok.eot]
+            text = prefix + tok.decode(rest).rstrip()
+        elif forced:  # pragma: no cover - CTranslate2 returned the prompt otherwise
+            logger.warning("forced prefix not echoed by the decoder; text may not extend it")
+            text = tok.decode(tokens).strip()
+        else:
+            text = tok.decode(tokens).strip()
+        if timestamps:
+            text = " ".join(text.split())
         ratio = get_compression_ratio(text) if text else 0.0
         return DecodeResult(
             text=text,

@@ -32,6 +32,12 @@ class SpeechWindow:
             (None: unknown).
         speech_end_wall: ``time.monotonic()`` when the last sample of its speech (stream time
             ``speech_end_s``) was captured (None: ``captured_wall``).
+        last_index: a merged window's last merged index (None: not merged, ``index``).
+
+    A window with reason ``"partial"`` (every ``partial_interval_ms`` of speech) or
+    ``"pause"`` (the first non-speech frame after speech) is a *snapshot* of the utterance still
+    open, decoded for a :class:`Partial`: its ``index`` is the one the utterance's final window
+    will have.
     """
 
     index: int
@@ -46,6 +52,17 @@ class SpeechWindow:
     confirmed_s: float | None = None
     speech_end_wall: float | None = None
     peak_speech_prob: float | None = None
+    last_index: int | None = None
+
+    @property
+    def is_snapshot(self) -> bool:
+        """True for a snapshot of an open utterance (reason ``"partial"`` or ``"pause"``)."""
+        return self.reason in ("partial", "pause")
+
+    @property
+    def utterance(self) -> int:
+        """The last utterance (window index) whose audio this window holds."""
+        return self.index if self.last_index is None else self.last_index
 
     @property
     def duration_s(self) -> float:
@@ -73,9 +90,12 @@ class Caption:
         avg_logprob: mean token log-probability of the decoded text (nats, <= 0).
         no_speech_prob: probability of Whisper's no-speech token at the first step, [0, 1].
         compression_ratio: gzip ratio of the text (> 2.4 means repetitive, Whisper's default).
-        window_index: index of the :class:`SpeechWindow` it came from.
+        window_index: index of the :class:`SpeechWindow` it came from (the first one of a
+            merge).
         emitted_wall: ``time.monotonic()`` at emission.
-        final: always True for now: captions are not revised once emitted.
+        utterance: id of the last utterance it finalises (its window index, or the last of a
+            merge; None: ``window_index``). It replaces every :class:`Partial` whose
+            ``utterance`` is at most this.
     """
 
     text: str
@@ -88,11 +108,18 @@ class Caption:
     compression_ratio: float
     window_index: int
     emitted_wall: float
-    final: bool = True
+    utterance: int | None = None
+
+    @property
+    def utterance_id(self) -> int:
+        """:attr:`utterance`, or :attr:`window_index` when unset."""
+        return self.window_index if self.utterance is None else self.utterance
 
     def to_dict(self) -> dict:
         """The fields written by the JSONL sink (times rounded to milliseconds)."""
         return {
+            "type": "final",
+            "utterance": self.utterance_id,
             "text": self.text,
             "start": round(self.start_s, 3),
             "end": round(self.end_s, 3),
@@ -103,6 +130,40 @@ class Caption:
             "compression_ratio": round(self.compression_ratio, 3),
             "window": self.window_index,
         }
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Interim text of an utterance still being spoken; its :class:`Caption` replaces it.
+
+    Attributes:
+        utterance: the utterance's id (the index of the window its final will come from).
+        text: everything decoded so far, stripped.
+        stable: the prefix of ``text`` that will not change: later partials and the final
+            caption of this utterance start with exactly this string (may be empty).
+        start_s, end_s: stream time of the utterance's speech so far, seconds.
+        emitted_wall: ``time.monotonic()`` at emission.
+        language: ISO 639-1 code it was decoded in.
+    """
+
+    utterance: int
+    text: str
+    stable: str
+    start_s: float
+    end_s: float
+    emitted_wall: float
+    language: str = "en"
+
+    @property
+    def unstable(self) -> str:
+        """The tail of ``text`` after ``stable``, which later decodes may still change."""
+        return self.text[len(self.stable):]
+
+    def to_dict(self) -> dict:
+        """The fields written by the JSONL sink for a partial line."""
+        return {"type": "partial", "utterance": self.utterance, "text": self.text,
+                "stable": self.stable, "start": round(self.start_s, 3),
+                "end": round(self.end_s, 3)}
 
 
 @dataclass(frozen=True)
@@ -187,6 +248,11 @@ class PipelineStats:
             (silence or broadband noise, :mod:`streamer.gate`).
         windows_merged: windows decoded together with an earlier one because inference was
             behind real time (backpressure; nothing dropped).
+        partials: :class:`Partial` events emitted.
+        partials_skipped: snapshots never decoded because the worker was busy (a newer
+            snapshot or the final came first: finals never wait for partials).
+        finals_reused: final captions taken from the decode of a ``"pause"`` snapshot with the
+            same speech (the utterance ended there), not decoded again.
     """
 
     stream_s: float
@@ -202,6 +268,9 @@ class PipelineStats:
     final: bool = False
     windows_gated: int = 0
     windows_merged: int = 0
+    partials: int = 0
+    partials_skipped: int = 0
+    finals_reused: int = 0
 
     @property
     def rtf(self) -> float:

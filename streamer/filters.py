@@ -490,8 +490,9 @@ class FilterChain:
         self.chain = chain
         self.context = FilterContext(language=language)
 
-    def check(self, result: DecodeResult, window: SpeechWindow) -> Verdict:
-        """Judge one decoded window; a kept window becomes the previous caption.
+    def check(self, result: DecodeResult, window: SpeechWindow, remember: bool = True) -> Verdict:
+        """Judge one decoded window; a kept window becomes the previous caption unless
+        ``remember`` is False (a partial's text is judged, not remembered).
 
         A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
         ``options.trim_loops``); the filters then judge the trimmed text, and a kept verdict
@@ -512,7 +513,7 @@ class FilterChain:
             return Verdict(False, "repetition", f"a loop and no_speech_prob "
                                                 f"{result.no_speech_prob:.2f} > {t}")
         v = run_chain(result, window, self.options, self.context, self.chain)
-        if v.keep:
+        if v.keep and remember:
             self.context = replace(self.context, previous_text=result.text,
                                    previous_end_s=window.end_s)
             if trimmed is not None:

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from streamer.decoder import DecodingOptions, ModelOptions
@@ -25,7 +25,6 @@ from streamer.errors import LivescribeError
 from streamer.events import PipelineStats, SpeechWindow
 from streamer.filters import FilterOptions
 from streamer.gate import GateOptions
-from streamer.gate import check as gate_check
 from streamer.models import ResolvedModel
 from streamer.plan import Plan
 from streamer.recorder import Recorder
@@ -36,6 +35,9 @@ from streamer.worker import InferenceWorker
 logger = logging.getLogger(__name__)
 
 _END = object()
+#: snapshot interval when partials are on and ``VadOptions.partial_interval_ms`` is unset, ms
+#: (docs/benchmarks.md, "Interim captions")
+PARTIAL_INTERVAL_MS = 500
 
 
 class Source(Protocol):
@@ -60,7 +62,10 @@ class PipelineOptions:
         model: device, compute type, threads.
         decoding: decoding.
         filters: anti-hallucination thresholds.
-        gate: energy/zero-crossing gate applied to each window before it is queued.
+        gate: energy/zero-crossing gate applied to each window before it is decoded.
+        partials: emit :class:`~streamer.events.Partial` events for the utterance being spoken
+            (snapshots every ``vad.partial_interval_ms``, default 500 ms). Live sources only: a
+            replay at ``--speed max`` has no one waiting for words and emits finals only.
         ring_capacity_s: ring buffer capacity, seconds of audio.
         window_queue_size: windows that may wait for the worker before the segmenter blocks.
         stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
@@ -75,6 +80,7 @@ class PipelineOptions:
     decoding: DecodingOptions = field(default_factory=DecodingOptions)
     filters: FilterOptions = field(default_factory=FilterOptions)
     gate: GateOptions = field(default_factory=GateOptions)
+    partials: bool = False
     ring_capacity_s: float = 30.0
     window_queue_size: int = 16
     stats_interval_s: float = 1.0
@@ -101,17 +107,26 @@ class Pipeline:
         self.source: Source = make_source(self.ring)
         # opened after the source, so a bad input fails before an empty recording is created
         self.recorder = Recorder(options.record_path) if options.record_path else None
-        self.segmenter = Segmenter(options.vad)
+        live = getattr(self.source, "live", True)
+        self.partials = options.partials and live
+        if options.partials and not live:
+            logger.info("partials are for live input; a replay at max speed emits finals only")
+        vad = options.vad
+        if self.partials and vad.partial_interval_ms is None:
+            vad = replace(vad, partial_interval_ms=PARTIAL_INTERVAL_MS)
+        elif not self.partials:
+            vad = replace(vad, partial_interval_ms=None)
+        self.segmenter = Segmenter(vad)
         self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
         self._events: queue.Queue = queue.Queue(1024)
-        self.worker = InferenceWorker(model, options.model, options.decoding, options.filters,
-                                      self._windows, self._events, plan=options.plan,
-                                      merge_backlog=getattr(self.source, "live", True))
+        self.worker = InferenceWorker(
+            model, options.model, options.decoding, options.filters, self._windows,
+            self._events, plan=options.plan, merge_backlog=live, gate=options.gate,
+            commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000)
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None
         self.windows_sent = 0
-        self.windows_gated = 0
 
     # -- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -143,12 +158,10 @@ class Pipeline:
             self._windows.put(None)
 
     def _queue_window(self, w: SpeechWindow) -> None:
-        """Send a window to the worker unless the gate finds it silent or noise-like."""
-        g = gate_check(w.audio, self.options.gate)
-        if not g.passed:
-            self.windows_gated += 1
-            logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
-                        g.reason)
+        """Send a final window to the worker's queue (blocks while it is full: backpressure)
+        or a snapshot to its slot (never blocks; the newest wins)."""
+        if w.is_snapshot:
+            self.worker.snapshots.offer(w)
             return
         self._windows.put(w)
         self.windows_sent += 1
@@ -160,7 +173,7 @@ class Pipeline:
             stream_s=self.ring.written_samples / 16000,
             overruns=self.ring.overruns,
             overrun_samples=self.ring.overrun_samples,
-            windows=self.windows_sent,
+            windows=self.windows_sent - w.windows_gated,
             fragments_dropped=self.segmenter.fragments_dropped,
             windows_decoded=w.windows_decoded,
             captions=w.captions,
@@ -168,8 +181,11 @@ class Pipeline:
             queue_depth=self._windows.qsize(),
             inference_s=w.inference_s,
             final=final,
-            windows_gated=self.windows_gated,
+            windows_gated=w.windows_gated,
             windows_merged=w.windows_merged,
+            partials=w.partials,
+            partials_skipped=w.partials_skipped,
+            finals_reused=w.finals_reused,
         )
 
     def events(self) -> Iterator[object]:

@@ -17,7 +17,13 @@ state machine:
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
 - **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
-  dropped and counted (a jingle or an explosion Silero flickers on), never decoded.
+  dropped and counted (a jingle or an explosion Silero flickers on), never decoded;
+- **snapshots** (when ``partial_interval_ms`` is set): while an utterance is open and holds at
+  least ``partial_min_speech_ms`` of confirmed speech, its audio so far is emitted as a
+  ``"partial"`` window on a speech frame (the first at once, then every
+  ``partial_interval_ms``), and as a ``"pause"``
+  window on the first non-speech frame after speech (if the utterance ends there, that decode
+  is its final text: :mod:`streamer.worker`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
 benchmark the final text of an utterance decoded whole is better than that of its pieces
@@ -68,6 +74,11 @@ class VadOptions:
             is 30 s; 20 s leaves room for the trailing context the decoder adds).
         cut_search_ms: how far back from the cap to look for the best cut, milliseconds.
         min_confirmed_ms: windows with less Silero-confirmed speech are dropped as fragments.
+        partial_interval_ms: milliseconds of an open utterance between two ``"partial"``
+            snapshots; None emits none (the pipeline sets it: 500 ms with partials on,
+            :data:`streamer.pipeline.PARTIAL_INTERVAL_MS`).
+        partial_min_speech_ms: confirmed speech an utterance holds before its first snapshot
+            (and at least ``min_confirmed_ms``, so a snapshot is never of a fragment).
     """
 
     detector: DetectorOptions = field(default_factory=DetectorOptions)
@@ -83,6 +94,8 @@ class VadOptions:
     max_utterance_s: float = 20.0
     cut_search_ms: int = 3000
     min_confirmed_ms: int = 150
+    partial_interval_ms: int | None = None
+    partial_min_speech_ms: int = 300
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
@@ -96,8 +109,10 @@ class VadOptions:
         if self.onset_frames < 1:
             raise ValueError("onset_frames must be >= 1")
         if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
-               self.min_confirmed_ms) < 0:
+               self.min_confirmed_ms, self.partial_min_speech_ms) < 0:
             raise ValueError("durations must be >= 0")
+        if self.partial_interval_ms is not None and self.partial_interval_ms < self.frame_ms:
+            raise ValueError("partial_interval_ms must be at least one frame")
 
     @property
     def frame_samples(self) -> int:
@@ -146,6 +161,10 @@ class Segmenter:
         self._since_silero = 0  # frames since the last Silero speech frame
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
+        self._snap_every = o.frames(o.partial_interval_ms) if o.partial_interval_ms else 0
+        self._snap_min = o.frames(max(o.partial_min_speech_ms, o.min_confirmed_ms))
+        self._since_snap = 0  # frames since the last snapshot (or the utterance's start)
+        self._confirmed = 0  # Silero-confirmed speech frames of the open window
         self._in_speech = False
         self._pos = 0  # stream sample index after the last fed frame
         self._level = SILENCE_DBFS
@@ -200,8 +219,10 @@ class Segmenter:
         self._since_speech = 0 if speech else self._since_speech + 1
         self._cur.append(frame)
         self._speech.append(speech)
+        self._since_snap += 1
         if speech:
             self._speech_frames += 1
+            self._confirmed += silero
             if self._speech_frames == self._trace_frames:
                 logger.debug("utterance from %.2f s holds %.1f s of speech",
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
@@ -213,6 +234,14 @@ class Segmenter:
             self._emit(k, "cap", out)
             self._cur, self._speech = self._cur[k:], self._speech[k:]
             self._cur_start += k * n
+            self._confirmed = sum(f.d.speech_prob >= o.neg_threshold
+                                  for f, sp in zip(self._cur, self._speech) if sp)
+            self._since_snap = 0
+        elif self._snap_every and self._confirmed >= self._snap_min:
+            if speech and self._since_snap >= self._snap_every:
+                self._snapshot("partial", out)
+            elif self._since_speech == 1:
+                self._snapshot("pause", out)
         return out
 
     def flush(self) -> list[SpeechWindow]:
@@ -242,6 +271,8 @@ class Segmenter:
         self._in_speech = True
         self._since_speech = self._since_silero = 0
         self._speech_frames = sum(self._speech)
+        self._confirmed = o.onset_frames
+        self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
         logger.debug("utterance open from %.2f s", self._cur_start / SAMPLE_RATE)
 
     def _close(self) -> None:
@@ -269,13 +300,18 @@ class Segmenter:
                                                      self._cur[i].d.level_dbfs))
         return best + 1
 
-    def _emit(self, k: int, reason: str, out: list[SpeechWindow]) -> None:
+    def _snapshot(self, reason: str, out: list[SpeechWindow]) -> None:
+        """Emit the open utterance so far as a snapshot window (it stays open)."""
+        self._since_snap = 0
+        self._emit(len(self._cur), reason, out, snapshot=True)
+
+    def _emit(self, k: int, reason: str, out: list[SpeechWindow], snapshot: bool = False) -> None:
         """Emit the first ``k`` frames of the open utterance (or count them as a fragment)."""
         frames, speech = self._cur[:k], self._speech[:k]
         fs = self._frame_s
         o = self.options
         confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
-        if confirmed * fs * 1000 < o.min_confirmed_ms:
+        if confirmed * fs * 1000 < o.min_confirmed_ms and not snapshot:
             self.fragments_dropped += 1
             return
         first = next(i for i, s in enumerate(speech) if s)
@@ -299,4 +335,5 @@ class Segmenter:
             speech_end_wall=frames[last].captured_wall,
             peak_speech_prob=max(f.d.speech_prob for f in frames),
         ))
-        self.windows += 1
+        if not snapshot:
+            self.windows += 1

@@ -2,6 +2,9 @@
 session transcript journal (:class:`JournalSink`, :func:`open_journal`), fsync'd per caption.
 
 A sink writes to a text stream (stdout or a file): data only, no ANSI, one caption at a time.
+Only the text and JSONL sinks show partials, and only when built with ``partials=True``: text
+rewrites one line in place with ``\r`` until the final replaces it; JSONL writes a
+``"type": "partial"`` line. SRT, WebVTT and the journal hold finals only.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import Caption
+from streamer.events import Caption, Partial
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +33,21 @@ def _timestamp(seconds: float, sep: str) -> str:
 
 
 class Sink:
-    """Base sink: ``write`` one caption, ``close`` at the end. Flushes after every caption."""
+    """Base sink: ``write`` one caption, ``close`` at the end. Flushes after every caption.
 
-    def __init__(self, stream: TextIO) -> None:
+    Args:
+        stream: where to write.
+        partials: show :class:`Partial` events (:meth:`write_partial`); sinks that hold finals
+            only ignore them either way.
+    """
+
+    def __init__(self, stream: TextIO, partials: bool = False) -> None:
         self.stream = stream
+        self.partials = partials
         self.count = 0
+
+    def write_partial(self, partial: Partial) -> None:
+        """Show interim text of the open utterance (finals-only sinks ignore it)."""
 
     def write(self, caption: Caption) -> None:
         """Write one caption and flush."""
@@ -51,14 +64,54 @@ class Sink:
 
 
 class TextSink(Sink):
-    """One caption per line."""
+    """One caption per line; with partials, the open utterance's text on the last line,
+    rewritten in place (carriage return, then spaces over what was longer; no ANSI).
+
+    Args:
+        width: columns a partial may use (its text is cut from the left to fit, so the newest
+            words show); None asks the terminal (``shutil.get_terminal_size``).
+    """
+
+    def __init__(self, stream: TextIO, partials: bool = False, width: int | None = None) -> None:
+        super().__init__(stream, partials)
+        self.width = width
+        self._shown = 0  # characters of the partial line on screen
+
+    def write_partial(self, partial: Partial) -> None:
+        """Rewrite the partial line with ``partial.text``."""
+        if not self.partials:
+            return
+        import shutil
+
+        width = (self.width or shutil.get_terminal_size().columns) - 1
+        text = partial.text if len(partial.text) <= width else "…" + partial.text[-(width - 1):]
+        self.stream.write("\r" + text + " " * max(0, self._shown - len(text)))
+        self.stream.flush()
+        self._shown = len(text)
 
     def format(self, caption: Caption) -> str:
+        if self._shown:  # the final replaces the partial line
+            pad, self._shown = " " * max(0, self._shown - len(caption.text)), 0
+            return "\r" + caption.text + pad + "\n"
         return caption.text + "\n"
+
+    def close(self) -> None:
+        """End an unfinished partial line, then flush."""
+        if self._shown:
+            self.stream.write("\n")
+            self._shown = 0
+        super().close()
 
 
 class JsonlSink(Sink):
-    """One JSON object per line with the fields of :meth:`Caption.to_dict`."""
+    """One JSON object per line: a final's :meth:`Caption.to_dict` (``"type": "final"``), and
+    with partials each :meth:`Partial.to_dict` (``"type": "partial"``)."""
+
+    def write_partial(self, partial: Partial) -> None:
+        """Write one ``"type": "partial"`` line."""
+        if self.partials:
+            self.stream.write(json.dumps(partial.to_dict(), ensure_ascii=False) + "\n")
+            self.stream.flush()
 
     def format(self, caption: Caption) -> str:
         return json.dumps(caption.to_dict(), ensure_ascii=False) + "\n"
@@ -75,7 +128,7 @@ class SrtSink(Sink):
 class VttSink(Sink):
     """WebVTT cues; the ``WEBVTT`` header is written at once."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, partials: bool = False) -> None:
         super().__init__(stream)
         self.stream.write("WEBVTT\n\n")
         self.stream.flush()
@@ -199,8 +252,9 @@ def open_journal(path: str | os.PathLike | None = None,
     return sink
 
 
-def make_sink(fmt: str, stream: TextIO) -> Sink:
-    """Build the sink for ``fmt`` (one of :data:`FORMATS`).
+def make_sink(fmt: str, stream: TextIO, partials: bool = False) -> Sink:
+    """Build the sink for ``fmt`` (one of :data:`FORMATS`); ``partials`` shows partials in
+    the formats that have them (text, jsonl).
 
     Raises:
         ValueError: unknown format.
@@ -209,4 +263,4 @@ def make_sink(fmt: str, stream: TextIO) -> Sink:
         cls = {"text": TextSink, "jsonl": JsonlSink, "srt": SrtSink, "vtt": VttSink}[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
-    return cls(stream)
+    return cls(stream, partials)

@@ -13,6 +13,19 @@ anything. Capture is never blocked: the queue is bounded, the segmenter waits on
 buffer behind it absorbs 30 s, and only past that are blocks refused and counted as overruns.
 Replays at ``--speed max`` are not live (the source waits for the worker), so their windows are
 never merged and give the same text as a real-time replay.
+
+**Partials.** Snapshots of the open utterance (:attr:`SpeechWindow.is_snapshot`) arrive in a
+one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) and are decoded
+only when no final window waits: finals come first, and every snapshot replaced or made stale
+by its final is counted in ``partials_skipped``. A snapshot's text passes the same filter chain
+as a final (without becoming the chain's previous caption) before it is a :class:`Partial`.
+Stability is LocalAgreement-2 (Macháček et al., 2023, whisper_streaming): the words two
+consecutive decodes of the utterance agree on (compared without case and punctuation) become
+stable, and every later decode of the utterance, its final included, is forced through the
+stable text (:meth:`WindowDecoder.decode`'s ``prefix``), so stable words never change. Words
+are made stable only from snapshots shorter than ``commit_limit_s`` (the segmenter's cap less
+its cut search), so a stable word never lies past a cap cut. When an utterance ends at the
+speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_reused``).
 """
 
 from __future__ import annotations
@@ -28,8 +41,10 @@ import numpy as np
 from streamer.audio import int16_to_float32
 from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
 from streamer.errors import LivescribeError
-from streamer.events import Caption, ModelReady, SpeechWindow, WindowDropped, WindowStarted
+from streamer.events import Caption, ModelReady, Partial, SpeechWindow, WindowDropped, WindowStarted
 from streamer.filters import FilterChain, FilterOptions
+from streamer.gate import GateOptions
+from streamer.gate import check as gate_check
 from streamer.models import ResolvedModel
 from streamer.plan import Plan, start_decoder
 
@@ -37,6 +52,84 @@ logger = logging.getLogger(__name__)
 
 MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not run together
 TIMINGS_KEPT = 10_000  #: per-window timings kept for --benchmark (about 10 hours of speech)
+SNAPSHOT_POLL_S = 0.02  #: how often an idle worker looks for a snapshot to decode, seconds
+
+
+class SnapshotSlot:
+    """A one-slot mailbox for utterance snapshots: :meth:`offer` never blocks, the newest wins.
+
+    Attributes:
+        replaced: snapshots overwritten before anyone took them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: SpeechWindow | None = None
+        self.replaced = 0
+
+    def offer(self, window: SpeechWindow) -> None:
+        """Put ``window`` in the slot, replacing (and counting) any snapshot waiting there."""
+        with self._lock:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = window
+
+    def take(self) -> SpeechWindow | None:
+        """Remove and return the waiting snapshot, or None."""
+        with self._lock:
+            item, self._item = self._item, None
+            return item
+
+
+def _norm(word: str) -> str:
+    """A word compared for agreement: lower case, letters, digits and apostrophes only."""
+    return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
+
+
+def agreed_prefix(older: list[str], newer: list[str]) -> int:
+    """Number of leading words two hypotheses share, compared by :func:`_norm`."""
+    n = 0
+    for a, b in zip(older, newer):
+        if _norm(a) != _norm(b) or not _norm(b):
+            break
+        n += 1
+    return n
+
+
+#: LocalAgreement compares a hypothesis with one decoded on at least this much less audio,
+#: seconds: two decodes of nearly the same audio agree on garbage as readily as on words
+#: (a 0.4 s snapshot and the pause snapshot 0.1 s later both heard "S" for "ask")
+AGREEMENT_GROWTH_S = 0.4
+#: no word becomes stable from a decode of less audio than this, seconds
+COMMIT_MIN_AUDIO_S = 1.0
+
+
+class _Utterance:
+    """Partial state of the open utterance: its stable text and earlier hypotheses."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.stable = ""
+        self.history: list[tuple[int, list[str]]] = []  # (audio samples, words) per decode
+        self.pause: tuple[tuple[float, float], object] | None = None  # (speech bounds, result)
+
+    def commit(self, n_samples: int, words: list[str]) -> None:
+        """LocalAgreement-2 with a hold-back: make stable the words ``words`` shares with the
+        latest hypothesis decoded on at least :data:`AGREEMENT_GROWTH_S` less audio, except the
+        last shared word when fewer than two words follow it (a word at the audio's edge may
+        still grow: "America" -> "Americans"). Stable words keep the form already shown (the
+        older hypothesis's); the last one loses its trailing punctuation, which later decodes
+        decide."""
+        base = next((w for size, w in reversed(self.history)
+                     if n_samples - size >= AGREEMENT_GROWTH_S * 16000), None)
+        if base is None or n_samples < COMMIT_MIN_AUDIO_S * 16000:
+            return
+        n = agreed_prefix(base, words)
+        if len(words) - n < 2:
+            n -= 1
+        k = len(self.stable.split())
+        if n > k:
+            self.stable = " ".join(self.stable.split() + base[k:n]).rstrip(".,?!;:")
 
 
 def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
@@ -82,12 +175,19 @@ class InferenceWorker:
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
         max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
             leaving room for the decoder's trailing context).
+        gate: the energy/zero-crossing gate every window passes before decoding
+            (:mod:`streamer.gate`); a gated window is a ``WindowDropped`` with filter ``"gate"``.
+        commit_limit_s: snapshots longer than this make no word stable (see the module doc);
+            None: no limit.
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
         error: the load failure, if any.
         windows_decoded, captions, inference_s, filtered: running counters.
         windows_merged: windows decoded as part of a merge beyond its first (backlog relief).
+        windows_gated: windows the gate kept from the model.
+        snapshots: the :class:`SnapshotSlot` the pipeline offers snapshots to.
+        partials, partials_skipped, finals_reused: see :class:`~streamer.events.PipelineStats`.
         fallbacks: windows decoded again after a loop or an early end
             (:meth:`streamer.decoder.WindowDecoder.decode`).
         timings: per-decode ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``
@@ -97,7 +197,8 @@ class InferenceWorker:
     def __init__(self, model: ResolvedModel, model_options: ModelOptions,
                  decoding: DecodingOptions, filters: FilterOptions,
                  windows: queue.Queue, events: queue.Queue, plan: Plan | None = None,
-                 merge_backlog: bool = False, max_merge_s: float = 24.0) -> None:
+                 merge_backlog: bool = False, max_merge_s: float = 24.0,
+                 gate: GateOptions = GateOptions(), commit_limit_s: float | None = None) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
         self.model = model
@@ -120,6 +221,15 @@ class InferenceWorker:
         self.max_merge_s = max_merge_s
         self.windows_merged = 0
         self.fallbacks = 0
+        self.gate = gate
+        self.windows_gated = 0
+        self.commit_limit_s = commit_limit_s
+        self.snapshots = SnapshotSlot()
+        self.partials = 0
+        self.finals_reused = 0
+        self._snapshots_stale = 0
+        self._utt: _Utterance | None = None
+        self._closed = -1  # highest utterance id a final (or its drop) has ended
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
     def start(self) -> None:
@@ -160,8 +270,16 @@ class InferenceWorker:
         self.ready.set()
         pending: SpeechWindow | None = None
         while True:
-            window = pending if pending is not None else self.windows.get()
-            pending = None
+            if pending is not None:
+                window, pending = pending, None
+            else:
+                try:
+                    window = self.windows.get(timeout=SNAPSHOT_POLL_S)
+                except queue.Empty:  # no final waits: spare time for the open utterance
+                    snap = self.snapshots.take()
+                    if snap is not None:
+                        self._handle_snapshot(snap)
+                    continue
             if window is None:
                 break
             batch = [window]
@@ -189,26 +307,50 @@ class InferenceWorker:
             if ended:
                 break
 
+    @property
+    def partials_skipped(self) -> int:
+        """Snapshots never decoded: replaced in the slot, or their utterance already ended."""
+        return self.snapshots.replaced + self._snapshots_stale
+
     def _handle(self, w: SpeechWindow) -> None:
+        """Decode a final window (an utterance or a merge of them) into a caption or a drop."""
         assert self.decoder is not None
+        utt = self._utt if self._utt is not None and self._utt.index == w.index else None
+        self._utt = None
+        self._closed = max(self._closed, w.utterance)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
                                        time.monotonic()))
-        t0 = time.perf_counter()
-        try:
-            r = self.decoder.decode(int16_to_float32(w.audio), speech_s=w.voiced_s)
-        except Exception as exc:  # a failed decode loses one window, never the session
-            logger.exception("decoding window %d failed", w.index)
-            self.filtered["error"] += 1
-            self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "error",
-                                          f"decoding failed: {exc}", ""))
+        g = gate_check(w.audio, self.gate)
+        if not g.passed:
+            self.windows_gated += 1
+            logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
+                        g.reason)
+            self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
-        self.fallbacks += len(r.attempts) > 1
+        t0 = time.perf_counter()
+        reused = (utt is not None and utt.pause is not None and w.reason != "merged"
+                  and utt.pause[0] == w.speech_bounds)
+        if reused:  # the utterance ended where its last pause snapshot did: that is its text
+            r = utt.pause[1]
+            self.finals_reused += 1
+        else:
+            try:
+                r = self.decoder.decode(int16_to_float32(w.audio), speech_s=w.voiced_s,
+                                        prefix=utt.stable if utt is not None else None)
+            except Exception as exc:  # a failed decode loses one window, never the session
+                logger.exception("decoding window %d failed", w.index)
+                self.filtered["error"] += 1
+                self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "error",
+                                              f"decoding failed: {exc}", ""))
+                return
+        self.fallbacks += len(r.attempts) > 1 and not reused
         t1 = time.perf_counter()
         verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
         self.inference_s += t2 - t0
         self.windows_decoded += 1
-        self.timings.append((r.feature_s, r.encode_s, r.decode_s, t2 - t1))
+        if not reused:
+            self.timings.append((r.feature_s, r.encode_s, r.decode_s, t2 - t1))
         if not verdict.keep:
             self.filtered[verdict.filter] += 1
             logger.info("dropped window %d [%.2f-%.2f s] by %s: %s: %r", w.index, w.start_s,
@@ -225,4 +367,44 @@ class InferenceWorker:
             text=r.text if verdict.text is None else verdict.text,  # a cut loop: the trimmed text
             start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
-            compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now))
+            compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
+            utterance=w.utterance))
+
+    def _handle_snapshot(self, s: SpeechWindow) -> None:
+        """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing)."""
+        assert self.decoder is not None
+        if s.index <= self._closed:  # its final came first
+            self._snapshots_stale += 1
+            return
+        if not gate_check(s.audio, self.gate).passed:
+            return
+        utt = self._utt
+        if utt is None or utt.index != s.index:
+            utt = self._utt = _Utterance(s.index)
+        t0 = time.perf_counter()
+        try:
+            r = self.decoder.decode(int16_to_float32(s.audio), speech_s=s.voiced_s,
+                                    prefix=utt.stable)
+        except Exception:  # a partial is never worth the session
+            logger.exception("decoding a snapshot of utterance %d failed", s.index)
+            return
+        verdict = self.chain.check(r, s, remember=False)
+        self.inference_s += time.perf_counter() - t0
+        if not verdict.keep:
+            logger.debug("no partial for utterance %d: %s: %r", s.index, verdict.reason, r.text)
+            return
+        text = r.text if verdict.text is None else verdict.text
+        if not text.startswith(utt.stable):  # a loop cut into the stable words: keep them
+            return
+        words = text.split()
+        if self.commit_limit_s is None or len(s.audio) / 16000 <= self.commit_limit_s:
+            utt.commit(len(s.audio), words)
+        utt.history.append((len(s.audio), words))
+        if not text.startswith(utt.stable):  # shown as the stable words were first shown
+            text = " ".join([utt.stable, *words[len(utt.stable.split()):]])
+        utt.pause = (s.speech_bounds, r) if s.reason == "pause" and text == r.text else None
+        self.partials += 1
+        start_s, end_s = s.speech_bounds
+        self.events.put(Partial(utterance=s.index, text=text, stable=utt.stable,
+                                start_s=start_s, end_s=end_s, emitted_wall=time.monotonic(),
+                                language=r.language))

@@ -20,7 +20,7 @@ from conftest import CLIPS, held_file_source, in_order, words
 
 pytest.importorskip("textual")
 
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
 from tui.app import LivescribeApp, make_app  # noqa: E402
 from tui.session import SessionInfo, SessionView, format_stream_time, percentile  # noqa: E402
 from tui.widgets.captions import CaptionsPane  # noqa: E402
@@ -74,6 +74,26 @@ def _stats(**kw) -> PipelineStats:
                 inference_s=1.2)
     base.update(kw)
     return PipelineStats(**base)
+
+
+def _partial(u: int, text: str, stable: str) -> Partial:
+    return Partial(utterance=u, text=text, stable=stable, start_s=float(u), end_s=u + 1.0,
+                   emitted_wall=0.0)
+
+
+def test_session_view_keeps_the_open_utterance_partial_until_its_final_or_drop():
+    v = SessionView()
+    v.apply(_partial(0, "Hello", ""))
+    v.apply(_partial(0, "Hello there", "Hello"))
+    assert v.partial.text == "Hello there" and v.partials_seen == 2
+    v.apply(_caption(0, "Hello there.", 0.0, 0.5))  # the final replaces its partials
+    assert v.partial is None and [c.text for c in v.captions] == ["Hello there."]
+    v.apply(_partial(1, "you", ""))
+    v.apply(WindowDropped(1, 1.0, 2.0, "no_speech", "no_speech_prob 0.9 > 0.6", "you"))
+    assert v.partial is None  # a drop ends them too
+    v.apply(_partial(3, "General", ""))
+    v.apply(_caption(2, "Kenobi.", 2.0, 0.5))  # an earlier utterance's final keeps it
+    assert v.partial is not None and v.partial.utterance == 3
 
 
 def test_percentile_nearest_rank():
@@ -333,6 +353,8 @@ EVENTS = [
     _stats(stream_s=14.0, windows=5, captions=3, windows_decoded=4, queue_depth=1,
            inference_s=1.12),
     WindowStarted(4, 13.5, 16.1, queue_depth=0),
+    Partial(utterance=5, text="We choose to go to the moon in", stable="We choose to go",
+            start_s=16.4, end_s=18.0, emitted_wall=0.0),
 ]
 
 

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer
 
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
 from tui.messages import EngineEvent, EngineFinished, LogLine
 from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
 from tui.widgets.captions import CaptionsPane
@@ -174,9 +174,10 @@ class LivescribeApp(App[int]):
             # the worker replaced the plan by the calibrated one before announcing the model
             plan = getattr(getattr(self.pipeline, "worker", None), "plan", None)
             self.query_one(DevicePanel).set_ready(event, plan.rows() if plan is not None else None)
-        if isinstance(event, (Caption, WindowStarted, WindowDropped, PipelineStats)):
+        if isinstance(event, (Caption, Partial, WindowStarted, WindowDropped, PipelineStats)):
             first = min(self.view.pending, default=None)
-            captions.set_pending(None if first is None else self.view.pending[first][0])
+            captions.set_pending(None if first is None else self.view.pending[first][0],
+                                 self.view.partial)
             self.query_one(LatencyPanel).update_from(self.view)
         self._show_status()
 

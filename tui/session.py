@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
 
 SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.audio.SAMPLE_RATE)
 
@@ -95,6 +95,9 @@ class SessionView:
         stats: the last :class:`PipelineStats`; stats_seen counts them.
         dropped: windows removed by a filter or decoded to nothing.
         finished: True once the engine delivered its final stats.
+        partial: the newest :class:`Partial` of the utterance being spoken, until its final
+            caption (or its drop) replaces it.
+        partials_seen: partials received.
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -105,6 +108,8 @@ class SessionView:
     stats_seen: int = 0
     dropped: int = 0
     finished: bool = False
+    partial: Partial | None = None
+    partials_seen: int = 0
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
@@ -112,11 +117,16 @@ class SessionView:
             self.pending.pop(event.window_index, None)
             self.captions.append(event)
             self.latencies_s.append(event.latency_s)
+            self._close_partial(event.utterance_id)
+        elif isinstance(event, Partial):
+            self.partials_seen += 1
+            self.partial = event
         elif isinstance(event, WindowStarted):
             self.pending[event.window_index] = (event.start_s, event.end_s)
         elif isinstance(event, WindowDropped):
             self.pending.pop(event.window_index, None)
             self.dropped += 1
+            self._close_partial(event.window_index)
         elif isinstance(event, ModelReady):
             self.model = event
         elif isinstance(event, PipelineStats):
@@ -125,6 +135,12 @@ class SessionView:
             if event.final:
                 self.finished = True
                 self.pending.clear()
+                self.partial = None
+
+    def _close_partial(self, utterance: int) -> None:
+        """A final or a drop for ``utterance`` ends the partials up to it."""
+        if self.partial is not None and self.partial.utterance <= utterance:
+            self.partial = None
 
     @property
     def last_latency_s(self) -> float | None:

@@ -1,5 +1,6 @@
-"""The captions pane: final captions scroll with the newest at the bottom; a dim "…" line
-stands for the window being transcribed."""
+"""The captions pane: final captions scroll with the newest at the bottom; the last line shows
+the utterance being spoken (its stable words normal, the rest dim) or a dim "…" for a window
+being transcribed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
-from streamer.events import Caption
+from streamer.events import Caption, Partial
 from tui.session import format_stream_time
 
 
@@ -29,6 +30,7 @@ class CaptionsPane(Vertical):
         self.shown: list[Caption] = []
         self._width = 0
         self.border_title = "captions"
+        self.pending_text = ""  #: the partial text on the last line ("" when none)
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="captions-log", wrap=True, markup=False, highlight=False,
@@ -57,15 +59,23 @@ class CaptionsPane(Vertical):
         self.show_times = show
         self._rewrite()
 
-    def set_pending(self, start_s: float | None) -> None:
-        """Show the dim "…" line for a window starting at ``start_s`` (stream seconds), or hide it."""
+    def set_pending(self, start_s: float | None, partial: Partial | None = None) -> None:
+        """Show the work-in-progress line: ``partial``'s text (stable words normal, the
+        unstable tail dim) or a dim "…" for a window starting at ``start_s`` (stream
+        seconds); hide it when both are None."""
         pending = self.query_one("#captions-pending", Static)
-        if start_s is None:
+        self.pending_text = partial.text if partial is not None else ""
+        if partial is not None:
+            pending.display = True
+            line = Text(partial.stable)
+            line.append(partial.unstable or ("" if partial.stable else "…"), style="dim")
+            pending.update(self._render_line(partial.start_s, line))
+        elif start_s is None:
             pending.update("")
             pending.display = False
         else:
             pending.display = True
-            pending.update(self._render_line(start_s, "…"))
+            pending.update(self._render_line(start_s, Text("…", style="dim")))
         self._fit()
 
     def text(self) -> str:
@@ -105,9 +115,9 @@ class CaptionsPane(Vertical):
     def _render_caption(self, caption: Caption):
         return self._render_line(caption.start_s, caption.text)
 
-    def _render_line(self, start_s: float, text: str):
+    def _render_line(self, start_s: float, text: str | Text):
         if not self.show_times:
-            return Text(text)
+            return text if isinstance(text, Text) else Text(text)
         grid = Table.grid(padding=(0, 1), expand=True)
         grid.add_column(width=7, justify="right", style="dim")
         grid.add_column(ratio=1)

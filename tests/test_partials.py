@@ -1,0 +1,238 @@
+"""Partials: the segmenter's snapshots, the worker's stability policy and scheduling, the sinks.
+
+Fast tier: a scripted detector drives the segmenter and a scripted decoder stands in for the
+model inside a real :class:`InferenceWorker` (its methods called on this thread, so nothing
+races); the replay with the real model is in tests/test_partials_model.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamer.decoder import DecodeResult
+from streamer.events import Caption, Partial, SpeechWindow, WindowDropped
+from streamer.filters import FilterOptions
+from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.segmenter import VadOptions
+from streamer.sinks import make_sink
+from streamer.worker import InferenceWorker, SnapshotSlot, agreed_prefix
+from test_segmenter import FS, run
+
+SNAP = VadOptions(partial_interval_ms=300)  # a snapshot every 10 frames
+
+
+# -- segmenter ---------------------------------------------------------------------------------
+
+def test_snapshots_while_speech_goes_on_then_at_the_pause_with_the_final_index():
+    script = "." * 20 + "S" * 40 + "." * 30 + "S" * 20 + "." * 30
+    seg, out = run(script, SNAP)
+    finals = [w for w in out if not w.is_snapshot]
+    snaps = [w for w in out if w.is_snapshot]
+    assert [w.index for w in finals] == [0, 1]
+    first = [w for w in snaps if w.index == 0]
+    # first once 300 ms of confirmed speech is held (onset 2 frames + 8), then every 10 frames
+    assert [round(w.speech_end_s / FS) for w in first if w.reason == "partial"] == \
+        [20 + 10, 20 + 20, 20 + 30, 20 + 40]
+    pauses = [w for w in first if w.reason == "pause"]
+    assert len(pauses) == 1 and pauses[0].speech_bounds == finals[0].speech_bounds
+    assert all(w.index == 1 for w in snaps if w.start_s > finals[0].end_s)
+    assert seg.windows == 2  # snapshots are not windows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from("SSSv.."), min_size=30, max_size=400))
+def test_snapshots_never_change_the_final_windows(chars):
+    script = "".join(chars) + "." * 15
+    _, plain = run(script)
+    _, with_snaps = run(script, SNAP)
+    finals = [w for w in with_snaps if not w.is_snapshot]
+    assert [(w.index, w.start_s, w.end_s, w.speech_bounds) for w in finals] == \
+        [(w.index, w.start_s, w.end_s, w.speech_bounds) for w in plain]
+    for w in with_snaps:  # a snapshot is a prefix of its utterance's final audio
+        if w.is_snapshot:
+            final = next(f for f in finals if f.index == w.index)
+            assert final.start_s == w.start_s and w.end_s <= final.end_s
+
+
+def test_snapshot_slot_keeps_the_newest_and_counts_the_replaced():
+    slot = SnapshotSlot()
+    assert slot.take() is None
+    a, b = _window(0, 1.0, "partial"), _window(0, 1.5, "partial")
+    slot.offer(a)
+    slot.offer(b)
+    assert slot.take() is b and slot.take() is None and slot.replaced == 1
+
+
+# -- worker: stability and scheduling -----------------------------------------------------------
+
+def _window(index: int, seconds: float, reason: str, speech_end: float | None = None) -> SpeechWindow:
+    t = np.arange(int(seconds * 16000)) / 16000
+    audio = (np.sin(2 * np.pi * 220 * t) * 3000).astype(np.int16)  # voiced-like: passes the gate
+    return SpeechWindow(index=index, audio=audio, start_s=0.0, end_s=seconds, voiced_s=seconds,
+                        captured_wall=0.0, reason=reason, speech_start_s=0.0,
+                        speech_end_s=seconds if speech_end is None else speech_end,
+                        confirmed_s=seconds, peak_speech_prob=0.9)
+
+
+class ScriptedDecoder:
+    """Returns the next scripted hypothesis, forced through ``prefix`` as the real one is."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = list(texts)
+        self.prefixes: list[str | None] = []
+
+    def decode(self, audio, speech_s=None, previous_text=None, prefix=None) -> DecodeResult:
+        self.prefixes.append(prefix)
+        text = self.texts.pop(0)
+        if prefix and not text.startswith(prefix):
+            text = prefix + " " + text.split(maxsplit=len(prefix.split()))[-1]
+        return DecodeResult(text=text, language="en", avg_logprob=-0.2, no_speech_prob=0.01,
+                            compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0)
+
+    def vote_language(self, result) -> None:
+        pass
+
+
+def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
+    events: queue.Queue = queue.Queue()
+    w = InferenceWorker(None, ModelOptions(), DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), events, commit_limit_s=17.0)
+    w.decoder = ScriptedDecoder(texts)
+    return w, events
+
+
+def _drain(q: queue.Queue) -> list:
+    out = []
+    while not q.empty():
+        out.append(q.get())
+    return out
+
+
+def test_local_agreement_stable_prefix_only_grows_and_the_final_keeps_it():
+    w, events = _worker(["So the", "So the plan is", "So, the plan was to", "So the plan was to ship",
+                         "So the plan was to ship it."])
+    for k, secs in enumerate((1.0, 1.5, 2.0, 2.5)):
+        w._handle_snapshot(_window(0, secs, "partial"))
+    w._handle(_window(0, 3.0, "end"))
+    evs = [e for e in _drain(events) if isinstance(e, (Partial, Caption))]
+    partials = [e for e in evs if isinstance(e, Partial)]
+    # LocalAgreement-2 against the decode 0.5 s earlier, the last shared word held back
+    # unless two words follow it
+    assert [p.stable for p in partials] == ["", "So the", "So the plan", "So the plan was"]
+    for p in partials:
+        assert p.text.startswith(p.stable) and p.utterance == 0
+    final = evs[-1]
+    assert isinstance(final, Caption) and final.text == "So the plan was to ship it."
+    assert final.utterance_id == 0
+    # every decode after a word became stable was forced through the stable text
+    assert w.decoder.prefixes == ["", "", "So the", "So the plan", "So the plan was"]
+
+
+def test_decodes_of_nearly_the_same_audio_do_not_make_words_stable():
+    w, events = _worker(["S not", "S not", "S not at all", "Ask not at all"])
+    w._handle_snapshot(_window(0, 0.6, "partial"))
+    w._handle_snapshot(_window(0, 0.7, "pause"))  # 0.1 s more audio: no evidence
+    w._handle_snapshot(_window(0, 0.9, "partial"))  # under a second of audio: nothing commits
+    w._handle_snapshot(_window(0, 1.4, "partial"))
+    assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", "", ""]
+
+
+def test_no_word_is_made_stable_past_the_commit_limit():
+    w, events = _worker(["a b c", "a b c d", "a b c d e"])
+    w._handle_snapshot(_window(0, 16.0, "partial"))
+    w._handle_snapshot(_window(0, 17.5, "partial"))  # beyond commit_limit_s: nothing commits
+    w._handle_snapshot(_window(0, 18.0, "partial"))
+    assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", ""]
+
+
+def test_final_first_a_snapshot_of_an_ended_utterance_is_skipped_and_counted():
+    w, events = _worker(["Hello there."])
+    w._handle(_window(0, 2.0, "end"))
+    w._handle_snapshot(_window(0, 1.5, "partial"))  # its final came first
+    assert w.partials == 0 and w.partials_skipped == 1
+    assert [type(e) for e in _drain(events) if not isinstance(e, Partial)].count(Caption) == 1
+
+
+def test_a_final_ending_where_the_pause_snapshot_did_reuses_its_decode():
+    w, events = _worker(["Hello", "Hello there."])
+    w._handle_snapshot(_window(0, 1.0, "partial"))
+    w._handle_snapshot(_window(0, 1.6, "pause", speech_end=1.6))
+    final = _window(0, 1.9, "end", speech_end=1.6)  # same speech, 300 ms of silence after it
+    w._handle(final)
+    caps = [e for e in _drain(events) if isinstance(e, Caption)]
+    assert [c.text for c in caps] == ["Hello there."]
+    assert w.finals_reused == 1 and len(w.decoder.prefixes) == 2  # no third decode
+
+
+def test_a_partial_passes_the_filters_a_final_would():
+    w, events = _worker(["♪ ♪ ♪"])  # no letters or digits: the non-text filter drops it
+    w._handle_snapshot(_window(0, 1.0, "partial"))
+    assert w.partials == 0 and not [e for e in _drain(events) if isinstance(e, Partial)]
+
+
+def test_agreed_prefix_ignores_case_and_punctuation():
+    assert agreed_prefix("So, the plan".split(), "so the plan is".split()) == 3
+    assert agreed_prefix("the wizard".split(), "the wizards".split()) == 1
+    assert agreed_prefix([], "a".split()) == 0
+
+
+# -- sinks ---------------------------------------------------------------------------------------
+
+def _p(text: str, stable: str, u: int = 0) -> Partial:
+    return Partial(utterance=u, text=text, stable=stable, start_s=1.0, end_s=2.0, emitted_wall=0.0)
+
+
+def _c(text: str, u: int = 0) -> Caption:
+    return Caption(text=text, start_s=1.0, end_s=2.5, latency_s=0.4, language="en",
+                   avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.1, window_index=u,
+                   emitted_wall=0.0)
+
+
+def test_text_sink_rewrites_the_partial_line_in_place_and_prints_the_final_once():
+    out = io.StringIO()
+    sink = make_sink("text", out, partials=True)
+    sink.write_partial(_p("Hello there my", "Hello"))
+    sink.write_partial(_p("Hello there", "Hello"))  # shorter: spaces cover the rest
+    sink.write(_c("Hello there."))
+    sink.write(_c("Next."))
+    assert out.getvalue() == "\rHello there my\rHello there   \rHello there.\nNext.\n"
+    assert "\x1b" not in out.getvalue()
+
+
+def test_text_sink_without_partials_prints_finals_only():
+    out = io.StringIO()
+    sink = make_sink("text", out)
+    sink.write_partial(_p("Hello", ""))
+    sink.write(_c("Hello there."))
+    assert out.getvalue() == "Hello there.\n"
+
+
+@pytest.mark.parametrize("partials", [True, False])
+def test_jsonl_lines_carry_type_and_utterance(partials):
+    out = io.StringIO()
+    sink = make_sink("jsonl", out, partials=partials)
+    sink.write_partial(_p("Hello there", "Hello", u=4))
+    sink.write(_c("Hello there.", u=4))
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    if partials:
+        assert lines[0] == {"type": "partial", "utterance": 4, "text": "Hello there",
+                            "stable": "Hello", "start": 1.0, "end": 2.0}
+    assert lines[-1]["type"] == "final" and lines[-1]["utterance"] == 4
+    assert {"text", "start", "end", "latency", "avg_logprob", "no_speech_prob"} <= set(lines[-1])
+    assert len(lines) == (2 if partials else 1)
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_subtitles_hold_finals_only(fmt):
+    out = io.StringIO()
+    sink = make_sink(fmt, out, partials=True)
+    sink.write_partial(_p("Hello", ""))
+    sink.write(_c("Hello there."))
+    assert "Hello there." in out.getvalue() and out.getvalue().count("Hello") == 1
