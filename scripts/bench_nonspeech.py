@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
-from streamer.events import Caption, PipelineStats, WindowDropped  # noqa: E402
+from streamer.events import Caption, Partial, PipelineStats, WindowDropped  # noqa: E402
 from streamer.models import resolve_model  # noqa: E402
 from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
 from streamer.sources import FileSource  # noqa: E402
@@ -201,19 +201,22 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
 
 # -- the run -------------------------------------------------------------------------------------
 
-def stream_file(model, path: Path, options: PipelineOptions) -> dict:
-    """Replay ``path`` at max speed through the pipeline; what came out.
+def stream_file(model, path: Path, options: PipelineOptions, speed: float = math.inf) -> dict:
+    """Replay ``path`` through the pipeline (at max speed, or ``speed`` x real time: live, so
+    partials are decoded when ``options.partials``); what came out.
 
     Returns:
         ``{"seconds", "windows_vad", "windows_gated", "windows_decoded", "fragments_dropped",
         "filtered": {filter: n}, "dropped": [[filter, text], ...], "captions": [text, ...],
-        "words": n}``.
+        "words": n, "partials": [text, ...], "partial_words": n}``.
     """
-    p = Pipeline(model, lambda ring: FileSource(path, ring, speed=math.inf), options)
-    captions, dropped, final = [], [], None
+    p = Pipeline(model, lambda ring: FileSource(path, ring, speed=speed), options)
+    captions, dropped, partials, final = [], [], [], None
     for ev in p.events():
         if isinstance(ev, Caption):
             captions.append(ev.text)
+        elif isinstance(ev, Partial):
+            partials.append(ev.text)
         elif isinstance(ev, WindowDropped):
             dropped.append([ev.filter, ev.text])
         elif isinstance(ev, PipelineStats) and ev.final:
@@ -231,12 +234,14 @@ def stream_file(model, path: Path, options: PipelineOptions) -> dict:
         "dropped": dropped,
         "captions": captions,
         "words": sum(len(c.split()) for c in captions),
+        "partials": partials,
+        "partial_words": sum(len(t.split()) for t in partials),
     }
 
 
 def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None = None,
                   options: PipelineOptions | None = None,
-                  max_seconds: float | None = None) -> dict:
+                  max_seconds: float | None = None, speed: float = math.inf) -> dict:
     """Stream every non-speech source through the pipeline and count the words emitted.
 
     Args:
@@ -244,6 +249,7 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
         sources: what to stream (default: :func:`default_sources`).
         options: pipeline options (default: the CLI defaults).
         max_seconds: cap on each source's length, seconds (a short smoke run); None = full.
+        speed: replay speed (default max; a finite speed is live input, where partials exist).
 
     Returns:
         ``{"model", "seconds", "words", "captions", "windows_vad", "windows_gated",
@@ -261,7 +267,7 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
             if path is None:
                 skipped.append(src.name)
                 continue
-            per[src.name] = {"kind": src.kind, **stream_file(resolved, path, options)}
+            per[src.name] = {"kind": src.kind, **stream_file(resolved, path, options, speed)}
             path.unlink()
     filtered: Counter[str] = Counter()
     for r in per.values():
@@ -271,6 +277,7 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
         "model": model,
         "seconds": round(total("seconds"), 3),
         "words": total("words"),
+        "partial_words": total("partial_words"),
         "captions": sum(len(r["captions"]) for r in per.values()),
         "windows_vad": total("windows_vad"),
         "windows_gated": total("windows_gated"),
@@ -285,7 +292,7 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
 def markdown(result: dict) -> str:
     """A per-source table of one run."""
     lines = [f"**{result['model']}** — {result['seconds'] / 60:.1f} min of non-speech, "
-             f"**{result['words']} words emitted**", "",
+             f"**{result['words']} words emitted**, {result['partial_words']} in partials", "",
              "| source | s | VAD windows | gated | decoded | dropped by filter | words |",
              "|---|---|---|---|---|---|---|"]
     for name, r in result["sources"].items():
@@ -308,24 +315,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--language", default=None, help="fix the language (default: detect)")
     p.add_argument("--max-seconds", type=float, default=None, help="cap each source (smoke run)")
     p.add_argument("--only", default=None, help="comma-separated source names")
+    p.add_argument("--speed", type=float, default=math.inf,
+                   help="replay speed (default: max); with --partials, e.g. 4 (live input)")
+    p.add_argument("--partials", action="store_true", help="decode partials (needs --speed)")
     args = p.parse_args(argv)
     from streamer.decoder import DecodingOptions
 
-    options = PipelineOptions(decoding=DecodingOptions(language=args.language))
+    options = PipelineOptions(decoding=DecodingOptions(language=args.language),
+                              partials=args.partials)
     sources = default_sources()
     if args.only:
         keep = set(args.only.split(","))
         sources = [s for s in sources if s.name in keep]
-    result = run_nonspeech(args.model, sources, options, args.max_seconds)
+    result = run_nonspeech(args.model, sources, options, args.max_seconds, args.speed)
     md = markdown(result)
     print(md)
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    tag = args.model + (f"-{args.language}" if args.language else "")
+    tag = args.model + (f"-{args.language}" if args.language else "") + \
+        ("-partials" if args.partials else "")
     (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
     (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")
-    return 0 if result["words"] == 0 else 1
+    return 0 if result["words"] == 0 and result["partial_words"] == 0 else 1
 
 
 if __name__ == "__main__":

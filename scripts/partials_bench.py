@@ -129,6 +129,7 @@ def run_one(wav: Path, segments: list[dict], model: str, partials: bool) -> dict
         "partials_emitted": st.partials, "partials_skipped": st.partials_skipped,
         "finals_reused": st.finals_reused, "captions": st.captions, "rtf": round(st.rtf, 3),
         "peak_rss_mb": round(run.peak_rss_mb),
+        "captions_text": [[round(c.start_s, 2), c.text] for c in run.captions],
     }
     if partials:
         out.update(stability(run))
@@ -162,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--condition", default="dev", choices=list(conditions.CONDITIONS))
     p.add_argument("--seconds", type=float, default=None,
                    help="replay only the first SECONDS (utterances ending inside them)")
+    p.add_argument("--runs", choices=("both", "on", "off"), default="both",
+                   help="replay with partials on and off (default), or one of them")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--name", default=None)
     args = p.parse_args(argv)
@@ -171,10 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         wav = Path(tmp) / f"{args.condition}.wav"
         _write_wav(wav, float32_to_int16(x))
         for model in args.model or ["tiny.en"]:
-            for on in (True, False):
+            for on in {"both": (True, False), "on": (True,), "off": (False,)}[args.runs]:
                 r = run_one(wav, segments, model, on)
                 rows.append(r)
-                print(f"partials: {model} {'on' if on else 'off'}: {json.dumps(r)}",
+                brief = {k: v for k, v in r.items() if k != "captions_text"}
+                print(f"partials: {model} {'on' if on else 'off'}: {json.dumps(brief)}",
                       file=sys.stderr, flush=True)
     label = f"{args.condition}" + (f", first {args.seconds:g} s" if args.seconds else "") + \
         f" ({len(segments)} utterances)"

@@ -35,7 +35,7 @@ class SpeechWindow:
         last_index: a merged window's last merged index (None: not merged, ``index``).
 
     A window with reason ``"partial"`` (every ``partial_interval_ms`` of speech) or
-    ``"pause"`` (the first non-speech frame after speech) is a *snapshot* of the utterance still
+    ``"pause"`` (150 ms into a pause after speech) is a *snapshot* of the utterance still
     open, decoded for a :class:`Partial`: its ``index`` is the one the utterance's final window
     will have.
     """

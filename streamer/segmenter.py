@@ -21,9 +21,9 @@ state machine:
 - **snapshots** (when ``partial_interval_ms`` is set): while an utterance is open and holds at
   least ``partial_min_speech_ms`` of confirmed speech, its audio so far is emitted as a
   ``"partial"`` window on a speech frame (the first at once, then every
-  ``partial_interval_ms``), and as a ``"pause"``
-  window on the first non-speech frame after speech (if the utterance ends there, that decode
-  is its final text: :mod:`streamer.worker`). Snapshots never change the utterance windows.
+  ``partial_interval_ms``), and as a ``"pause"`` window after ``pause_snapshot_ms`` of
+  non-speech (if the utterance ends there, that decode is its final text:
+  :mod:`streamer.worker`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
 benchmark the final text of an utterance decoded whole is better than that of its pieces
@@ -79,6 +79,9 @@ class VadOptions:
             :data:`streamer.pipeline.PARTIAL_INTERVAL_MS`).
         partial_min_speech_ms: confirmed speech an utterance holds before its first snapshot
             (and at least ``min_confirmed_ms``, so a snapshot is never of a fragment).
+        pause_snapshot_ms: non-speech after speech at which the ``"pause"`` snapshot is taken,
+            milliseconds (less than ``end_silence_ms``; its decode becomes the final if the
+            utterance ends there, so it keeps the fading end of the last word).
     """
 
     detector: DetectorOptions = field(default_factory=DetectorOptions)
@@ -96,6 +99,7 @@ class VadOptions:
     min_confirmed_ms: int = 150
     partial_interval_ms: int | None = None
     partial_min_speech_ms: int = 300
+    pause_snapshot_ms: int = 150
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
@@ -113,6 +117,8 @@ class VadOptions:
             raise ValueError("durations must be >= 0")
         if self.partial_interval_ms is not None and self.partial_interval_ms < self.frame_ms:
             raise ValueError("partial_interval_ms must be at least one frame")
+        if not 0 < self.pause_snapshot_ms < max(self.end_silence_ms, self.frame_ms + 1):
+            raise ValueError("pause_snapshot_ms must be within (0, end_silence_ms)")
 
     @property
     def frame_samples(self) -> int:
@@ -163,6 +169,7 @@ class Segmenter:
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
         self._snap_every = o.frames(o.partial_interval_ms) if o.partial_interval_ms else 0
         self._snap_min = o.frames(max(o.partial_min_speech_ms, o.min_confirmed_ms))
+        self._snap_pause = o.frames(o.pause_snapshot_ms)
         self._since_snap = 0  # frames since the last snapshot (or the utterance's start)
         self._confirmed = 0  # Silero-confirmed speech frames of the open window
         self._in_speech = False
@@ -240,7 +247,7 @@ class Segmenter:
         elif self._snap_every and self._confirmed >= self._snap_min:
             if speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
-            elif self._since_speech == 1:
+            elif self._since_speech == self._snap_pause:
                 self._snapshot("pause", out)
         return out
 

@@ -20,9 +20,10 @@ only when no final window waits: finals come first, and every snapshot replaced 
 by its final is counted in ``partials_skipped``. A snapshot's text passes the same filter chain
 as a final (without becoming the chain's previous caption) before it is a :class:`Partial`.
 Stability is LocalAgreement-2 (Macháček et al., 2023, whisper_streaming): the words two
-consecutive decodes of the utterance agree on (compared without case and punctuation) become
-stable, and every later decode of the utterance, its final included, is forced through the
-stable text (:meth:`WindowDecoder.decode`'s ``prefix``), so stable words never change. Words
+decodes of the utterance agree on (compared without case and punctuation) become stable, and
+every later decode of the utterance, its final included, keeps them: a free decode that agrees
+is used as is, one that disagrees is decoded again forced through the stable text
+(:meth:`WindowDecoder.decode`'s ``prefix``), so stable words never change. Words
 are made stable only from snapshots shorter than ``commit_limit_s`` (the segmenter's cap less
 its cut search), so a stable word never lies past a cap cut. When an utterance ends at the
 speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_reused``).
@@ -118,8 +119,10 @@ class _Utterance:
         latest hypothesis decoded on at least :data:`AGREEMENT_GROWTH_S` less audio, except the
         last shared word when fewer than two words follow it (a word at the audio's edge may
         still grow: "America" -> "Americans"). Stable words keep the form already shown (the
-        older hypothesis's); the last one loses its trailing punctuation, which later decodes
-        decide."""
+        older hypothesis's); the last one is held without its trailing punctuation until the
+        next word becomes stable, which appends it (so the stable text only grows and keeps
+        the punctuation Whisper gave: a prefix without any steers later decodes into
+        unpunctuated text)."""
         base = next((w for size, w in reversed(self.history)
                      if n_samples - size >= AGREEMENT_GROWTH_S * 16000), None)
         if base is None or n_samples < COMMIT_MIN_AUDIO_S * 16000:
@@ -127,9 +130,12 @@ class _Utterance:
         n = agreed_prefix(base, words)
         if len(words) - n < 2:
             n -= 1
-        k = len(self.stable.split())
+        stable = self.stable.split()
+        k = len(stable)
         if n > k:
-            self.stable = " ".join(self.stable.split() + base[k:n]).rstrip(".,?!;:")
+            if k and base[k - 1].startswith(stable[-1]):
+                stable[-1] = base[k - 1]  # its punctuation is decided now: appended, still a prefix
+            self.stable = " ".join(stable + base[k:n]).rstrip(".,?!;:")
 
 
 def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
@@ -335,8 +341,7 @@ class InferenceWorker:
             self.finals_reused += 1
         else:
             try:
-                r = self.decoder.decode(int16_to_float32(w.audio), speech_s=w.voiced_s,
-                                        prefix=utt.stable if utt is not None else None)
+                r = self._decode_keeping(w, utt.stable if utt is not None else "")
             except Exception as exc:  # a failed decode loses one window, never the session
                 logger.exception("decoding window %d failed", w.index)
                 self.filtered["error"] += 1
@@ -370,6 +375,30 @@ class InferenceWorker:
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
             utterance=w.utterance))
 
+    def _decode_keeping(self, w: SpeechWindow, stable: str):
+        """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).
+
+        The window is decoded freely first: when its words agree with the stable words
+        (:func:`agreed_prefix`), its text is the stable text followed by the rest of its own
+        words, so a final is the model's own reading whenever the partials were right. Only
+        when they disagree is it decoded again, forced through the stable text
+        (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
+        """
+        from dataclasses import replace
+
+        audio = int16_to_float32(w.audio)
+        r = self.decoder.decode(audio, speech_s=w.voiced_s)
+        if not stable:
+            return r
+        words, kept = r.text.split(), stable.split()
+        if agreed_prefix(kept, words) == len(kept):
+            if r.text.startswith(stable):
+                return r
+            return replace(r, text=" ".join([stable, *words[len(kept):]]))
+        forced = self.decoder.decode(audio, speech_s=w.voiced_s, prefix=stable)
+        return replace(forced, feature_s=forced.feature_s + r.feature_s,
+                       encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
+
     def _handle_snapshot(self, s: SpeechWindow) -> None:
         """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing)."""
         assert self.decoder is not None
@@ -383,8 +412,7 @@ class InferenceWorker:
             utt = self._utt = _Utterance(s.index)
         t0 = time.perf_counter()
         try:
-            r = self.decoder.decode(int16_to_float32(s.audio), speech_s=s.voiced_s,
-                                    prefix=utt.stable)
+            r = self._decode_keeping(s, utt.stable)
         except Exception:  # a partial is never worth the session
             logger.exception("decoding a snapshot of utterance %d failed", s.index)
             return

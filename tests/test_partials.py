@@ -131,8 +131,22 @@ def test_local_agreement_stable_prefix_only_grows_and_the_final_keeps_it():
     final = evs[-1]
     assert isinstance(final, Caption) and final.text == "So the plan was to ship it."
     assert final.utterance_id == 0
-    # every decode after a word became stable was forced through the stable text
-    assert w.decoder.prefixes == ["", "", "So the", "So the plan", "So the plan was"]
+    # each free decode agreed with the stable words: none had to be forced through them
+    assert w.decoder.prefixes == [None] * 5
+
+
+def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_them():
+    w, events = _worker(["Ask not", "Ask not what your", "Ask not what your country",
+                         "S not what your country can do",  # the free final disagrees...
+                         "Ask not what your country can do"])  # ...so it is forced
+    for secs in (1.0, 1.5, 2.0):
+        w._handle_snapshot(_window(0, secs, "partial"))
+    w._handle(_window(0, 3.0, "end"))
+    evs = _drain(events)
+    stable = [e.stable for e in evs if isinstance(e, Partial)][-1]
+    final = [e for e in evs if isinstance(e, Caption)][0]
+    assert stable == "Ask not what" and final.text.startswith(stable)
+    assert w.decoder.prefixes[-2:] == [None, "Ask not what"]
 
 
 def test_decodes_of_nearly_the_same_audio_do_not_make_words_stable():
@@ -236,3 +250,11 @@ def test_subtitles_hold_finals_only(fmt):
     sink.write_partial(_p("Hello", ""))
     sink.write(_c("Hello there."))
     assert "Hello there." in out.getvalue() and out.getvalue().count("Hello") == 1
+
+
+def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
+    w, events = _worker(["Hello there.", "Hello there. How are", "Hello there. How are you"])
+    for secs in (1.0, 1.5, 2.0):
+        w._handle_snapshot(_window(0, secs, "partial"))
+    stables = [e.stable for e in _drain(events) if isinstance(e, Partial)]
+    assert stables == ["", "Hello there", "Hello there. How"]  # the period comes back appended
