@@ -165,9 +165,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="replay only the first SECONDS (utterances ending inside them)")
     p.add_argument("--runs", choices=("both", "on", "off"), default="both",
                    help="replay with partials on and off (default), or one of them")
+    p.add_argument("--no-reuse", action="store_true",
+                   help="always decode a final window, never take its pause snapshot's decode")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--name", default=None)
     args = p.parse_args(argv)
+    if args.no_reuse:
+        import streamer.worker
+
+        streamer.worker.REUSE_PAUSE_DECODE = False
     x, segments = crop(*conditions.build(args.condition), args.seconds)
     rows = []
     with tempfile.TemporaryDirectory(prefix="livescribe-partials-") as tmp:

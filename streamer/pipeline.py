@@ -122,7 +122,8 @@ class Pipeline:
         self.worker = InferenceWorker(
             model, options.model, options.decoding, options.filters, self._windows,
             self._events, plan=options.plan, merge_backlog=live, gate=options.gate,
-            commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000)
+            commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
+            partials=self.partials)
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None

@@ -103,6 +103,9 @@ def agreed_prefix(older: list[str], newer: list[str]) -> int:
 AGREEMENT_GROWTH_S = 0.4
 #: no word becomes stable from a decode of less audio than this, seconds
 COMMIT_MIN_AUDIO_S = 1.0
+#: take a final from its pause snapshot's decode when the speech bounds match (False: always
+#: decode the final window; scripts/partials_bench.py --no-reuse measures the difference)
+REUSE_PAUSE_DECODE = True
 
 
 class _Utterance:
@@ -185,6 +188,7 @@ class InferenceWorker:
             (:mod:`streamer.gate`); a gated window is a ``WindowDropped`` with filter ``"gate"``.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.
+        partials: look for snapshots when no final waits (False: wait for finals only).
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
@@ -204,7 +208,8 @@ class InferenceWorker:
                  decoding: DecodingOptions, filters: FilterOptions,
                  windows: queue.Queue, events: queue.Queue, plan: Plan | None = None,
                  merge_backlog: bool = False, max_merge_s: float = 24.0,
-                 gate: GateOptions = GateOptions(), commit_limit_s: float | None = None) -> None:
+                 gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
+                 partials: bool = False) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
         self.model = model
@@ -231,6 +236,7 @@ class InferenceWorker:
         self.windows_gated = 0
         self.commit_limit_s = commit_limit_s
         self.snapshots = SnapshotSlot()
+        self._poll_s = SNAPSHOT_POLL_S if partials else None
         self.partials = 0
         self.finals_reused = 0
         self._snapshots_stale = 0
@@ -280,7 +286,7 @@ class InferenceWorker:
                 window, pending = pending, None
             else:
                 try:
-                    window = self.windows.get(timeout=SNAPSHOT_POLL_S)
+                    window = self.windows.get(timeout=self._poll_s)
                 except queue.Empty:  # no final waits: spare time for the open utterance
                     snap = self.snapshots.take()
                     if snap is not None:
@@ -334,7 +340,8 @@ class InferenceWorker:
             self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
         t0 = time.perf_counter()
-        reused = (utt is not None and utt.pause is not None and w.reason != "merged"
+        reused = (REUSE_PAUSE_DECODE and utt is not None and utt.pause is not None
+                  and w.reason != "merged"
                   and utt.pause[0] == w.speech_bounds)
         if reused:  # the utterance ended where its last pause snapshot did: that is its text
             r = utt.pause[1]
