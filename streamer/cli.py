@@ -223,12 +223,16 @@ def wants_partials(args: argparse.Namespace, stdout=None) -> bool:
         return False
     if getattr(args, "partials", False):
         return True
+    return args.format == "text" and not args.output and _isatty(stdout)
+
+
+def _isatty(stdout=None) -> bool:
+    """True when ``stdout`` (default: ``sys.stdout``) is a terminal."""
     stdout = sys.stdout if stdout is None else stdout
     try:
-        tty = stdout.isatty()
+        return bool(stdout.isatty())
     except (AttributeError, ValueError):
         return False
-    return args.format == "text" and not args.output and tty
 
 
 def setup_logging(verbose: int) -> None:
@@ -341,12 +345,7 @@ def wants_tui(args: argparse.Namespace, stdout=None) -> bool:
         return False
     if getattr(args, "tui", False):
         return True
-    stdout = sys.stdout if stdout is None else stdout
-    try:
-        tty = stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
-    return (tty and os.environ.get("TERM") != "dumb"
+    return (_isatty(stdout) and os.environ.get("TERM") != "dumb"
             and (args.format == "text" or bool(args.output)))
 
 
