@@ -40,5 +40,7 @@ def test_jsonl_partials_come_before_their_final_and_stable_words_never_change():
         for p in ps:
             assert p["text"].startswith(p["stable"])
             assert final["text"].startswith(p["stable"])  # the final keeps every stable word
-    words = " ".join(f["text"] for f in finals).lower()
-    assert "ask not what your country can do for you" in words.replace(",", "")
+    words = " ".join(f["text"] for f in finals).lower().replace(",", "")
+    # the words tiny.en finds without partials too ("ask not" comes out as "S not" either way)
+    assert "what your country can do for you" in words
+    assert "ask what you can do for your country" in words
