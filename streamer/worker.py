@@ -36,6 +36,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -164,7 +165,8 @@ def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
                         speech_start_s=first.speech_bounds[0], speech_end_s=last.speech_bounds[1],
                         confirmed_s=None if None in confirmed else sum(confirmed),
                         speech_end_wall=last.speech_end_wall,
-                        peak_speech_prob=None if None in peaks else max(peaks))
+                        peak_speech_prob=None if None in peaks else max(peaks),
+                        last_index=last.utterance)
 
 
 class InferenceWorker:
@@ -391,8 +393,6 @@ class InferenceWorker:
         when they disagree is it decoded again, forced through the stable text
         (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
         """
-        from dataclasses import replace
-
         audio = int16_to_float32(w.audio)
         r = self.decoder.decode(audio, speech_s=w.voiced_s)
         if not stable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import queue
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -258,3 +259,16 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
         w._handle_snapshot(_window(0, secs, "partial"))
     stables = [e.stable for e in _drain(events) if isinstance(e, Partial)]
     assert stables == ["", "Hello there", "Hello there. How"]  # the period comes back appended
+
+
+def test_a_merged_final_ends_the_partials_of_every_utterance_it_holds():
+    from streamer.worker import merge_windows
+
+    w, events = _worker(["One. Two."])
+    merged = merge_windows([_window(0, 1.0, "end"), replace(_window(1, 1.0, "end"), index=1)])
+    assert merged.index == 0 and merged.utterance == 1
+    w._handle(merged)
+    (cap,) = [e for e in _drain(events) if isinstance(e, Caption)]
+    assert cap.window_index == 0 and cap.utterance_id == 1
+    w._handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of the second: stale
+    assert w.partials == 0 and w.partials_skipped == 1
