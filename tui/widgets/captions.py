@@ -30,7 +30,6 @@ class CaptionsPane(Vertical):
         self.shown: list[Caption] = []
         self._width = 0
         self.border_title = "captions"
-        self.pending_text = ""  #: the partial text on the last line ("" when none)
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="captions-log", wrap=True, markup=False, highlight=False,
@@ -64,7 +63,6 @@ class CaptionsPane(Vertical):
         unstable tail dim) or a dim "…" for a window starting at ``start_s`` (stream
         seconds); hide it when both are None."""
         pending = self.query_one("#captions-pending", Static)
-        self.pending_text = partial.text if partial is not None else ""
         if partial is not None:
             pending.display = True
             line = Text(partial.stable)
