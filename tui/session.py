@@ -34,6 +34,17 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     return xs[rank - 1]
 
 
+def format_wall_time(epoch_s: float) -> str:
+    """A wall-clock time (seconds since the epoch) as local ``HH:MM:SS``, e.g. ``14:05:12``."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch_s))
+
+
+def find_matches(texts: Iterable[str], query: str) -> list[int]:
+    """Indices of the ``texts`` that contain ``query``, ignoring case (none for an empty query)."""
+    q = query.casefold()
+    return [i for i, t in enumerate(texts) if q in t.casefold()] if q else []
+
+
 def format_stream_time(seconds: float) -> str:
     """Stream time as ``M:SS`` (``H:MM:SS`` from one hour), for the caption time column."""
     s = int(max(0.0, seconds))
@@ -98,6 +109,10 @@ class SessionView:
         partial: the newest :class:`Partial` of the utterance being spoken, until its final
             caption (or its drop) replaces it.
         partials_seen: partials received.
+        clock_offset_s: wall-clock minus monotonic seconds: turns the events' ``*_wall``
+            readings (``time.monotonic()``) into wall-clock time (seconds since the epoch).
+        stream_epoch_s: the wall-clock time of stream time 0 as of the newest caption, partial
+            or window (None until one arrives); pausing capture moves it later.
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -110,6 +125,8 @@ class SessionView:
     finished: bool = False
     partial: Partial | None = None
     partials_seen: int = 0
+    clock_offset_s: float = field(default_factory=lambda: time.time() - time.monotonic())
+    stream_epoch_s: float | None = None
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
@@ -118,11 +135,16 @@ class SessionView:
             self.captions.append(event)
             self.latencies_s.append(event.latency_s)
             self._close_partial(event.utterance_id)
+            self.stream_epoch_s = self.caption_wall_s(event) - event.start_s
         elif isinstance(event, Partial):
             self.partials_seen += 1
             self.partial = event
+            if event.emitted_wall:  # decoded just after end_s was heard
+                self.stream_epoch_s = event.emitted_wall + self.clock_offset_s - event.end_s
         elif isinstance(event, WindowStarted):
             self.pending[event.window_index] = (event.start_s, event.end_s)
+            if event.started_wall and self.stream_epoch_s is None:  # cut just after end_s
+                self.stream_epoch_s = event.started_wall + self.clock_offset_s - event.end_s
         elif isinstance(event, WindowDropped):
             self.pending.pop(event.window_index, None)
             self.dropped += 1
@@ -141,6 +163,28 @@ class SessionView:
         """A final or a drop for ``utterance`` ends the partials up to it."""
         if self.partial is not None and self.partial.utterance <= utterance:
             self.partial = None
+
+    def caption_wall_s(self, caption: Caption) -> float:
+        """Wall-clock time (seconds since the epoch) when ``caption``'s speech started: its
+        emission, less its latency (back to the end of its speech), less its duration."""
+        return (caption.emitted_wall + self.clock_offset_s - caption.latency_s
+                - (caption.end_s - caption.start_s))
+
+    def wall_s(self, stream_s: float) -> float | None:
+        """Wall-clock time of stream time ``stream_s`` by :attr:`stream_epoch_s` (None before
+        any event told it)."""
+        return None if self.stream_epoch_s is None else self.stream_epoch_s + stream_s
+
+    def pending_line(self) -> tuple[float | None, float | None]:
+        """The work-in-progress line: ``(start_s, wall_s)`` of the first window being
+        decoded, or of the open utterance's partial; ``(None, None)`` when there is neither."""
+        if self.partial is not None:
+            start = self.partial.start_s
+        elif self.pending:
+            start = self.pending[min(self.pending)][0]
+        else:
+            return None, None
+        return start, self.wall_s(start)
 
     @property
     def last_latency_s(self) -> float | None:
