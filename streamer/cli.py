@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default when stdout is a terminal)")
     ui.add_argument("--plain", action="store_true",
                     help="print plain captions, no UI (default when stdout is not a terminal)")
+    out.add_argument("--wall-clock", action="store_true",
+                     help="the UI's time column shows wall-clock times (14:05:12) instead of "
+                          "stream times (M:SS); w toggles")
     out.add_argument("--benchmark", action="store_true",
                      help="print per-window timings (features, encode+decode, filters) on "
                           "stderr at exit")
@@ -364,7 +367,7 @@ def _run_tui(args: argparse.Namespace, pipeline, plan, cpu_features) -> int:
         sinks.append(make_sink(args.format, out_stream))
     try:
         return run_tui(pipeline, model_name=plan.model, plan=plan, cpu_features=cpu_features,
-                       sinks=sinks,
+                       sinks=sinks, wall_clock=args.wall_clock,
                        open_extra_sinks=lambda: [_open_journal(args, pipeline.source.description)])
     finally:
         if out_stream is not None:

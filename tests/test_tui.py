@@ -9,9 +9,10 @@ pipeline, so what they draw is deterministic (no clock, no memory reading, no mo
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
-import io
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -472,3 +473,234 @@ def test_quit_key_exit_codes_match_the_plain_front_end(key, code):
 
     asyncio.run(scenario())
     assert pipeline.stopped.is_set() and app.return_code == code, (app.interrupted, app.error)
+
+
+# -- scrollback, search, copy, room for captions (fixed events, no pipeline) ---------------------
+
+def _many(n: int, start: int = 0) -> list[Caption]:
+    """``n`` short captions, every seventh about the moon (search targets)."""
+    return [_caption(i, f"caption {i} about the moon" if i % 7 == 0 else f"caption {i}",
+                     3.0 * i, 0.5) for i in range(start, start + n)]
+
+
+def _plain(renderable, width: int = 110) -> str:
+    """What a Rich renderable (a Text, a table row) prints as, without styles."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue().rstrip()
+
+
+def _visible_lines(log) -> list[str]:
+    """The log's lines inside its view (plain text)."""
+    top = round(log.scroll_y)
+    return [strip.text for strip in log.lines[top:top + log.scrollable_content_region.height]]
+
+
+def test_scrolling_up_stops_following_and_end_or_f_follows_again():
+    app = _fixed_app()
+
+    async def scenario():
+        async with app.run_test(size=(80, 16)) as pilot:
+            for c in _many(30):
+                app.feed(c)
+            await pilot.pause()
+            pane, bar = app.query_one(CaptionsPane), app.query_one(StatusBar)
+            log = pane.log_widget
+            assert pane.following and log.scroll_y == log.max_scroll_y > 0
+            await pilot.press("pageup")
+            await pilot.pause()
+            assert not pane.following and log.scroll_y < log.max_scroll_y
+            assert "reading back" in bar.content.plain or "↑ back" in bar.content.plain
+            stays = log.scroll_y
+            for c in _many(3, start=30):
+                app.feed(c)
+            await pilot.pause()
+            assert log.scroll_y == stays  # the view stays put while captions come
+            assert pane.unseen == 3 and "↓ 3 new" in bar.content.plain
+            assert "caption 32" not in "".join(_visible_lines(log))
+            await pilot.press("end")
+            await pilot.pause()
+            assert pane.following and log.scroll_y == log.max_scroll_y and pane.unseen == 0
+            assert "caption 32" in _visible_lines(log)[-1] and "↓" not in bar.content.plain
+            await pilot.press("up")
+            await pilot.pause()
+            assert not pane.following
+            await pilot.press("f")
+            await pilot.pause()
+            assert pane.following and log.scroll_y == log.max_scroll_y
+            await pilot.press("up", "down")  # scrolling back to the bottom follows again
+            await pilot.pause()
+            assert pane.following
+            app.feed(_many(1, start=33)[0])
+            await pilot.pause()
+            assert "caption 33" in _visible_lines(log)[-1]
+
+    asyncio.run(scenario())
+
+
+def test_search_highlights_matches_and_n_N_move_between_them():
+    app = _fixed_app()
+
+    async def scenario():
+        async with app.run_test(size=(80, 16)) as pilot:
+            for c in _many(30):
+                app.feed(c)
+            await pilot.pause()
+            pane, bar = app.query_one(CaptionsPane), app.query_one(StatusBar)
+            log = pane.log_widget
+            await pilot.press("slash", *"MOON q", "backspace", "backspace")
+            assert app.is_running and app.query_one("#search").value == "MOON"  # q typed, no quit
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not app.query_one("#search").display and app.focused is log
+            assert pane.matches == [0, 7, 14, 21, 28]
+            assert "“MOON” 5/5" in bar.notice  # the newest match first
+            await pilot.press("n", "n")
+            await pilot.pause()
+            assert "“MOON” 3/5" in bar.notice and not pane.following
+            assert any("caption 14 about" in line for line in _visible_lines(log))
+            moon_styles = [str(seg.style) for line in log.lines for seg in line
+                           if seg.text == "moon"]  # every match marked, the current one bold
+            assert len(moon_styles) == 5 and all("reverse" in st for st in moon_styles)
+            assert ["bold" in st for st in moon_styles] == [False, False, True, False, False]
+            await pilot.press("N", "N", "N")  # newer, wrapping around to the oldest
+            await pilot.pause()
+            assert "“MOON” 1/5" in bar.notice
+            assert any("caption 0 about" in line for line in _visible_lines(log))
+            await pilot.press("escape")
+            await pilot.pause()
+            assert pane.query == "" and pane.matches == [] and bar.notice == ""
+            await pilot.press("slash", *"mars", "enter")
+            await pilot.pause()
+            assert bar.notice == "no caption contains “mars”"
+            await pilot.press("slash", "escape")  # escape in the prompt: no search
+            assert pane.query == "mars" and not app.query_one("#search").display
+
+    asyncio.run(scenario())
+
+
+def test_copy_uses_the_clipboard_and_saves_where_the_terminal_may_ignore_it(tmp_path, monkeypatch):
+    for var in ("TMUX", "STY", "KITTY_WINDOW_ID", "TERM_PROGRAM", "WT_SESSION",
+                "ALACRITTY_WINDOW_ID"):
+        monkeypatch.delenv(var, raising=False)
+    app = make_app(None, INFO, rss_bytes=None, transcript_path=tmp_path / "copy.txt")
+
+    async def scenario():
+        async with app.run_test(size=(110, 30)) as pilot:
+            await _feed(pilot)
+            bar = app.query_one(StatusBar)
+            monkeypatch.setenv("TERM", "xterm-kitty")
+            await pilot.press("y")
+            assert app.clipboard == app.view.transcript() and "moon" not in app.clipboard
+            assert bar.notice == "copied 3 captions to the clipboard (kitty)"
+            assert not (tmp_path / "copy.txt").exists()
+            monkeypatch.setenv("TERM", "xterm-256color")  # not known to take OSC 52
+            await pilot.press("y")
+            assert app.clipboard == app.view.transcript()
+            assert (tmp_path / "copy.txt").read_text() == app.view.transcript()
+            assert bar.notice.endswith(f"saved → {tmp_path / 'copy.txt'}")
+
+    asyncio.run(scenario())
+
+
+def test_osc52_terminals():
+    from tui.clipboard import osc52_terminal
+
+    assert osc52_terminal({"TERM": "xterm-kitty"}) == "kitty"
+    assert osc52_terminal({"TERM_PROGRAM": "WezTerm", "TERM": "xterm-256color"}) == "WezTerm"
+    assert osc52_terminal({"TERM": "xterm-256color", "VTE_VERSION": "7600"}) is None
+    assert osc52_terminal({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}) is None
+    assert osc52_terminal({}) is None
+
+
+def test_panels_key_gives_captions_the_width():
+    app = _fixed_app()
+
+    async def scenario():
+        async with app.run_test(size=(110, 30)) as pilot:
+            await _feed(pilot)
+            pane, side = app.query_one(CaptionsPane), app.query_one("#side")
+            assert side.display and pane.size.width < 100
+            await pilot.press("p")
+            await pilot.pause()
+            assert not side.display and pane.region.width == 110
+            await pilot.press("p")
+            await pilot.pause()
+            assert side.display and pane.size.width < 100
+
+    asyncio.run(scenario())
+
+
+def test_wall_clock_times_language_and_the_pending_line_after_t():
+    from tui.session import format_wall_time
+
+    app = make_app(None, INFO, rss_bytes=None, wall_clock=True)
+    app.view.clock_offset_s = 1_700_000_000.0  # monotonic -> epoch, fixed for the test
+
+    async def scenario():
+        async with app.run_test(size=(110, 30)) as pilot:
+            await _feed(pilot)
+            pane = app.query_one(CaptionsPane)
+            log, pending = pane.log_widget, pane.query_one("#captions-pending")
+            first = EVENTS[2]
+            wall = format_wall_time(1_700_000_000.0 + first.emitted_wall - first.latency_s
+                                    - (first.end_s - first.start_s))
+            assert log.lines[0].text.split()[0] == wall
+            assert pane.border_title == "captions · en"
+            assert _plain(pending.content).split()[0].count(":") == 2  # the partial: HH:MM:SS
+            await pilot.press("w")  # stream times
+            assert log.lines[0].text.split()[0] == "0:00"
+            assert _plain(pending.content).split()[0] == "0:16"
+            await pilot.press("t")  # no times: the pending line loses its time too
+            assert log.lines[0].text.startswith("And so my")
+            assert _plain(pending.content) == "We choose to go to the moon in"
+            await pilot.press("w")  # wall clock again, which shows the column
+            assert log.lines[0].text.split()[0] == wall
+            fr = replace(_caption(9, "Bonjour à tous.", 20.0, 0.5), language="fr")
+            app.feed(fr)
+            assert pane.border_title == "captions · fr"
+
+    asyncio.run(scenario())
+
+
+def test_status_line_keeps_its_counts_at_60_columns():
+    app = _fixed_app()
+
+    async def scenario():
+        async with app.run_test(size=(60, 20)) as pilot:
+            await _feed(pilot)
+            bar = app.query_one(StatusBar)
+            line = bar.content.plain
+            assert line.rstrip().endswith("2 queued") and len(line) <= 60, line
+            bar.show(notice="saved 3 captions → /a/very/long/path/to/a/transcript/file.txt")
+            line = bar.content.plain
+            assert "2 queued" in line and line.endswith("…") and len(line) == 60, line
+            await pilot.resize_terminal(110, 30)
+            await pilot.pause()
+            assert "2 windows to transcribe" in bar.content.plain
+
+    asyncio.run(scenario())
+
+
+def test_wall_clock_flag():
+    from streamer.cli import build_parser
+
+    assert build_parser().parse_args(["--wall-clock"]).wall_clock
+    assert not build_parser().parse_args([]).wall_clock
+
+
+async def _feed_many_and_search(pilot) -> None:
+    for c in [EVENTS[0], *_many(30)]:
+        pilot.app.feed(c)
+    await pilot.pause()
+    await pilot.press("slash", *"moon", "enter", "n")  # the second newest match, scrolled back
+    for c in _many(2, start=30):
+        pilot.app.feed(c)
+    await pilot.pause()
+
+
+def test_snapshot_search_in_scrollback_without_panels(snap_compare):
+    assert snap_compare(_fixed_app(), terminal_size=(80, 16), run_before=_feed_many_and_search,
+                        press=["p"])

@@ -15,20 +15,23 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
+from tui.clipboard import osc52_terminal
 from tui.messages import EngineEvent, EngineFinished, LogLine
 from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
+from tui.widgets.caption_log import CaptionLog
 from tui.widgets.captions import CaptionsPane
 from tui.widgets.device import DevicePanel
 from tui.widgets.help import HelpScreen
 from tui.widgets.latency import LatencyPanel
+from tui.widgets.search import SearchBar
 from tui.widgets.status import StatusBar
 
 logger = logging.getLogger(__name__)
@@ -56,7 +59,8 @@ class LivescribeApp(App[int]):
         transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
         sinks: :class:`streamer.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
-        show_times: start with the stream-time column.
+        show_times: start with the time column.
+        wall_clock: the time column shows wall-clock times (``14:05:12``), not stream times.
         rss_bytes: returns resident memory in bytes; None hides the memory row.
 
     After :meth:`run`, :attr:`error` holds the session's failure, if any, and the return value
@@ -67,19 +71,28 @@ class LivescribeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "livescribe"
     ENABLE_COMMAND_PALETTE = False
+    AUTO_FOCUS = "#captions-log"  # keys scroll the captions (never the hidden search prompt)
     BINDINGS = [
-        Binding("space", "toggle_pause", "pause/resume"),
-        Binding("c", "clear", "clear"),
+        Binding("space", "toggle_pause", "pause"),
+        Binding("slash", "search", "search", key_display="/"),
+        Binding("n", "search_next(-1)", "older match", show=False),
+        Binding("N", "search_next(1)", "newer match", show=False),
+        Binding("escape", "clear_search", "clear search", show=False),
+        Binding("f,end", "follow", "follow", show=False),
+        Binding("y", "copy", "copy"),
         Binding("s", "save", "save"),
-        Binding("t", "toggle_times", "times"),
         Binding("q", "quit", "quit"),
-        Binding("ctrl+c", "interrupt", "quit", show=False, priority=True),
         Binding("question_mark", "help", "help", key_display="?"),
+        Binding("p", "toggle_panels", "panels"),
+        Binding("t", "toggle_times", "times"),
+        Binding("w", "toggle_clock", "clock"),
+        Binding("c", "clear", "clear"),
+        Binding("ctrl+c", "interrupt", "quit", show=False, priority=True),
     ]
 
     def __init__(self, pipeline=None, info: SessionInfo | None = None, *,
                  transcript_path: Path | None = None, sinks=(), show_times: bool = True,
-                 rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
+                 wall_clock: bool = False, rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.info = info or SessionInfo(input="—")
@@ -87,6 +100,7 @@ class LivescribeApp(App[int]):
         self.saved_path: Path | None = None  #: set once the user saved; re-saved on quit
         self.sinks = list(sinks)
         self.show_times = show_times
+        self.wall_clock = wall_clock
         self.view = SessionView()
         self.paused = False
         self.quitting = False  #: q was pressed: exit once the engine has drained
@@ -102,10 +116,12 @@ class LivescribeApp(App[int]):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
-            yield CaptionsPane(show_times=self.show_times, id="captions")
+            yield CaptionsPane(show_times=self.show_times, wall_clock=self.wall_clock,
+                               id="captions")
             with VerticalScroll(id="side"):
                 yield DevicePanel(self.info, id="device")
                 yield LatencyPanel(id="latency")
+        yield SearchBar(id="search")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -169,15 +185,14 @@ class LivescribeApp(App[int]):
                 except OSError as exc:
                     self.notify(f"cannot write captions: {exc}", severity="error")
                     self.sinks.remove(sink)
-            captions.add(event)
+            captions.add(event, self.view.caption_wall_s(event))
         elif isinstance(event, ModelReady):
             # the worker replaced the plan by the calibrated one before announcing the model
             plan = getattr(getattr(self.pipeline, "worker", None), "plan", None)
             self.query_one(DevicePanel).set_ready(event, plan.rows() if plan is not None else None)
         if isinstance(event, (Caption, Partial, WindowStarted, WindowDropped, PipelineStats)):
-            first = min(self.view.pending, default=None)
-            captions.set_pending(None if first is None else self.view.pending[first][0],
-                                 self.view.partial)
+            start_s, wall_s = self.view.pending_line()
+            captions.set_pending(start_s, self.view.partial, wall_s)
             self.query_one(LatencyPanel).update_from(self.view)
         self._show_status()
 
@@ -227,11 +242,11 @@ class LivescribeApp(App[int]):
         if self.pipeline is not None:
             seg = self.pipeline.segmenter
             level, in_speech = seg.level_dbfs, seg.in_speech
-        n_pending = len(v.pending) + (v.stats.queue_depth if v.stats else 0)
-        detail = f"{n_pending} window{'s' * (n_pending != 1)} to transcribe" if n_pending else ""
+        queued = len(v.pending) + (v.stats.queue_depth if v.stats else 0)
+        detail = ""
         if v.finished:
             state = "failed" if self.error is not None else "finished"
-            level, detail = None, "press q to quit" if not self.quitting else ""
+            level, queued, detail = None, 0, "press q to quit" if not self.quitting else ""
         elif self.quitting:
             state, level = "finishing", None
         elif v.model is None:
@@ -244,7 +259,13 @@ class LivescribeApp(App[int]):
             state = "transcribing"
         else:
             state = "listening"
-        bar.show(state=state, level_dbfs=level, detail=detail)
+        pane = self.query_one(CaptionsPane)
+        bar.show(state=state, level_dbfs=level, detail=detail, queued=queued,
+                 following=pane.following, below=pane.unseen)
+
+    def on_caption_log_follow_changed(self, message: CaptionLog.FollowChanged) -> None:
+        """The captions stopped or started following the newest one: say so."""
+        self._show_status()
 
     # -- actions ----------------------------------------------------------------------------
     def action_toggle_pause(self) -> None:
@@ -261,23 +282,98 @@ class LivescribeApp(App[int]):
         self.query_one(CaptionsPane).clear()
 
     def action_toggle_times(self) -> None:
-        """Show or hide the stream-time column."""
+        """Show or hide the time column."""
         pane = self.query_one(CaptionsPane)
         pane.set_times(not pane.show_times)
+
+    def action_toggle_clock(self) -> None:
+        """Switch the time column between wall-clock and stream times (and show it)."""
+        pane = self.query_one(CaptionsPane)
+        pane.set_wall_clock(not pane.wall_clock)
+        if not pane.show_times:
+            pane.set_times(True)
+
+    def action_toggle_panels(self) -> None:
+        """Hide or show the side panels (captions take the full width)."""
+        self.query_one("#main").toggle_class("-wide")
+
+    def action_follow(self) -> None:
+        """Scroll to the newest caption and follow new ones again."""
+        self.query_one(CaptionsPane).follow()
+
+    # -- search and copy --------------------------------------------------------------------
+    def action_search(self) -> None:
+        """Open the search prompt under the captions."""
+        self.query_one(SearchBar).open(self.query_one(CaptionsPane).query)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the prompt: highlight the matches and go to the newest."""
+        bar = self.query_one(SearchBar)
+        bar.close()
+        pane = self.query_one(CaptionsPane)
+        pane.search(event.value.strip())
+        self._show_match(pane.goto_match(-1))
+
+    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
+        """The prompt closed: the keys go back to the captions."""
+        self.query_one(CaptionsPane).log_widget.focus()
+
+    def action_search_next(self, direction: int) -> None:
+        """``n``: the older match; ``N``: the newer one (wrapping around)."""
+        pane = self.query_one(CaptionsPane)
+        if not pane.query:
+            self.query_one(StatusBar).show(notice="press / to search")
+            return
+        self._show_match(pane.goto_match(direction))
+
+    def action_clear_search(self) -> None:
+        """Escape: remove the search's highlight."""
+        pane = self.query_one(CaptionsPane)
+        if pane.query:
+            pane.search("")
+            self.query_one(StatusBar).show(notice="")
+
+    def _show_match(self, where: tuple[int, int] | None) -> None:
+        pane = self.query_one(CaptionsPane)
+        if not pane.query:
+            notice = ""
+        elif where is None:
+            notice = f"no caption contains “{pane.query}”"
+        else:
+            notice = f"“{pane.query}” {where[0]}/{where[1]} (n older, N newer)"
+        self.query_one(StatusBar).show(notice=notice)
+
+    def action_copy(self) -> None:
+        """Copy the transcript to the clipboard (OSC 52); where the terminal is not known to
+        accept that, also save it to a file and say where."""
+        n = len(self.view.captions)
+        self.copy_to_clipboard(self.view.transcript())
+        what = f"{n} caption{'s' * (n != 1)}"
+        terminal = osc52_terminal()
+        if terminal is not None:
+            self.query_one(StatusBar).show(notice=f"copied {what} to the clipboard ({terminal})")
+            return
+        path = self._save(self.saved_path or self.transcript_path or default_transcript_path())
+        if path is not None:
+            self.query_one(StatusBar).show(
+                notice=f"sent {what} to the clipboard (if the terminal takes OSC 52); saved → {path}")
 
     def action_save(self) -> None:
         """Save the transcript now; it is saved again when the session ends."""
         path = self.saved_path or self.transcript_path or default_transcript_path()
         self._save(path)
 
-    def _save(self, path: Path) -> None:
+    def _save(self, path: Path) -> Path | None:
+        """Save the transcript to ``path``; return where it went (None: it could not be)."""
         try:
             self.saved_path = save_transcript(path, self.view.transcript())
         except OSError as exc:
             self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
-            return
+            return None
         n = len(self.view.captions)
         self.query_one(StatusBar).show(notice=f"saved {n} caption{'s' * (n != 1)} → {self.saved_path}")
+        return self.saved_path
 
     def action_help(self) -> None:
         """Show the keys."""
@@ -342,7 +438,8 @@ def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str 
         model_name: the model as the user asked for it.
         plan: the tuning plan's rows (label -> value), when ``streamer.plan`` made one.
         cpu_features: CPU features found by the hardware probe.
-        **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times, rss_bytes).
+        **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times,
+            wall_clock, rss_bytes).
     """
     if info is None:
         if pipeline is not None:

@@ -16,7 +16,8 @@ from tui.app import LivescribeApp, TuiLogHandler, make_app
 
 
 def run_tui(pipeline, *, model_name: str, plan=None, cpu_features: Sequence[str] = (),
-            sinks: Sequence = (), open_extra_sinks: Callable[[], Sequence] | None = None) -> int:
+            sinks: Sequence = (), open_extra_sinks: Callable[[], Sequence] | None = None,
+            wall_clock: bool = False) -> int:
     """Show ``pipeline``'s session in the UI until the user quits; return the exit code.
 
     Args:
@@ -27,13 +28,14 @@ def run_tui(pipeline, *, model_name: str, plan=None, cpu_features: Sequence[str]
         sinks: caption sinks that also receive every caption (``--output``).
         open_extra_sinks: called once the UI owns the terminal and its log handler is in
             place (so messages such as the transcript path show as toasts); returns more sinks.
+        wall_clock: start with wall-clock times (``--wall-clock``) in the time column.
 
     Raises:
         LivescribeError: the session failed (after the terminal is restored).
     """
     rows = plan.rows() if plan is not None and hasattr(plan, "rows") else None
     app = make_app(pipeline, model_name=model_name, plan=rows, cpu_features=cpu_features,
-                   sinks=list(sinks))
+                   sinks=list(sinks), wall_clock=wall_clock)
     handler = TuiLogHandler(app)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()

@@ -10,17 +10,22 @@ from textual.widgets import Static
 
 HELP = """\
 space   pause / resume capture (queued windows still finish)
-c       clear the captions on screen (the transcript keeps them)
+↑ PgUp  scroll back (or the mouse wheel); End or f follows again
+/       search the captions; n older match, N newer, escape clears
+y       copy the transcript (OSC 52; else saved to a file)
 s       save the transcript; updated again when you quit
-t       show / hide the stream-time column
+p       hide / show the side panels
+t       show / hide the time column
+w       wall-clock (14:05:12) / stream (M:SS) times
+c       clear the captions on screen (the transcript keeps them)
 q       quit: stop capture, transcribe what is queued, then exit
         (q again: exit without waiting)
 ?       this help (escape closes it)
 
 Status: LOADING the model, LISTENING, SPEECH (voice detected),
 TRANSCRIBING (a window is being decoded; shown as a dim "…" line),
-PAUSED, FINISHING (after q), FINISHED (input ended).
-Level: RMS of the last 30 ms frame in dBFS (0 = full scale)."""
+PAUSED, FINISHING (after q), FINISHED (input ended). "↓ 3 new":
+captions wait below the view. Level: RMS of the last 30 ms, dBFS."""
 
 
 class HelpScreen(ModalScreen[None]):
