@@ -12,5 +12,10 @@ if command -v apt-get >/dev/null; then
         && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
         && exit 0
 fi
-echo "apt-install: could not install ${missing[*]}" >&2
+if [ -n "$sudo" ]; then
+    echo "apt-install: could not install ${missing[*]} (needs root or a password-less sudo);" \
+        "run: sudo apt-get install ${missing[*]}" >&2
+else
+    echo "apt-install: could not install ${missing[*]}; run: apt-get install ${missing[*]}" >&2
+fi
 exit 1
