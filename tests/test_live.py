@@ -1,8 +1,11 @@
 """Live capture through the real audio stack: paplay -> PulseAudio null sink -> its monitor ->
 ALSA `pulse` plugin -> PortAudio -> sounddevice -> livescribe, run as a subprocess.
 
-Needs libportaudio2, pulseaudio, pulseaudio-utils and libasound2-plugins (.ci/run installs them).
-The tests skip, saying why, only where PulseAudio cannot be started. No sleeps: each step waits
+Needs libportaudio2, pulseaudio, pulseaudio-utils and libasound2-plugins: ``scripts/test.sh``
+installs them only under CI (``CI=true``, as ``.ci/run`` sets) or with ``--install-audio``. The
+tests skip, saying why, only where those are missing or PulseAudio cannot be started; with
+``LIVESCRIBE_REQUIRE_LIVE=1`` (set by scripts/test.sh under CI) they fail instead, so CI cannot
+pass without running them. No sleeps: each step waits
 for an event (a log line, paplay's exit, a caption line, the process's exit); timeouts are only
 a safety net.
 """
@@ -27,6 +30,15 @@ pytestmark = pytest.mark.live
 SCRIPT = ROOT / "scripts" / "virtual-mic.sh"
 STEREO_SINK = "livescribe_mic48"  #: a second null sink, 48 kHz stereo
 TIMEOUT_S = 120  #: safety net for one session, never a measurement
+INSTALL_HINT = ("scripts/test.sh --install-audio installs them (apt-get install libportaudio2 "
+                "pulseaudio pulseaudio-utils libasound2-plugins)")
+
+
+def _unavailable(why: str) -> None:
+    """Skip the test, saying why; fail instead where the live tests must run (CI)."""
+    if os.environ.get("LIVESCRIBE_REQUIRE_LIVE") == "1":
+        pytest.fail(f"live test cannot run under CI: {why}")
+    pytest.skip(why)
 
 
 def _have_portaudio() -> str | None:
@@ -40,7 +52,7 @@ def _start_daemon(pulse_dir: str) -> dict:
     r = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True,
                        timeout=60)
     if r.returncode != 0:
-        pytest.skip(f"PulseAudio could not be started: {r.stderr.strip()}")
+        _unavailable(f"PulseAudio could not be started: {r.stderr.strip()}")
     for line in r.stdout.splitlines():  # export NAME=VALUE
         name, _, value = line.removeprefix("export ").partition("=")
         env[name] = value
@@ -56,8 +68,7 @@ def virtual_mic(tmp_path_factory):
     """A running virtual microphone (16 kHz mono default source, plus a 48 kHz stereo sink)."""
     missing = [t for t in ("pulseaudio", "pactl", "paplay") if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"PulseAudio tools not installed ({', '.join(missing)}): "
-                    f"apt-get install pulseaudio pulseaudio-utils libasound2-plugins")
+        _unavailable(f"PulseAudio tools not installed ({', '.join(missing)}): {INSTALL_HINT}")
     why = _have_portaudio()
     if why:
         pytest.fail(f"PortAudio is missing although PulseAudio is installed: {why}")
@@ -164,7 +175,7 @@ def test_captions_from_a_48k_stereo_source(virtual_mic, silence_wav):
 def test_device_vanishing_mid_session(tmp_path, silence_wav):
     """The sound server dies after a caption: that caption is out, one error line, exit 69."""
     if shutil.which("pulseaudio") is None or _have_portaudio():
-        pytest.skip("PulseAudio or PortAudio not installed")
+        _unavailable(f"PulseAudio or PortAudio not installed: {INSTALL_HINT}")
     env = _start_daemon(str(tmp_path / "pulse"))
     try:
         proc = _start_livescribe(env)
@@ -186,7 +197,7 @@ def test_device_vanishing_mid_session(tmp_path, silence_wav):
 def test_no_input_device_is_one_clear_line(tmp_path):
     """PortAudio present, no sound server or card reachable: exit 69, one line."""
     if _have_portaudio():
-        pytest.skip("PortAudio not installed")
+        _unavailable(f"PortAudio not installed: {INSTALL_HINT}")
     cards = Path("/proc/asound/cards")
     if cards.exists() and "no soundcards" not in cards.read_text():
         pytest.skip("this machine has a sound card: its devices would be found")
