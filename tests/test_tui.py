@@ -533,6 +533,12 @@ def test_scrolling_up_stops_following_and_end_or_f_follows_again():
             await pilot.press("up", "down")  # scrolling back to the bottom follows again
             await pilot.pause()
             assert pane.following
+            from textual import events
+            log.post_message(events.MouseScrollUp(log, 1, 1, 0, -1, 0, False, False, False))
+            await pilot.pause()  # the mouse wheel counts as scrolling up too
+            assert not pane.following and log.scroll_y < log.max_scroll_y
+            await pilot.press("end")
+            await pilot.pause()
             app.feed(_many(1, start=33)[0])
             await pilot.pause()
             assert "caption 33" in _visible_lines(log)[-1]

@@ -37,15 +37,18 @@ class CaptionLog(RichLog):
         kwargs.setdefault("auto_scroll", False)
         super().__init__(**kwargs)
         self._user_scrolled = False
+        self._stick_pending = False
 
     def write_line(self, content) -> None:
         """Append ``content`` at the bottom, full width; scroll to it if, after the next
         refresh, the log is still following (a search may have moved the view meanwhile)."""
         self.write(content, expand=True, scroll_end=False)
-        if self.following:
+        if self.following and not self._stick_pending:  # once per refresh, however many lines
+            self._stick_pending = True
             self.call_after_refresh(self._stick_to_end)
 
     def _stick_to_end(self) -> None:
+        self._stick_pending = False
         if self.following:
             self.scroll_end(animate=False, immediate=True)
 
