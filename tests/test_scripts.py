@@ -104,7 +104,8 @@ def test_install_without_python3_venv_explains_and_leaves_no_half_venv(project):
     r = _run(proj, bin_dir, calls, "scripts/install.sh")
     assert r.returncode == 1, r.stderr
     assert "Python's venv support is missing (no ensurepip)" in r.stderr
-    assert f"run: sudo apt-get install {_venv_package()}   then scripts/install.sh again" in r.stderr
+    assert (f"run: sudo apt-get install {_venv_package()}   then scripts/install.sh again"
+            in r.stderr)
     assert not (proj / ".venv").exists()  # nothing half-made for the next run to trust
     assert "sudo -n apt-get update" in calls.read_text()  # it tried, through sudo -n
     assert "apt-get update" not in calls.read_text().replace("sudo -n apt-get", "")
@@ -140,8 +141,8 @@ def test_install_verifies_the_model_packs(project):
     _stub(bin_dir, "python3", _python3(venv_ok=True, sounddevice="exit 0"))
     _run(proj, bin_dir, calls, "scripts/install.sh")
     venv_python = proj / ".venv" / "bin" / "python"
-    text = venv_python.read_text().replace(
-        '  -c*) exit 0 ;;', '  -c*) echo "install: model file x failed verification" >&2; exit 1 ;;')
+    failing = '  -c*) echo "install: model file x failed verification" >&2; exit 1 ;;'
+    text = venv_python.read_text().replace("  -c*) exit 0 ;;", failing)
     venv_python.write_text(text)
     r = _run(proj, bin_dir, calls, "scripts/install.sh")
     assert r.returncode == 1 and "failed verification" in r.stderr

@@ -92,7 +92,8 @@ class LivescribeApp(App[int]):
 
     def __init__(self, pipeline=None, info: SessionInfo | None = None, *,
                  transcript_path: Path | None = None, sinks=(), show_times: bool = True,
-                 wall_clock: bool = False, rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
+                 wall_clock: bool = False,
+                 rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.info = info or SessionInfo(input="—")
@@ -356,8 +357,8 @@ class LivescribeApp(App[int]):
             return
         path = self._save(self.saved_path or self.transcript_path or default_transcript_path())
         if path is not None:
-            self.query_one(StatusBar).show(
-                notice=f"sent {what} to the clipboard (if the terminal takes OSC 52); saved → {path}")
+            self.query_one(StatusBar).show(notice=f"sent {what} to the clipboard (if the terminal "
+                                                  f"takes OSC 52); saved → {path}")
 
     def action_save(self) -> None:
         """Save the transcript now; it is saved again when the session ends."""
