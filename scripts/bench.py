@@ -50,12 +50,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
+from streamer.decoding.decoder import DecodingOptions, ModelOptions  # noqa: E402
 from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
+from streamer.decoding.models import resolve_model  # noqa: E402
 from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.segmenter import VadOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from streamer.segmentation.segmenter import VadOptions  # noqa: E402
+from streamer.capture.sources import FileSource  # noqa: E402
 
 
 # --------------------------------------------------------------------------- text and WER
@@ -270,8 +270,8 @@ def offline_wer(audio: Path, model_name: str, options: PipelineOptions, segments
     """
     from faster_whisper import WhisperModel
 
-    from streamer.audio import decode_blocks, int16_to_float32
-    from streamer.models import download
+    from streamer.capture.audio import decode_blocks, int16_to_float32
+    from streamer.decoding.models import download
 
     pcm = np.concatenate(list(decode_blocks(audio, 16000 * 10)))
     x = int16_to_float32(pcm)

@@ -11,10 +11,10 @@ Sources (at least 10 minutes in all):
   and music with no voice;
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
-  soundtrack), decoded with PyAV by :func:`streamer.audio.decode_blocks`; missing packages are
+  soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
   skipped and reported.
 
-Each source is replayed by :class:`~streamer.sources.FileSource` at ``--speed max`` through
+Each source is replayed by :class:`~streamer.capture.sources.FileSource` at ``--speed max`` through
 :class:`~streamer.pipeline.Pipeline` (ring buffer, VAD segmenter, gate, warm worker, filters),
 with the default options unless told otherwise. Per source it reports windows cut by the VAD,
 windows gated, windows decoded, drops per filter (with the dropped text: what Whisper would have
@@ -46,11 +46,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
 from streamer.events import Caption, Partial, PipelineStats, WindowDropped  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
+from streamer.decoding.models import resolve_model  # noqa: E402
 from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from streamer.capture.sources import FileSource  # noqa: E402
 
 SEED = 20261121  #: numpy seed of every generated signal
 
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="replay speed (default: max); with --partials, e.g. 4 (live input)")
     p.add_argument("--partials", action="store_true", help="decode partials (needs --speed)")
     args = p.parse_args(argv)
-    from streamer.decoder import DecodingOptions
+    from streamer.decoding.decoder import DecodingOptions
 
     options = PipelineOptions(decoding=DecodingOptions(language=args.language),
                               partials=args.partials)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import conditions  # noqa: E402
 from bench import percentiles, run_stream, utterance_latencies, wer  # noqa: E402
 from bench_nonspeech import _write_wav  # noqa: E402
-from streamer.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
 from streamer.pipeline import PipelineOptions  # noqa: E402
 
 OVERLAP_S = 0.2  #: a partial "shows" an utterance when its speech overlaps it by this much
@@ -171,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default=None)
     args = p.parse_args(argv)
     if args.no_reuse:
-        import streamer.worker
+        import streamer.decoding.worker
 
-        streamer.worker.REUSE_PAUSE_DECODE = False
+        streamer.decoding.worker.REUSE_PAUSE_DECODE = False
     x, segments = crop(*conditions.build(args.condition), args.seconds)
     rows = []
     with tempfile.TemporaryDirectory(prefix="livescribe-partials-") as tmp:

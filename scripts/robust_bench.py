@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import conditions  # noqa: E402
 from bench_nonspeech import _write_wav as write_int16_wav  # noqa: E402
 from bench import _clean_reference, normalizer, percentiles, run_stream, simulate_realtime, utterance_latencies  # noqa: E402
-from streamer.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
 from streamer.pipeline import PipelineOptions  # noqa: E402
 
 LOST_FRACTION = 0.5  #: an utterance with this share of its words or more missing is lost (issue 12)
@@ -91,7 +91,7 @@ def oracle_texts(x: np.ndarray, segments: list[dict], model_name: str, cache: Pa
         return json.loads(cache.read_text())
     from faster_whisper import WhisperModel
 
-    from streamer.models import download, resolve_model
+    from streamer.decoding.models import download, resolve_model
 
     model = WhisperModel(download(resolve_model(model_name)), compute_type="int8")
     texts = []

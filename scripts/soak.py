@@ -49,12 +49,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench import (machine_info, percentiles, simulate_realtime,  # noqa: E402
                    utterance_latencies, write_results)
-from streamer.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
-from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
+from streamer.decoding.decoder import DecodingOptions, ModelOptions  # noqa: E402
 from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
+from streamer.decoding.models import resolve_model  # noqa: E402
 from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from streamer.capture.sources import FileSource  # noqa: E402
 
 DEFAULT_AUDIO = ROOT.parent / "shared" / "speech" / "meeting_dev.flac"
 TARGET_RSS_MB_PER_H = 5.0

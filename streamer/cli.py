@@ -15,20 +15,20 @@ import sys
 from dataclasses import fields
 
 from streamer import __version__
-from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.decoding.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped
-from streamer.filters import FilterOptions
-from streamer.gate import GateOptions
-from streamer.plan import Plan
-from streamer.plan import add_arguments as add_plan_arguments
-from streamer.segmenter import VadOptions
-from streamer.vad import DetectorOptions
-from streamer.sinks import FORMATS, make_sink
+from streamer.decoding.filters import FilterOptions
+from streamer.decoding.gate import GateOptions
+from streamer.tuning.plan import Plan
+from streamer.tuning.plan import add_arguments as add_plan_arguments
+from streamer.segmentation.segmenter import VadOptions
+from streamer.segmentation.vad import DetectorOptions
+from streamer.output.sinks import FORMATS, make_sink
 
 logger = logging.getLogger("streamer")
 
-DEFAULT_MODEL = "auto"  #: the tuning plan picks (streamer.plan, docs/tuning.md)
+DEFAULT_MODEL = "auto"  #: the tuning plan picks (streamer.tuning.plan, docs/tuning.md)
 
 
 def _speed(text: str) -> float:
@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace, plan: Plan | None = None):
     """Build :class:`~streamer.pipeline.PipelineOptions` from parsed arguments.
 
-    With ``plan`` (:func:`streamer.plan.plan_from_args`), device, compute type, threads and beam
+    With ``plan`` (:func:`streamer.tuning.plan.plan_from_args`), device, compute type, threads and beam
     size come from the plan and the worker loads through its fallback chain.
 
     Raises:
@@ -254,21 +254,21 @@ def make_source_factory(args: argparse.Namespace):
         LivescribeError: the file is missing or not audio; no microphone is usable.
     """
     if args.file:
-        from streamer.sources import FileSource
+        from streamer.capture.sources import FileSource
 
         return lambda ring: FileSource(args.file, ring, speed=args.speed)
-    from streamer.mic import make_mic_factory
+    from streamer.capture.mic import make_mic_factory
 
     return make_mic_factory(args)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run a captioning session; return the exit code."""
-    from streamer.models import resolve_model
+    from streamer.decoding.models import resolve_model
     from streamer.pipeline import Pipeline
 
-    from streamer.plan import plan_from_args
-    from streamer.probe import probe
+    from streamer.tuning.plan import plan_from_args
+    from streamer.tuning.probe import probe
 
     machine = probe()  # kept for the TUI's device panel (CPU features)
     plan = plan_from_args(args, probe_fn=lambda: machine)  # -v logs it; --strict may stop here (78)
@@ -372,7 +372,7 @@ def _run_tui(args: argparse.Namespace, pipeline, plan, cpu_features) -> int:
 
 
 def _open_journal(args: argparse.Namespace, description: str):
-    """The session transcript (:func:`streamer.sinks.open_journal`), or None.
+    """The session transcript (:func:`streamer.output.sinks.open_journal`), or None.
 
     Its path is logged once at start: at warning level when stderr is a terminal (seen without
     ``-v``), at info level otherwise (pipes and scripts keep a quiet stderr).
@@ -383,7 +383,7 @@ def _open_journal(args: argparse.Namespace, description: str):
     """
     if getattr(args, "no_transcript", False):
         return None
-    from streamer.sinks import open_journal
+    from streamer.output.sinks import open_journal
 
     try:
         journal = open_journal(args.transcript, description)
@@ -428,11 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``livescribe`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "devices":
-        from streamer.mic import devices_main
+        from streamer.capture.mic import devices_main
 
         return _guard(lambda: devices_main(argv[1:]))
     if argv and argv[0] == "info":
-        from streamer.plan import info_main
+        from streamer.tuning.plan import info_main
 
         return _guard(lambda: info_main(argv[1:]))
     args = build_parser().parse_args(argv)

@@ -20,7 +20,7 @@ class SpeechWindow:
         audio: ``int16 [n_samples]`` PCM at 16 kHz mono (pre-roll and hang-over included).
         start_s, end_s: stream time of the first and one-past-last sample, seconds.
         voiced_s: seconds of frames counted as speech (Silero-confirmed, or webrtcvad-voiced
-            next to confirmed speech; :mod:`streamer.segmenter`).
+            next to confirmed speech; :mod:`streamer.segmentation.segmenter`).
         captured_wall: ``time.monotonic()`` when the window's last sample was captured.
         reason: why it was cut: ``"end"`` (end of utterance), ``"cap"`` (maximum length
             reached, cut at a pause), ``"flush"`` (end of stream) or ``"merged"``.
@@ -245,7 +245,7 @@ class PipelineStats:
         inference_s: total wall seconds spent decoding.
         final: True for the last stats event of the session.
         windows_gated: speech windows the energy/zero-crossing gate kept from the worker
-            (silence or broadband noise, :mod:`streamer.gate`).
+            (silence or broadband noise, :mod:`streamer.decoding.gate`).
         windows_merged: windows decoded together with an earlier one because inference was
             behind real time (backpressure; nothing dropped).
         partials: :class:`Partial` events emitted.

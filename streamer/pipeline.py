@@ -20,17 +20,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.decoding.decoder import DecodingOptions, ModelOptions
 from streamer.errors import LivescribeError
 from streamer.events import PipelineStats, SpeechWindow
-from streamer.filters import FilterOptions
-from streamer.gate import GateOptions
-from streamer.models import ResolvedModel
-from streamer.plan import Plan
-from streamer.recorder import Recorder
-from streamer.ringbuffer import RingBuffer
-from streamer.segmenter import Segmenter, VadOptions
-from streamer.worker import InferenceWorker
+from streamer.decoding.filters import FilterOptions
+from streamer.decoding.gate import GateOptions
+from streamer.decoding.models import ResolvedModel
+from streamer.tuning.plan import Plan
+from streamer.capture.recorder import Recorder
+from streamer.capture.ringbuffer import RingBuffer
+from streamer.segmentation.segmenter import Segmenter, VadOptions
+from streamer.decoding.worker import InferenceWorker
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +70,9 @@ class PipelineOptions:
         window_queue_size: windows that may wait for the worker before the segmenter blocks.
         stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
         plan: tuning plan; when given the worker loads through its fallback chain and
-            calibrates (:func:`streamer.plan.start_decoder`), else it loads ``model`` as is.
+            calibrates (:func:`streamer.tuning.plan.start_decoder`), else it loads ``model`` as is.
         record_path: save the audio the segmenter reads (16 kHz mono) to this ``.flac`` or
-            ``.wav`` file (:class:`streamer.recorder.Recorder`); None records nothing.
+            ``.wav`` file (:class:`streamer.capture.recorder.Recorder`); None records nothing.
     """
 
     vad: VadOptions = field(default_factory=VadOptions)

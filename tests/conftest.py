@@ -29,7 +29,7 @@ CLIPS = {
 
 def load_pcm(path: Path) -> np.ndarray:
     """The whole clip as int16 [n] at 16 kHz mono (via the project's decoder)."""
-    from streamer.audio import decode_blocks
+    from streamer.capture.audio import decode_blocks
 
     return np.concatenate(list(decode_blocks(path, 16000)))
 
@@ -60,7 +60,7 @@ def _user_data_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model():
     """The bundled tiny.en model, resolved."""
-    from streamer.models import resolve_model
+    from streamer.decoding.models import resolve_model
 
     return resolve_model("tiny.en")
 
@@ -97,7 +97,7 @@ class HeldRing:
     """A ring buffer that holds the capture thread once ``hold_s`` of audio is written, until
     :meth:`release`: the test decides where the stream stands, not a clock.
 
-    Wraps a :class:`streamer.ringbuffer.RingBuffer`; a source writes through it unchanged.
+    Wraps a :class:`streamer.capture.ringbuffer.RingBuffer`; a source writes through it unchanged.
     """
 
     def __init__(self, ring, hold_s: float) -> None:
@@ -133,7 +133,7 @@ def held_file_source(path, hold_s: float, speed: float = math.inf):
     """A source factory for :class:`~streamer.pipeline.Pipeline`: ``path`` replayed at
     ``speed`` and held after ``hold_s`` seconds. Returns ``(factory, holder)``; ``holder[0]`` is
     the :class:`HeldRing` once the pipeline has built the source."""
-    from streamer.sources import FileSource
+    from streamer.capture.sources import FileSource
 
     holder: list[HeldRing] = []
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, in_order, load_pcm, words
-from streamer.decoder import WindowDecoder
+from streamer.decoding.decoder import WindowDecoder
 from streamer.events import Caption, PipelineStats, SpeechWindow, WindowStarted
 from streamer.pipeline import Pipeline, PipelineOptions
-from streamer.sources import FileSource
-from streamer.worker import MERGE_GAP_S, merge_windows
+from streamer.capture.sources import FileSource
+from streamer.decoding.worker import MERGE_GAP_S, merge_windows
 
 HANG_BOUND_S = 120  #: bounds a hang only; the test never waits on a clock
 

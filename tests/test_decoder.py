@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, CLIPS, in_order, load_pcm, words
-from streamer.audio import int16_to_float32
-from streamer.decoder import DecodingOptions, WindowDecoder
-from streamer.models import resolve_model
+from streamer.capture.audio import int16_to_float32
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+from streamer.decoding.models import resolve_model
 
 
 @pytest.fixture(scope="module")

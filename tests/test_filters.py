@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, load_pcm
-from streamer.decoder import DecodeResult
+from streamer.decoding.decoder import DecodeResult
 from streamer.events import SpeechWindow
-from streamer.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
+from streamer.decoding.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
                               compression_ratio, is_known_phrase, known_phrase, language,
                               low_alnum, no_speech, repeat_previous, repetition, run_chain,
                               trim_loop)
@@ -87,9 +87,9 @@ def test_known_phrase_drops_music_thank_you_keeps_real_goodbye():
 def test_real_short_thank_you_and_goodbye_survive_the_whole_chain(tiny_model):
     """Decode the first 0.48 s of a real "Thank you for your patience" (it says "Thank you.")
     and a real "Goodbye" with tiny.en through the segmenter; every window is kept."""
-    from streamer.audio import int16_to_float32
-    from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
-    from streamer.segmenter import Segmenter
+    from streamer.capture.audio import int16_to_float32
+    from streamer.decoding.decoder import DecodingOptions, ModelOptions, WindowDecoder
+    from streamer.segmentation.segmenter import Segmenter
 
     dec = WindowDecoder(tiny_model, ModelOptions(cpu_threads=1), DecodingOptions(language="en"))
     clips = {"thank you": load_pcm(ASSETS / "asterisk_en_queue-thankyou.flac")[:int(0.48 * 16000)],
@@ -176,7 +176,7 @@ def test_low_alnum_drops_hum_dots_keeps_a_real_ellipsis():
 def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confirmed, keep):
     from dataclasses import replace
 
-    from streamer.filters import weak_detection
+    from streamer.decoding.filters import weak_detection
 
     w = replace(window(1.2, duration_s=1.8), peak_speech_prob=peak, confirmed_s=confirmed)
     v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)

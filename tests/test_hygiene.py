@@ -12,7 +12,7 @@ def test_engine_imports_without_textual_or_sounddevice():
         "import sys\n"
         "sys.modules['textual'] = None\n"  # any import of textual now fails
         "sys.modules['sounddevice'] = None\n"
-        "import streamer.cli, streamer.pipeline, streamer.worker, streamer.sources\n"
+        "import streamer.cli, streamer.pipeline, streamer.decoding.worker, streamer.capture.sources\n"
         "print('ok')\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

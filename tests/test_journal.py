@@ -18,7 +18,7 @@ import pytest
 from conftest import CLIPS, ROOT, run_cli, wait_for_speech_after
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption
-from streamer.sinks import JournalSink, default_transcript_path, open_journal
+from streamer.output.sinks import JournalSink, default_transcript_path, open_journal
 
 LINE = re.compile(r"^\[(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})\] (.*)$")
 
@@ -105,7 +105,7 @@ class _FailingStream(io.StringIO):
 
 def test_a_write_failure_warns_once_and_never_raises(caplog):
     j = JournalSink(_FailingStream(), Path("/full/t.txt"))
-    with caplog.at_level(logging.WARNING, logger="streamer.sinks"):
+    with caplog.at_level(logging.WARNING, logger="streamer.output.sinks"):
         j.write(caption("a", 0, 1))
         j.write(caption("b", 1, 2))
     assert isinstance(j.error, OSError)

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, in_order, load_pcm, words
-from streamer import mic
+from streamer.capture import mic
 from streamer.errors import DeviceError, ExitCode, LivescribeError
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.ringbuffer import RingBuffer
 
 
 # -- a fake sounddevice ---------------------------------------------------------------------

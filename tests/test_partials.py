@@ -17,13 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer.decoder import DecodeResult
+from streamer.decoding.decoder import DecodeResult
 from streamer.events import Caption, Partial, SpeechWindow, WindowDropped
-from streamer.filters import FilterOptions
-from streamer.decoder import DecodingOptions, ModelOptions
-from streamer.segmenter import VadOptions
-from streamer.sinks import make_sink
-from streamer.worker import InferenceWorker, SnapshotSlot, agreed_prefix
+from streamer.decoding.filters import FilterOptions
+from streamer.decoding.decoder import DecodingOptions, ModelOptions
+from streamer.segmentation.segmenter import VadOptions
+from streamer.output.sinks import make_sink
+from streamer.decoding.worker import InferenceWorker, SnapshotSlot, agreed_prefix
 from test_segmenter import FS, run
 
 SNAP = VadOptions(partial_interval_ms=300)  # a snapshot every 10 frames
@@ -262,7 +262,7 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
 
 
 def test_a_merged_final_ends_the_partials_of_every_utterance_it_holds():
-    from streamer.worker import merge_windows
+    from streamer.decoding.worker import merge_windows
 
     w, events = _worker(["One. Two."])
     merged = merge_windows([_window(0, 1.0, "end"), replace(_window(1, 1.0, "end"), index=1)])

@@ -7,7 +7,7 @@ import pytest
 from conftest import CLIPS, held_file_source, in_order, words
 from streamer.events import Caption, ModelReady, PipelineStats, WindowStarted
 from streamer.pipeline import Pipeline, PipelineOptions
-from streamer.sources import FileSource
+from streamer.capture.sources import FileSource
 
 KEY_WORDS = {
     "jfk": ["fellow", "americans", "country", "country"],
@@ -62,7 +62,7 @@ def test_event_stream_is_well_formed(sessions, clip):
 
 
 def test_model_failure_travels_as_data(tmp_path):
-    from streamer.models import ResolvedModel
+    from streamer.decoding.models import ResolvedModel
 
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from conftest import CLIPS, ROOT, run_cli
-from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.decoding.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError, ModelError
-from streamer.plan import (CalibrationOptions, LoadAttempt, Overrides, calibrate, check_strict,
+from streamer.tuning.plan import (CalibrationOptions, LoadAttempt, Overrides, calibrate, check_strict,
                            estimate_memory, load_with_fallback, make_plan, start_decoder,
                            step_down_model)
-from streamer.probe import GpuInfo, Probe
+from streamer.tuning.probe import GpuInfo, Probe
 
 GIB = 2**30
 JFK_PATH = str(CLIPS["jfk"][0])
@@ -349,7 +349,7 @@ def test_worker_records_calibration_in_the_plan(tiny_model):
 
     from streamer.events import ModelReady
     from streamer.pipeline import Pipeline, PipelineOptions
-    from streamer.sources import FileSource
+    from streamer.capture.sources import FileSource
 
     plan = make_plan(PROBES["2-core AVX2 laptop"], Overrides(model="tiny.en", threads=1))
     p = Pipeline(tiny_model, lambda ring: FileSource(JFK_PATH, ring, speed=math.inf),

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import CLIPS, load_pcm, run_cli
 from streamer.errors import ExitCode, LivescribeError
-from streamer.recorder import Recorder
+from streamer.capture.recorder import Recorder
 
 
 def decode(path) -> tuple[np.ndarray, int, int]:
@@ -70,7 +70,7 @@ def test_pipeline_records_what_it_heard(tmp_path, tiny_model):
     frame (the segmenter never reads a last partial frame)."""
     from streamer.events import Caption
     from streamer.pipeline import Pipeline, PipelineOptions
-    from streamer.sources import FileSource
+    from streamer.capture.sources import FileSource
 
     clip = CLIPS["jfk"][0]
     out = tmp_path / "heard.flac"

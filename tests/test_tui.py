@@ -36,7 +36,7 @@ HOLD_S = 9.0  # where held replays stop: inside jfk.flac's last phrase (7.0–10
 # -- engine addition: the input level ---------------------------------------------------------
 
 def test_segmenter_level_dbfs_of_real_frames():
-    from streamer.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
+    from streamer.segmentation.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
 
     seg = Segmenter(VadOptions())
     n = seg.options.frame_samples
@@ -196,10 +196,10 @@ def _real_app(speed: str, tmp_path, hold_s: float | None = None, **kwargs) -> Li
     clock, decides where the stream stands when it presses a key.
     """
     from streamer.cli import build_parser, make_source_factory, options_from_args
-    from streamer.models import resolve_model
+    from streamer.decoding.models import resolve_model
     from streamer.pipeline import Pipeline
-    from streamer.plan import plan_from_args
-    from streamer.probe import probe
+    from streamer.tuning.plan import plan_from_args
+    from streamer.tuning.probe import probe
 
     args = build_parser().parse_args(["--file", JFK, "--model", "tiny.en", "--speed", speed])
     machine = probe()
@@ -225,7 +225,7 @@ async def _until(pilot, predicate, what: str) -> None:
 
 @pytest.mark.model
 def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
-    from streamer.sinks import make_sink
+    from streamer.output.sinks import make_sink
 
     srt = io.StringIO()  # what --output FILE --format srt gets while the UI shows captions
     app = _real_app("max", tmp_path, sinks=[make_sink("srt", srt)])

@@ -54,7 +54,7 @@ class LivescribeApp(App[int]):
             (snapshot tests and demos: no threads, no polling of the engine).
         info: what the device panel shows about the set-up.
         transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
-        sinks: :class:`streamer.sinks.Sink` s that also receive every caption (``--output
+        sinks: :class:`streamer.output.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
         show_times: start with the stream-time column.
         rss_bytes: returns resident memory in bytes; None hides the memory row.
@@ -340,7 +340,7 @@ def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str 
             :class:`LivescribeApp`).
         info: the set-up to show; by default described from ``pipeline`` and ``model_name``.
         model_name: the model as the user asked for it.
-        plan: the tuning plan's rows (label -> value), when ``streamer.plan`` made one.
+        plan: the tuning plan's rows (label -> value), when ``streamer.tuning.plan`` made one.
         cpu_features: CPU features found by the hardware probe.
         **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times, rss_bytes).
     """

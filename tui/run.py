@@ -22,7 +22,7 @@ def run_tui(pipeline, *, model_name: str, plan=None, cpu_features: Sequence[str]
     Args:
         pipeline: a :class:`streamer.pipeline.Pipeline`, not started.
         model_name: the model as asked for (``auto`` before the plan picks).
-        plan: the :class:`streamer.plan.Plan`, if one was made: its rows fill the device panel.
+        plan: the :class:`streamer.tuning.plan.Plan`, if one was made: its rows fill the device panel.
         cpu_features: SIMD features from the hardware probe.
         sinks: caption sinks that also receive every caption (``--output``).
         open_extra_sinks: called once the UI owns the terminal and its log handler is in

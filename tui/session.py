@@ -17,7 +17,7 @@ from pathlib import Path
 
 from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
 
-SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.audio.SAMPLE_RATE)
+SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.capture.audio.SAMPLE_RATE)
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
@@ -55,7 +55,7 @@ class SessionInfo:
         threads: requested CPU threads (0 = CTranslate2's default).
         beam_size: decoding beam size.
         plan: rows of the tuning plan (label -> value) when one was made, else None.
-            Hook for ``streamer.plan``: pass its fields here; the panel shows them as given.
+            Hook for ``streamer.tuning.plan``: pass its fields here; the panel shows them as given.
         cpu_features: CPU features the plan's probe found (e.g. ``("avx2", "fma")``), if known.
     """
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE, float32_to_int16, INT16_SCALE
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16, INT16_SCALE
 from streamer.errors import DeviceError, ExitCode, LivescribeError
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.ringbuffer import RingBuffer
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.errors import ExitCode, LivescribeError
 
 logger = logging.getLogger(__name__)

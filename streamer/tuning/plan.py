@@ -1,6 +1,6 @@
 """The tuning plan: device, compute type, threads, model, beam size, instances, each with a reason.
 
-:func:`make_plan` is a pure function of a :class:`~streamer.probe.Probe` and the user's
+:func:`make_plan` is a pure function of a :class:`~streamer.tuning.probe.Probe` and the user's
 :class:`Overrides`, so plans for machines we do not have (a GPU server, an Apple laptop) are
 tested with synthetic probes; docs/tuning.md holds the table those tests check.
 
@@ -24,9 +24,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from streamer.decoder import DecodingOptions, ModelOptions
+from streamer.decoding.decoder import DecodingOptions, ModelOptions
 from streamer.errors import ExitCode, LivescribeError, ModelError
-from streamer.probe import Probe
+from streamer.tuning.probe import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ MIB = 2**20
 #: Whisper parameter counts in millions (openai/whisper README, "Available models and languages").
 PARAMS_M = {"tiny": 39, "base": 74, "small": 244, "medium": 769, "large": 1550, "turbo": 809}
 
-#: Offline models: shipped as PyPI packs (streamer.models.OFFLINE_MODELS), no hub download.
+#: Offline models: shipped as PyPI packs (streamer.decoding.models.OFFLINE_MODELS), no hub download.
 OFFLINE = ("tiny.en", "base")
 
 
@@ -608,7 +608,7 @@ Loader = Callable[..., object]
 
 
 def _default_loader(resolved, model_options: ModelOptions, decoding: DecodingOptions):
-    from streamer.decoder import WindowDecoder
+    from streamer.decoding.decoder import WindowDecoder
 
     return WindowDecoder(resolved, model_options, decoding)
 
@@ -633,10 +633,10 @@ def load_with_fallback(attempts: tuple[LoadAttempt, ...], decoding: DecodingOpti
     Args:
         attempts: the chain (:attr:`Plan.fallback`).
         decoding: decoding options given to every step.
-        loader: builds a decoder; :class:`~streamer.decoder.WindowDecoder` by default (tests
+        loader: builds a decoder; :class:`~streamer.decoding.decoder.WindowDecoder` by default (tests
             inject a failing one).
         strict: raise on the first failure (device problems as exit 78).
-        resolve: model name -> resolved model (:func:`streamer.models.resolve_model`).
+        resolve: model name -> resolved model (:func:`streamer.decoding.models.resolve_model`).
 
     Returns:
         ``(decoder, the step that loaded, failures as "step: error" lines)``.
@@ -644,7 +644,7 @@ def load_with_fallback(attempts: tuple[LoadAttempt, ...], decoding: DecodingOpti
     if loader is None:
         loader = _default_loader
     if resolve is None:
-        from streamer.models import resolve_model as resolve
+        from streamer.decoding.models import resolve_model as resolve
     failures: list[str] = []
     bad_models: set[str] = set()
     last: LivescribeError | None = None
@@ -740,7 +740,7 @@ def calibrate(decoder, plan: Plan, loader: Loader | None = None,
     if loader is None:
         loader = _default_loader
     if resolve is None:
-        from streamer.models import resolve_model as resolve
+        from streamer.decoding.models import resolve_model as resolve
     steps: list[CalibrationStep] = []
 
     def time_it(d) -> float:
@@ -859,7 +859,7 @@ def plan_from_args(args: argparse.Namespace, probe_fn: Callable[[], Probe] | Non
     Raises:
         LivescribeError: ``--strict`` and an impossible override (exit 78).
     """
-    from streamer.probe import probe
+    from streamer.tuning.probe import probe
 
     plan = make_plan((probe_fn or probe)(), overrides_from_args(args))
     check_strict(plan)
@@ -916,7 +916,7 @@ def format_info(p: Probe, plan: Plan) -> str:
 
 def info_main(argv: list[str], probe_fn: Callable[[], Probe] | None = None) -> int:
     """``livescribe info [--json] [overrides]``: the probe and the plan on stdout."""
-    from streamer.probe import probe
+    from streamer.tuning.probe import probe
 
     ap = argparse.ArgumentParser(prog="livescribe info",
                                  description="Print what this machine offers and the settings "

@@ -40,15 +40,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from streamer.audio import int16_to_float32
-from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
+from streamer.capture.audio import int16_to_float32
+from streamer.decoding.decoder import DecodingOptions, ModelOptions, WindowDecoder
 from streamer.errors import LivescribeError
 from streamer.events import Caption, ModelReady, Partial, SpeechWindow, WindowDropped, WindowStarted
-from streamer.filters import FilterChain, FilterOptions
-from streamer.gate import GateOptions
-from streamer.gate import check as gate_check
-from streamer.models import ResolvedModel
-from streamer.plan import Plan, start_decoder
+from streamer.decoding.filters import FilterChain, FilterOptions
+from streamer.decoding.gate import GateOptions
+from streamer.decoding.gate import check as gate_check
+from streamer.decoding.models import ResolvedModel
+from streamer.tuning.plan import Plan, start_decoder
 
 logger = logging.getLogger(__name__)
 
@@ -180,14 +180,14 @@ class InferenceWorker:
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
         events: bounded queue receiving ``ModelReady``, ``WindowStarted``, ``Caption`` and
             ``WindowDropped`` events.
-        plan: the tuning plan (:mod:`streamer.plan`); when given, the model is loaded through
+        plan: the tuning plan (:mod:`streamer.tuning.plan`); when given, the model is loaded through
             its fallback chain and calibrated, and :attr:`plan` is replaced by the plan as
             loaded and measured. None loads ``model`` with ``model_options`` as given.
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
         max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
             leaving room for the decoder's trailing context).
         gate: the energy/zero-crossing gate every window passes before decoding
-            (:mod:`streamer.gate`); a gated window is a ``WindowDropped`` with filter ``"gate"``.
+            (:mod:`streamer.decoding.gate`); a gated window is a ``WindowDropped`` with filter ``"gate"``.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.
         partials: look for snapshots when no final waits (False: wait for finals only).
@@ -201,7 +201,7 @@ class InferenceWorker:
         snapshots: the :class:`SnapshotSlot` the pipeline offers snapshots to.
         partials, partials_skipped, finals_reused: see :class:`~streamer.events.PipelineStats`.
         fallbacks: windows decoded again after a loop or an early end
-            (:meth:`streamer.decoder.WindowDecoder.decode`).
+            (:meth:`streamer.decoding.decoder.WindowDecoder.decode`).
         timings: per-decode ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``
             (the last :data:`TIMINGS_KEPT`).
     """

@@ -2,7 +2,7 @@
 
 Every step is independent and fails soft: a step that raises or finds nothing leaves its field
 ``None`` (or empty) and adds a line to :attr:`Probe.notes`; :func:`probe` never raises. The
-plan (:mod:`streamer.plan`) treats ``None`` as "unknown" and picks the safe choice.
+plan (:mod:`streamer.tuning.plan`) treats ``None`` as "unknown" and picks the safe choice.
 
 Sources, per field:
 

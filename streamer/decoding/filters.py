@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from streamer.decoder import DecodeResult
+from streamer.decoding.decoder import DecodeResult
 from streamer.events import SpeechWindow
 
 logger = logging.getLogger(__name__)

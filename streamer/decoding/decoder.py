@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamer.errors import LivescribeError, ModelError
-from streamer.models import ResolvedModel, download
+from streamer.decoding.models import ResolvedModel, download
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class DecodingOptions:
         language_detection_threshold: a window whose top language probability exceeds this
             fixes the language at once (faster-whisper's default 0.5).
         fallback: decode a window again when its text is a loop (compression ratio above
-            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.filters.trim_loop`)
+            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.filters.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
             over at least ``early_end_min_speech_s``): first with the full 30 s context, then
             in timestamp mode; the first clean text is kept, else the longest loop-trimmed one.
@@ -146,7 +146,7 @@ class WindowDecoder:
     """A loaded, warm Whisper model that decodes short windows.
 
     Args:
-        model: where the weights are (see :func:`streamer.models.resolve_model`).
+        model: where the weights are (see :func:`streamer.decoding.models.resolve_model`).
         model_options: device, compute type, threads.
         options: decoding options.
 
@@ -256,7 +256,7 @@ class WindowDecoder:
             # every decode failed its check: the longest text once its loop is cut
             from faster_whisper.transcribe import get_compression_ratio
 
-            from streamer.filters import trim_loop
+            from streamer.decoding.filters import trim_loop
 
             best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
             text = trim_loop(best.text)[0]
@@ -273,7 +273,7 @@ class WindowDecoder:
         """``"loop"``, ``"early_end"`` or ``""`` for a decoded text (options' thresholds)."""
         from faster_whisper.transcribe import get_compression_ratio
 
-        from streamer.filters import trim_loop
+        from streamer.decoding.filters import trim_loop
 
         o = self.options
         if text and (get_compression_ratio(text) > o.loop_compression_ratio

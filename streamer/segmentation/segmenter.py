@@ -1,6 +1,6 @@
 """The segmenter: turns the 16 kHz stream into utterances, each decoded whole.
 
-All speech/non-speech decisions live here and in :mod:`streamer.vad`, which measures every
+All speech/non-speech decisions live here and in :mod:`streamer.segmentation.vad`, which measures every
 30 ms frame (webrtcvad voiced?, Silero speech probability, level above the noise floor). The
 state machine:
 
@@ -23,7 +23,7 @@ state machine:
   ``"partial"`` window on a speech frame (the first at once, then every
   ``partial_interval_ms``), and as a ``"pause"`` window after ``pause_snapshot_ms`` of
   non-speech (if the utterance ends there, that decode is its final text:
-  :mod:`streamer.worker`). Snapshots never change the utterance windows.
+  :mod:`streamer.decoding.worker`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
 benchmark the final text of an utterance decoded whole is better than that of its pieces
@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.events import SpeechWindow
-from streamer.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
+from streamer.segmentation.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class Segmenter:
 
     Args:
         options: segmentation options.
-        detector: the frame-level detector (default: a :class:`~streamer.vad.SpeechDetector`
+        detector: the frame-level detector (default: a :class:`~streamer.segmentation.vad.SpeechDetector`
             built from ``options.detector``); tests inject a scripted one.
 
     Counters: :attr:`windows` emitted, :attr:`fragments_dropped`.
