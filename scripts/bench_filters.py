@@ -46,13 +46,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streamer.capture.audio import decode_blocks, int16_to_float32  # noqa: E402
-from streamer.decoding.decoder import DecodeResult, DecodingOptions, ModelOptions, WindowDecoder  # noqa: E402
-from streamer.events import SpeechWindow  # noqa: E402
+from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder  # noqa: E402
+from streamer.segmentation.window import SpeechWindow  # noqa: E402
 from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterChain, FilterOptions,  # noqa: E402
                               is_known_phrase)
 from streamer.decoding.gate import GateOptions  # noqa: E402
 from streamer.decoding.gate import check as gate_check  # noqa: E402
-from streamer.decoding.models import resolve_model  # noqa: E402
+from streamer.decoding.models import ModelSpec  # noqa: E402
 from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
@@ -153,7 +153,7 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
         for line in cache.read_text(encoding="utf-8").splitlines():
             rec = json.loads(line)
             done.setdefault(rec["clip"], []).append(rec)
-    resolved = resolve_model(model)
+    spec = ModelSpec(model, cpu_threads=threads)  # a fixed set-up: the study compares filters
     decoders: dict[str | None, WindowDecoder] = {}
     todo = [(c["id"], SPEECH / c["file"], c["language"]) for c in clips]
     if meeting:
@@ -168,8 +168,7 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
             if model.endswith(".en") and lang != "en":
                 continue
             if lang not in decoders:
-                decoders[lang] = WindowDecoder(resolved, ModelOptions(cpu_threads=threads),
-                                               DecodingOptions(language=lang))
+                decoders[lang] = WindowDecoder(spec, DecodingOptions(language=lang))
             dec = decoders[lang]
             for w in windows_of(load_pcm(path)):
                 g = gate_check(w.audio)

@@ -48,29 +48,47 @@ def in_order(needles: list[str], haystack: list[str]) -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _user_data_dir(tmp_path_factory):
-    """Send default transcripts (platformdirs' user data dir) to a temporary directory, not
-    the home of whoever runs the tests; subprocesses inherit it."""
+def _user_dirs(tmp_path_factory):
+    """Send default transcripts (platformdirs' user data dir) and the default config file (its
+    user config dir) to temporary directories, not the home of whoever runs the tests, and
+    drop any ``LIVESCRIBE_*`` setting from the environment; subprocesses inherit this."""
+    from streamer.config import settings
+
     mp = pytest.MonkeyPatch()
     mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    for name in [s.env for s in settings()] + ["LIVESCRIBE_CONFIG"]:
+        mp.delenv(name, raising=False)
     yield
     mp.undo()
 
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """The bundled tiny.en model, resolved."""
-    from streamer.decoding.models import resolve_model
+    """The bundled tiny.en model on the CPU, int8, CTranslate2's default threads."""
+    from streamer.decoding.models import ModelSpec
 
-    return resolve_model("tiny.en")
+    return ModelSpec("tiny.en")
+
+
+def tiny_config(**groups):
+    """The default configuration with the tiny.en model; ``groups`` replace whole groups
+    (``output=OutputOptions(record="x.flac")``)."""
+    from streamer.config import Config, ModelRequest
+
+    groups.setdefault("model", ModelRequest(name="tiny.en"))
+    return Config(**groups)
+
+
+CLI = [sys.executable, "-m", "tui"]  #: the livescribe command, run from the work tree
 
 
 def run_cli(*args: str, timeout: float = 120, env: dict | None = None,
             input: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m streamer ARGS`` and capture stdout/stderr as text."""
+    """Run ``livescribe ARGS`` (``python -m tui``) and capture stdout/stderr as text."""
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "streamer", *args], cwd=ROOT, env=e,
+    return subprocess.run([*CLI, *args], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 

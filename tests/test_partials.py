@@ -18,9 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamer.decoding.decoder import DecodeResult
-from streamer.events import Caption, Partial, SpeechWindow, WindowDropped
+from streamer.events import Caption, Partial, WindowDropped
+from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.filters import FilterOptions
-from streamer.decoding.decoder import DecodingOptions, ModelOptions
+from streamer.decoding.decoder import DecodingOptions
 from streamer.segmentation.segmenter import VadOptions
 from streamer.output.sinks import make_sink
 from streamer.decoding.worker import InferenceWorker, SnapshotSlot, agreed_prefix
@@ -103,8 +104,8 @@ class ScriptedDecoder:
 
 def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
-    w = InferenceWorker(None, ModelOptions(), DecodingOptions(language="en"), FilterOptions(),
-                        queue.Queue(), events, commit_limit_s=17.0)
+    w = InferenceWorker(lambda: ScriptedDecoder(texts), DecodingOptions(language="en"),
+                        FilterOptions(), queue.Queue(), events, commit_limit_s=17.0)
     w.decoder = ScriptedDecoder(texts)
     return w, events
 

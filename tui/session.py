@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
+from streamer.events import (Caption, ModelReady, Partial, PipelineStats, WindowDropped,
+                             WindowStarted, WindowTimings)
 
 SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.capture.audio.SAMPLE_RATE)
 
@@ -54,8 +56,8 @@ class SessionInfo:
         device, compute_type: requested inference device and CTranslate2 compute type.
         threads: requested CPU threads (0 = CTranslate2's default).
         beam_size: decoding beam size.
-        plan: rows of the tuning plan (label -> value) when one was made, else None.
-            Hook for ``streamer.tuning.plan``: pass its fields here; the panel shows them as given.
+        plan: rows of the tuning plan (label -> value) when one was made, else None (from
+            :class:`~streamer.events.PlanReady`).
         cpu_features: CPU features the plan's probe found (e.g. ``("avx2", "fma")``), if known.
     """
 
@@ -68,19 +70,6 @@ class SessionInfo:
     beam_size: int = 1
     plan: Mapping[str, str] | None = None
     cpu_features: tuple[str, ...] = ()
-
-    @classmethod
-    def from_pipeline(cls, pipeline, model_name: str, plan: Mapping[str, str] | None = None,
-                      cpu_features: Iterable[str] = ()) -> SessionInfo:
-        """Describe a :class:`streamer.pipeline.Pipeline` from its source and options."""
-        src = pipeline.source
-        rate = getattr(src, "rate_hz", None) or getattr(src, "samplerate", None)
-        o = pipeline.options
-        return cls(input=getattr(src, "description", "?"),
-                   input_rate_hz=int(rate) if rate else None,
-                   model=model_name, device=o.model.device, compute_type=o.model.compute_type,
-                   threads=o.model.cpu_threads, beam_size=o.decoding.beam_size, plan=plan,
-                   cpu_features=tuple(cpu_features))
 
 
 @dataclass
@@ -98,6 +87,7 @@ class SessionView:
         partial: the newest :class:`Partial` of the utterance being spoken, until its final
             caption (or its drop) replaces it.
         partials_seen: partials received.
+        timings: per-window :class:`WindowTimings` for ``--benchmark`` (the last 10,000).
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -110,6 +100,7 @@ class SessionView:
     finished: bool = False
     partial: Partial | None = None
     partials_seen: int = 0
+    timings: deque = field(default_factory=lambda: deque(maxlen=10_000))
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
@@ -121,6 +112,8 @@ class SessionView:
         elif isinstance(event, Partial):
             self.partials_seen += 1
             self.partial = event
+        elif isinstance(event, WindowTimings):
+            self.timings.append(event)
         elif isinstance(event, WindowStarted):
             self.pending[event.window_index] = (event.start_s, event.end_s)
         elif isinstance(event, WindowDropped):

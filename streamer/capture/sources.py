@@ -15,7 +15,7 @@ from itertools import chain
 from pathlib import Path
 
 from streamer.capture.audio import SAMPLE_RATE, check_readable, decode_blocks
-from streamer.errors import LivescribeError
+from streamer.errors import ExitCode, LivescribeError
 from streamer.capture.ringbuffer import RingBuffer
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,6 @@ class FileSource:
             self.error = exc
         except Exception as exc:  # pragma: no cover - unexpected decoder failure
             logger.exception("file source failed")
-            self.error = LivescribeError(f"capture failed: {exc}")
+            self.error = LivescribeError(f"capture failed: {exc}", ExitCode.SOFTWARE)
         finally:
             self.ring.close()

@@ -1,7 +1,7 @@
 """A cheap voicing gate on whole speech windows, before the model.
 
 The speech detector decides frame by frame; this gate looks at a finished
-:class:`~streamer.events.SpeechWindow` and keeps windows that cannot be speech away from the
+:class:`~streamer.segmentation.window.SpeechWindow` and keeps windows that cannot be speech away from the
 worker, where Whisper would be tempted to invent text ("you", "Thank you."):
 
 - **zero-crossing rate** (ZCR): a window whose most tonal tenth still changes sign more often

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from streamer.capture.audio import SAMPLE_RATE
-from streamer.events import SpeechWindow
+from streamer.segmentation.window import SpeechWindow
 from streamer.segmentation.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
 
 logger = logging.getLogger(__name__)
@@ -144,12 +145,17 @@ class Segmenter:
         options: segmentation options.
         detector: the frame-level detector (default: a :class:`~streamer.segmentation.vad.SpeechDetector`
             built from ``options.detector``); tests inject a scripted one.
+        on_fragment: called with ``(start_s, end_s, confirmed_s)`` (stream seconds) for each
+            fragment dropped (the pipeline turns it into a
+            :class:`~streamer.events.FragmentDropped` event).
 
     Counters: :attr:`windows` emitted, :attr:`fragments_dropped`.
     """
 
-    def __init__(self, options: VadOptions = VadOptions(), detector=None) -> None:
+    def __init__(self, options: VadOptions = VadOptions(), detector=None,
+                 on_fragment: Callable[[float, float, float], None] | None = None) -> None:
         o = self.options = options
+        self._on_fragment = on_fragment
         self.detector = detector or SpeechDetector(o.detector, o.frame_ms)
         self._frame_s = o.frame_ms / 1000
         self._back: deque[_Frame] = deque(maxlen=o.frames(o.onset_lookback_ms + o.pre_roll_ms))
@@ -320,6 +326,10 @@ class Segmenter:
         confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
         if confirmed * fs * 1000 < o.min_confirmed_ms and not snapshot:
             self.fragments_dropped += 1
+            if self._on_fragment is not None:
+                n = o.frame_samples
+                self._on_fragment(self._cur_start / SAMPLE_RATE,
+                                  (self._cur_start + k * n) / SAMPLE_RATE, confirmed * fs)
             return
         first = next(i for i, s in enumerate(speech) if s)
         last = max(i for i, s in enumerate(speech) if s) if reason != "cap" else k - 1

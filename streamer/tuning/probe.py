@@ -104,14 +104,6 @@ class Probe:
         """The probe as JSON-ready data (tuples become lists)."""
         return asdict(self)
 
-    @property
-    def best_simd(self) -> str | None:
-        """The widest vector extension found (``avx512f`` > ``avx2`` > ``avx`` > ``asimd``)."""
-        for f in ("avx512f", "avx2", "avx", "asimd", "neon"):
-            if f in self.simd:
-                return f
-        return None
-
 
 # -- individual steps: each returns data or raises; probe() turns raises into notes -------------
 
