@@ -93,6 +93,21 @@ def run_cli(*args: str, timeout: float = 120, env: dict | None = None,
 
 
 @pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """Tests that call ``tui.cli.main`` in-process set up logging as the command does (a
+    stderr handler on the root logger, levels on ``streamer`` and ``tui``); undo it after."""
+    import logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level,
+             {n: logging.getLogger(n).level for n in ("streamer", "tui")})
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _markers_mean_what_they_say(request, monkeypatch):
     """A test not marked ``model`` that builds a Whisper model fails, so that the fast tier
     (``-m "not model and not live"``) never loads one by accident."""
