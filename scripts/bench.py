@@ -519,7 +519,10 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "live":
             flags = {k: v for k, v in flags_from(args).items()
                      if not k.startswith(("input.", "output.", "ui."))}
-            result["runs"].append(run_live(args.audio, argv_for(flags), segments, language))
+            extra = argv_for(flags)
+            if getattr(args, "config_file", None):
+                extra += ["--config", str(args.config_file)]
+            result["runs"].append(run_live(args.audio, extra, segments, language))
             continue
         speed = 1.0 if mode == "realtime" else math.inf
         run = run_stream(args.audio, config, speed, progress=not args.no_progress)

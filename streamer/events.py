@@ -206,7 +206,8 @@ class WindowDropped:
     Attributes:
         window_index: the window's index.
         start_s, end_s: stream time of the window, seconds.
-        filter: name of the filter that dropped it (e.g. ``"no_speech"``).
+        filter: name of the filter that dropped it (e.g. ``"no_speech"``; ``"gate"`` for a
+            :class:`WindowGated`, ``"error"`` for a decode that raised).
         reason: human-readable detail, e.g. ``"no_speech_prob 0.91 > 0.6"``.
         text: the text that was dropped (may be empty).
     """

@@ -1,9 +1,10 @@
 """The inference worker: one thread, one warm model, windows in, captions out.
 
-It loads the model once, runs a warm-up decode, then takes :class:`SpeechWindow` s from a
-bounded queue until it receives the ``None`` sentinel, decodes each, runs the filter chain and
-puts a :class:`Caption` or a :class:`WindowDropped` on the event queue. Failures travel as data:
-a load error is stored in :attr:`error` and ends the worker.
+It gets its warm model from the load function it is given (the pipeline's: the tuning plan's
+fallback chain, then calibration, :func:`streamer.tuning.loader.start_decoder`), then takes
+:class:`SpeechWindow` s from a bounded queue until it receives the ``None`` sentinel, decodes
+each, runs the filter chain and puts a :class:`Caption` or a :class:`WindowDropped` on the event
+queue. Failures travel as data: a load error is stored in :attr:`error` and ends the worker.
 
 **Backpressure.** When the source is live and windows are waiting (inference fell behind real
 time), the worker takes every queued window, up to ``max_merge_s`` of audio, and decodes them
