@@ -35,14 +35,18 @@ BEAM5_MIN_CORES = 8
 
 
 def gib(n_bytes: int | None) -> str:
+    """Bytes as ``"3.5 GiB"`` (``"?"`` when unknown)."""
     return "?" if n_bytes is None else f"{n_bytes / 2**30:.1f} GiB"
 
 
 def cpu_cores(p: Probe) -> int | None:
+    """Physical cores, else logical ones, else None (unknown)."""
     return p.physical_cores or p.logical_cores
 
 
 def cpu_threads(p: Probe, ov: ModelRequest, device: str) -> tuple[int, str]:
+    """``(intra-op threads, reason)``: cores minus one (Apple: the performance cores), at least
+    1, at most :data:`MAX_LIVE_THREADS`; 0 (CTranslate2's default) when cores are unknown."""
     if ov.threads:
         return ov.threads, "--threads"
     cores = cpu_cores(p)
@@ -62,6 +66,7 @@ def cpu_threads(p: Probe, ov: ModelRequest, device: str) -> tuple[int, str]:
 
 
 def english_ok(language: str | None) -> bool:
+    """True when an English-only model may serve ``language`` (``en`` or detect)."""
     return language in (None, "en")
 
 
@@ -144,7 +149,9 @@ def cuda_choices(p: Probe, ov: ModelRequest, warnings: list[str], impossible: li
 
 
 def cpu_compute_type(p: Probe, ov: ModelRequest, warnings: list[str], impossible: list[str]
-                      ) -> tuple[str, str]:
+                     ) -> tuple[str, str]:
+    """``(compute type, reason)`` on the CPU: int8 where CTranslate2 lists it, else float32; a
+    pinned type the CPU lacks is added to ``warnings`` and ``impossible``."""
     supported = set(p.cpu_compute_types)
     if ov.compute_type != "auto":
         if not supported or ov.compute_type in supported:
