@@ -29,6 +29,13 @@ Usage::
     python scripts/bench.py ../shared/speech/meeting_dev.flac \
         --segments ../shared/speech/meeting_dev.json --model base --mode realtime
 
+It measures what ``livescribe`` runs: it takes every ``livescribe`` flag (``--model``,
+``--beam-size``, ``--vad-aggressiveness``...; :func:`tui.cli.parser.session_flags`), builds the
+configuration with the same builder (defaults, the user's config file, ``LIVESCRIBE_*``, flags:
+:func:`streamer.config.build_config`) and runs :class:`streamer.pipeline.Pipeline`, which plans
+and loads the model with the same loader (the fallback chain, then calibration). The effective
+configuration and where each value came from are in the result file.
+
 Results go to ``bench-results/<run name>.json`` and ``.md``.
 """
 
@@ -41,7 +48,7 @@ import re
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +57,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
-from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
-from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.segmenter import VadOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from streamer.config import BuiltConfig, Config, build_config  # noqa: E402
+from streamer.events import (CaptureStarted, Caption, ModelReady, Partial, PipelineStats,  # noqa: E402
+                             SessionFailed, WindowDropped, WindowStarted, WindowTimings)
+from streamer.pipeline import Pipeline  # noqa: E402
+from tui.cli.parser import argv_for, flags_from, session_flags  # noqa: E402
 
 
 # --------------------------------------------------------------------------- text and WER
@@ -137,35 +143,36 @@ class _RssSampler(threading.Thread):
         return self.peak
 
 
-def run_stream(audio: Path, model_name: str, options: PipelineOptions, speed: float,
-               progress: bool = True) -> StreamRun:
-    """Replay ``audio`` through the real pipeline and collect every event.
+def with_input(config: Config, audio: Path, speed: float) -> Config:
+    """``config`` replaying ``audio`` at ``speed`` (1.0 real time, ``math.inf`` max)."""
+    return replace(config, input=replace(config.input, file=str(audio), speed=speed))
+
+
+def run_stream(audio: Path, config: Config, speed: float, progress: bool = True) -> StreamRun:
+    """Replay ``audio`` through the real pipeline, as ``livescribe`` would, and collect every
+    event.
 
     Args:
         audio: recording to replay.
-        model_name: model to resolve (``tiny.en``, ``base``, a directory...).
-        options: pipeline options.
+        config: the session's configuration (:func:`streamer.config.build_config`); its input
+            is replaced by ``audio`` at ``speed``.
         speed: 1.0 for real time, ``math.inf`` for as fast as the worker goes.
         progress: show a progress bar (stream seconds) on stderr.
+
+    Raises:
+        SystemExit: the session failed.
     """
     from tqdm import tqdm
 
-    resolved = resolve_model(model_name)
-    sources: list[FileSource] = []
-
-    def make_source(ring):
-        src = FileSource(audio, ring, speed=speed)
-        sources.append(src)
-        return src
-
-    pipeline = Pipeline(resolved, make_source, options)
+    pipeline = Pipeline(with_input(config, audio, speed))
     run = StreamRun()
+    failed: SessionFailed | None = None
     sampler = _RssSampler()
     sampler.start()
     proc = psutil.Process()
     cpu0 = proc.cpu_times()
     t0 = time.monotonic()
-    bar = tqdm(total=None, unit="s", desc=f"{model_name} x{speed:g}", disable=not progress,
+    bar = tqdm(total=None, unit="s", desc=f"{config.model.name} x{speed:g}", disable=not progress,
                file=sys.stderr, bar_format="{desc}: {n:.0f} s of audio [{elapsed}]")
     for ev in pipeline.events():
         now = time.monotonic()
@@ -181,6 +188,12 @@ def run_stream(audio: Path, model_name: str, options: PipelineOptions, speed: fl
             run.started[ev.window_index] = ev
         elif isinstance(ev, ModelReady):
             run.ready = ev
+        elif isinstance(ev, WindowTimings):
+            run.timings.append((ev.feature_s, ev.encode_s, ev.decode_s, ev.filter_s))
+        elif isinstance(ev, CaptureStarted):
+            run.replay_start_wall = ev.started_wall
+        elif isinstance(ev, SessionFailed):
+            failed = ev
         elif isinstance(ev, PipelineStats):
             bar.n = ev.stream_s
             bar.refresh()
@@ -191,11 +204,10 @@ def run_stream(audio: Path, model_name: str, options: PipelineOptions, speed: fl
     cpu1 = proc.cpu_times()
     run.cpu_percent = 100 * ((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / run.wall_s
     run.peak_rss_mb = sampler.stop() / 2**20
-    if pipeline.error is not None:
-        raise SystemExit(f"bench: pipeline failed: {pipeline.error}")
-    run.replay_start_wall = sources[0].started_wall or t0
+    if failed is not None:
+        raise SystemExit(f"bench: pipeline failed: {failed.message}")
+    run.replay_start_wall = run.replay_start_wall or t0
     run.audio_s = run.stats.stream_s if run.stats else 0.0
-    run.timings = list(pipeline.worker.timings)
     return run
 
 
@@ -260,26 +272,26 @@ def percentiles(values: list[float]) -> dict:
 
 
 # --------------------------------------------------------------------------- offline baselines
-def offline_wer(audio: Path, model_name: str, options: PipelineOptions, segments: list[dict],
-                language: str) -> dict:
+def offline_wer(audio: Path, config: Config, segments: list[dict], language: str) -> dict:
     """WER of faster-whisper on the whole file (long-form) and on each utterance alone.
 
-    Uses the same model, compute type, beam size and temperature 0, with
-    ``condition_on_previous_text=False``; the whole file goes through ``WhisperModel.transcribe``
-    (30 s chunks, upstream behaviour) and each utterance through it alone (oracle segmentation).
+    The model is planned and loaded as a session loads it (:func:`streamer.tuning.plan.plan_for`,
+    :func:`streamer.tuning.loader.start_decoder`: same model, device, compute type, threads and
+    beam size), then decoded at temperature 0 with ``condition_on_previous_text=False``; the
+    whole file goes through ``WhisperModel.transcribe`` (30 s chunks, upstream behaviour) and
+    each utterance through it alone (oracle segmentation).
     """
-    from faster_whisper import WhisperModel
-
-    from streamer.audio import decode_blocks, int16_to_float32
-    from streamer.models import download
+    from streamer.capture.audio import decode_blocks, int16_to_float32
+    from streamer.tuning.loader import start_decoder
+    from streamer.tuning.plan import plan_for
 
     pcm = np.concatenate(list(decode_blocks(audio, 16000 * 10)))
     x = int16_to_float32(pcm)
-    m = options.model
-    model = WhisperModel(download(resolve_model(model_name)), device=m.device,
-                         compute_type=m.compute_type, cpu_threads=m.cpu_threads)
-    lang = options.decoding.language or ("en" if not model.model.is_multilingual else None)
-    kw = dict(beam_size=options.decoding.beam_size, temperature=0.0,
+    _, plan = plan_for(config.model, config.decoding.language)
+    decoder, plan = start_decoder(plan, replace(config.decoding, beam_size=plan.beam_size))
+    model = decoder.model  # the faster_whisper.WhisperModel the session would decode with
+    lang = config.decoding.language or ("en" if not model.model.is_multilingual else None)
+    kw = dict(beam_size=plan.beam_size, temperature=0.0,
               condition_on_previous_text=False, language=lang)
     t0 = time.perf_counter()
     segs, _ = model.transcribe(x, **kw)
@@ -296,9 +308,12 @@ def offline_wer(audio: Path, model_name: str, options: PipelineOptions, segments
 
 
 # --------------------------------------------------------------------------- live (virtual mic)
-def run_live(audio: Path, model_name: str, extra_args: list[str], segments: list[dict],
-             language: str, tail_s: float = 3.0) -> dict:
+def run_live(audio: Path, extra_args: list[str], segments: list[dict], language: str,
+             tail_s: float = 3.0) -> dict:
     """Play ``audio`` into the virtual microphone while ``livescribe`` captions it.
+
+    ``extra_args`` are the session flags the benchmark was given (:func:`argv_for`); the
+    child reads the same config file and environment.
 
     Needs PulseAudio and PortAudio (see scripts/virtual-mic.sh). Captions are matched to
     utterances by stream time, mapped to play time with each caption's own ``latency`` field
@@ -319,8 +334,8 @@ def run_live(audio: Path, model_name: str, extra_args: list[str], segments: list
     for line in r.stdout.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")
         env[name] = value
-    proc = subprocess.Popen([sys.executable, "-m", "streamer", "-v", "--format", "jsonl",
-                             "--model", model_name, "--no-transcript", *extra_args], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "-v", "--format", "jsonl",
+                             "--no-transcript", *extra_args], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     marks: dict[str, float] = {}
     err_lines: list[str] = []
@@ -466,65 +481,57 @@ def markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def build_options(args: argparse.Namespace) -> PipelineOptions:
-    """Pipeline options from the benchmark's flags (the CLI's defaults otherwise)."""
-    vad = VadOptions()
-    vad = replace(vad, **{k: v for k, v in {
-        "end_silence_ms": args.end_silence_ms, "max_utterance_s": args.max_utterance,
-        "speech_threshold": args.speech_threshold}.items() if v is not None})
-    if args.vad_aggressiveness is not None:
-        vad = replace(vad, detector=replace(vad.detector, webrtc_mode=args.vad_aggressiveness))
-    dec = DecodingOptions(language=args.language, beam_size=args.beam_size,
-                          encoder_context_s=args.encoder_context)
-    return PipelineOptions(vad=vad, model=ModelOptions(compute_type=args.compute_type,
-                                                       cpu_threads=args.threads), decoding=dec)
+def bench_config(args: argparse.Namespace) -> BuiltConfig:
+    """The configuration ``livescribe`` would run with these flags (config file and
+    ``LIVESCRIBE_*`` included), through :func:`streamer.config.build_config`."""
+    return build_config(flags_from(args), path=getattr(args, "config_file", None))
+
+
+def config_record(built: BuiltConfig) -> dict:
+    """The effective settings and their sources, for a result file."""
+    return {"file": str(built.file) if built.file_found else None,
+            "settings": {k: _jsonable(v) for k, v, _ in built.rows()},
+            "sources": {k: src for k, _, src in built.rows() if src != "default"}}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the benchmark."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                parents=[session_flags()])  # every livescribe flag
     p.add_argument("audio", type=Path)
     p.add_argument("--segments", type=Path, required=True,
                    help="JSON with segments: [{start_s, end_s, reference}]")
-    p.add_argument("--model", default="base")
     p.add_argument("--mode", action="append", choices=("realtime", "max", "sim", "live"),
                    help="repeatable; default: realtime and max")
     p.add_argument("--offline", action="store_true", help="also score offline faster-whisper")
-    p.add_argument("--language", default="en")
-    p.add_argument("--beam-size", type=int, default=DecodingOptions().beam_size)
-    p.add_argument("--encoder-context", type=lambda s: None if s == "none" else float(s),
-                   default=DecodingOptions().encoder_context_s)
-    p.add_argument("--compute-type", default="int8")
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--end-silence-ms", type=int)
-    p.add_argument("--max-utterance", type=float)
-    p.add_argument("--speech-threshold", type=float)
-    p.add_argument("--vad-aggressiveness", type=int)
     p.add_argument("--name", help="run name (default: model, modes and a timestamp)")
     p.add_argument("--out-dir", type=Path, default=ROOT / "bench-results")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     modes = args.mode or ["realtime", "max"]
     segments = json.loads(args.segments.read_text())["segments"]
-    options = build_options(args)
-    result = {"audio": str(args.audio), "model": args.model, "options": _jsonable(asdict(options)),
-              "machine": machine_info(),
-              "runs": []}
+    built = bench_config(args)
+    config = built.config
+    language = config.decoding.language or "en"  # the WER normaliser's language
+    result = {"audio": str(args.audio), "model": config.model.name,
+              "config": config_record(built), "machine": machine_info(), "runs": []}
     for mode in modes:
         if mode == "live":
-            extra = [f"--beam-size={args.beam_size}", f"--compute-type={args.compute_type}"]
-            if args.threads:
-                extra.append(f"--threads={args.threads}")
-            if args.vad_aggressiveness is not None:
-                extra.append(f"--vad-aggressiveness={args.vad_aggressiveness}")
-            result["runs"].append(run_live(args.audio, args.model, extra, segments, args.language))
+            flags = {k: v for k, v in flags_from(args).items()
+                     if not k.startswith(("input.", "output.", "ui."))}
+            extra = argv_for(flags)
+            if getattr(args, "config_file", None):
+                extra += ["--config", str(args.config_file)]
+            result["runs"].append(run_live(args.audio, extra, segments, language))
             continue
         speed = 1.0 if mode == "realtime" else math.inf
-        run = run_stream(args.audio, args.model, options, speed, progress=not args.no_progress)
-        result["runs"].append(summarize(run, segments, mode, args.language))
+        run = run_stream(args.audio, config, speed, progress=not args.no_progress)
+        if run.ready is not None:
+            result["model"] = run.ready.model
+        result["runs"].append(summarize(run, segments, mode, language))
     if args.offline:
-        result["offline"] = offline_wer(args.audio, args.model, options, segments, args.language)
-    name = args.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}-{'-'.join(modes)}"
+        result["offline"] = offline_wer(args.audio, config, segments, language)
+    name = args.name or f"{time.strftime('%Y%m%d-%H%M%S')}-{result['model']}-{'-'.join(modes)}"
     write_results(args.out_dir, name, result, markdown(result), "bench")
     return 0
 

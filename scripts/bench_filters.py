@@ -3,8 +3,8 @@
 
 Each clip of the shared speech set (``../shared/speech/references.tsv``) is cut into windows by
 the project's VAD segmenter, exactly as the pipeline does (16 kHz int16 frames, the same
-:class:`~streamer.segmenter.VadOptions`), and every window is decoded once by a warm
-:class:`~streamer.decoder.WindowDecoder` with the language given. The gate and every filter are
+:class:`~streamer.segmentation.segmenter.VadOptions`), and every window is decoded once by a warm
+:class:`~streamer.decoding.decoder.WindowDecoder` with the language given. The gate and every filter are
 then applied to the recorded results, so one decode serves all configurations:
 
 - **off**: every decoded window's text (no gate, no filters);
@@ -45,15 +45,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.audio import decode_blocks, int16_to_float32  # noqa: E402
-from streamer.decoder import DecodeResult, DecodingOptions, ModelOptions, WindowDecoder  # noqa: E402
-from streamer.events import SpeechWindow  # noqa: E402
-from streamer.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterChain, FilterOptions,  # noqa: E402
+from streamer.capture.audio import decode_blocks, int16_to_float32  # noqa: E402
+from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder  # noqa: E402
+from streamer.segmentation.window import SpeechWindow  # noqa: E402
+from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterChain, FilterOptions,  # noqa: E402
                               is_known_phrase)
-from streamer.gate import GateOptions  # noqa: E402
-from streamer.gate import check as gate_check  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
-from streamer.segmenter import Segmenter, VadOptions  # noqa: E402
+from streamer.decoding.gate import GateOptions  # noqa: E402
+from streamer.decoding.gate import check as gate_check  # noqa: E402
+from streamer.decoding.models import ModelSpec  # noqa: E402
+from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 RESULTS = ROOT / "bench-results"
@@ -153,7 +153,7 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
         for line in cache.read_text(encoding="utf-8").splitlines():
             rec = json.loads(line)
             done.setdefault(rec["clip"], []).append(rec)
-    resolved = resolve_model(model)
+    spec = ModelSpec(model, cpu_threads=threads)  # a fixed set-up: the study compares filters
     decoders: dict[str | None, WindowDecoder] = {}
     todo = [(c["id"], SPEECH / c["file"], c["language"]) for c in clips]
     if meeting:
@@ -168,8 +168,7 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
             if model.endswith(".en") and lang != "en":
                 continue
             if lang not in decoders:
-                decoders[lang] = WindowDecoder(resolved, ModelOptions(cpu_threads=threads),
-                                               DecodingOptions(language=lang))
+                decoders[lang] = WindowDecoder(spec, DecodingOptions(language=lang))
             dec = decoders[lang]
             for w in windows_of(load_pcm(path)):
                 g = gate_check(w.audio)
@@ -187,10 +186,10 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
 
 
 def refresh_gate(records: list[dict], paths: dict[str, Path]) -> None:
-    """Recompute each record's gate figures (RMS, ZCR) with the current :mod:`streamer.gate`
+    """Recompute each record's gate figures (RMS, ZCR) with the current :mod:`streamer.decoding.gate`
     from the clip's audio between the window's start_s and end_s, so gate changes need no
     re-decode."""
-    from streamer.gate import rms_level, window_zcr
+    from streamer.decoding.gate import rms_level, window_zcr
 
     by_clip: dict[str, list[dict]] = {}
     for rec in records:

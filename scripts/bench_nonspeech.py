@@ -11,10 +11,10 @@ Sources (at least 10 minutes in all):
   and music with no voice;
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
-  soundtrack), decoded with PyAV by :func:`streamer.audio.decode_blocks`; missing packages are
+  soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
   skipped and reported.
 
-Each source is replayed by :class:`~streamer.sources.FileSource` at ``--speed max`` through
+Each source is replayed by :class:`~streamer.capture.sources.FileSource` at ``--speed max`` through
 :class:`~streamer.pipeline.Pipeline` (ring buffer, VAD segmenter, gate, warm worker, filters),
 with the default options unless told otherwise. Per source it reports windows cut by the VAD,
 windows gated, windows decoded, drops per filter (with the dropped text: what Whisper would have
@@ -38,7 +38,7 @@ import tempfile
 import time
 import wave
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +46,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
-from streamer.events import Caption, Partial, PipelineStats, WindowDropped  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
-from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
+from streamer.config import Config, build_config  # noqa: E402
+from streamer.errors import ExitCode, LivescribeError  # noqa: E402
+from streamer.events import (Caption, Partial, PipelineStats, SessionFailed,  # noqa: E402
+                             WindowDropped)
+from streamer.pipeline import Pipeline  # noqa: E402
+from tui.cli.parser import flags_from, session_flags  # noqa: E402
 
 SEED = 20261121  #: numpy seed of every generated signal
 
@@ -201,18 +203,21 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
 
 # -- the run -------------------------------------------------------------------------------------
 
-def stream_file(model, path: Path, options: PipelineOptions, speed: float = math.inf) -> dict:
-    """Replay ``path`` through the pipeline (at max speed, or ``speed`` x real time: live, so
-    partials are decoded when ``options.partials``); what came out.
+def stream_file(config: Config, path: Path, speed: float = math.inf) -> dict:
+    """Replay ``path`` through the pipeline as ``livescribe`` would with ``config`` (at max
+    speed, or ``speed`` x real time: live, so partials are decoded when
+    ``config.output.partials``); what came out.
 
     Returns:
         ``{"seconds", "windows_vad", "windows_gated", "windows_decoded", "fragments_dropped",
         "filtered": {filter: n}, "dropped": [[filter, text], ...], "captions": [text, ...],
         "words": n, "partials": [text, ...], "partial_words": n}``.
     """
-    p = Pipeline(model, lambda ring: FileSource(path, ring, speed=speed), options)
+    p = Pipeline(replace(config, input=replace(config.input, file=str(path), speed=speed)))
     captions, dropped, partials, final = [], [], [], None
     for ev in p.events():
+        if isinstance(ev, SessionFailed):
+            raise LivescribeError(ev.message, ExitCode(ev.exit_code))
         if isinstance(ev, Caption):
             captions.append(ev.text)
         elif isinstance(ev, Partial):
@@ -221,8 +226,6 @@ def stream_file(model, path: Path, options: PipelineOptions, speed: float = math
             dropped.append([ev.filter, ev.text])
         elif isinstance(ev, PipelineStats) and ev.final:
             final = ev
-    if p.error is not None:
-        raise p.error
     assert final is not None
     return {
         "seconds": round(final.stream_s, 3),
@@ -239,15 +242,14 @@ def stream_file(model, path: Path, options: PipelineOptions, speed: float = math
     }
 
 
-def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None = None,
-                  options: PipelineOptions | None = None,
+def run_nonspeech(config: Config, sources: list[NonSpeechSource] | None = None,
                   max_seconds: float | None = None, speed: float = math.inf) -> dict:
     """Stream every non-speech source through the pipeline and count the words emitted.
 
     Args:
-        model: model name (``tiny.en``, ``base``) or CTranslate2 directory.
+        config: the session's configuration (:func:`streamer.config.build_config`; its input
+            is replaced by each source).
         sources: what to stream (default: :func:`default_sources`).
-        options: pipeline options (default: the CLI defaults).
         max_seconds: cap on each source's length, seconds (a short smoke run); None = full.
         speed: replay speed (default max; a finite speed is live input, where partials exist).
 
@@ -256,9 +258,7 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
         "windows_decoded", "filtered", "skipped": [names], "wall_s",
         "sources": {name: per-source dict of :func:`stream_file` plus "kind"}}``.
     """
-    options = options or PipelineOptions()
     sources = default_sources() if sources is None else sources
-    resolved = resolve_model(model)
     per, skipped = {}, []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="livescribe-nonspeech-") as tmp:
@@ -267,14 +267,14 @@ def run_nonspeech(model: str = "tiny.en", sources: list[NonSpeechSource] | None 
             if path is None:
                 skipped.append(src.name)
                 continue
-            per[src.name] = {"kind": src.kind, **stream_file(resolved, path, options, speed)}
+            per[src.name] = {"kind": src.kind, **stream_file(config, path, speed)}
             path.unlink()
     filtered: Counter[str] = Counter()
     for r in per.values():
         filtered.update(r["filtered"])
     total = lambda k: sum(r[k] for r in per.values())  # noqa: E731
     return {
-        "model": model,
+        "model": config.model.name,
         "seconds": round(total("seconds"), 3),
         "words": total("words"),
         "partial_words": total("partial_words"),
@@ -310,30 +310,27 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for one model; write bench-results/nonspeech-<model>.{json,md}."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="tiny.en")
-    p.add_argument("--language", default=None, help="fix the language (default: detect)")
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                parents=[session_flags()])  # every livescribe flag
     p.add_argument("--max-seconds", type=float, default=None, help="cap each source (smoke run)")
     p.add_argument("--only", default=None, help="comma-separated source names")
-    p.add_argument("--speed", type=float, default=math.inf,
-                   help="replay speed (default: max); with --partials, e.g. 4 (live input)")
-    p.add_argument("--partials", action="store_true", help="decode partials (needs --speed)")
     args = p.parse_args(argv)
-    from streamer.decoder import DecodingOptions
-
-    options = PipelineOptions(decoding=DecodingOptions(language=args.language),
-                              partials=args.partials)
+    flags = flags_from(args)
+    flags.setdefault("model.name", "tiny.en")  # this benchmark's default model
+    speed = flags.pop("input.speed", math.inf)  # default: max; with --partials, e.g. 4 (live)
+    config = build_config(flags, path=getattr(args, "config_file", None)).config
     sources = default_sources()
     if args.only:
         keep = set(args.only.split(","))
         sources = [s for s in sources if s.name in keep]
-    result = run_nonspeech(args.model, sources, options, args.max_seconds, args.speed)
+    result = run_nonspeech(config, sources, args.max_seconds, speed)
     md = markdown(result)
     print(md)
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    tag = args.model + (f"-{args.language}" if args.language else "") + \
-        ("-partials" if args.partials else "")
+    language = config.decoding.language
+    tag = config.model.name + (f"-{language}" if language else "") + \
+        ("-partials" if config.output.partials else "")
     (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
     (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")

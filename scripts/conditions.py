@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.audio import SAMPLE_RATE, decode_blocks, float32_to_int16, int16_to_float32  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16, int16_to_float32  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"  #: the shared recordings
 SEED = 20261204  #: base seed of every condition

@@ -33,11 +33,11 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import conditions  # noqa: E402
 from robust_bench import oracle_texts, score  # noqa: E402
-from streamer.audio import float32_to_int16, int16_to_float32  # noqa: E402
-from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder  # noqa: E402
-from streamer.filters import FilterChain  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
-from streamer.segmenter import Segmenter, VadOptions  # noqa: E402
+from streamer.capture.audio import float32_to_int16, int16_to_float32  # noqa: E402
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E402
+from streamer.decoding.filters import FilterChain  # noqa: E402
+from streamer.decoding.models import ModelSpec  # noqa: E402
+from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 PROMPT_GAP_S = 1.0  #: b-prompt: the previous caption is context when it ended this close
 STRATEGIES = {
@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="tiny.en")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = p.parse_args(argv)
-    decoder = WindowDecoder(resolve_model(args.model), ModelOptions(),
-                            DecodingOptions(language="en"))
+    decoder = WindowDecoder(ModelSpec(args.model), DecodingOptions(language="en"))
     print("| condition | strategy | stream WER % | oracle WER % | lost | wall s |")
     print("|---|---|---|---|---|---|")
     for name in args.names:

@@ -68,7 +68,7 @@ fi
 .venv/bin/python -c '
 import sys
 from streamer.errors import LivescribeError
-from streamer.models import OFFLINE_MODELS, resolve_model
+from streamer.decoding.models import OFFLINE_MODELS, resolve_model
 try:
     for name in OFFLINE_MODELS:
         resolve_model(name)

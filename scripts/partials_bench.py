@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import conditions  # noqa: E402
 from bench import percentiles, run_stream, utterance_latencies, wer  # noqa: E402
 from bench_nonspeech import _write_wav  # noqa: E402
-from streamer.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
-from streamer.pipeline import PipelineOptions  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
+from streamer.config import build_config  # noqa: E402
 
 OVERLAP_S = 0.2  #: a partial "shows" an utterance when its speech overlaps it by this much
 
@@ -115,8 +115,10 @@ def stability(run) -> dict:
 
 
 def run_one(wav: Path, segments: list[dict], model: str, partials: bool) -> dict:
-    """One real-time replay, scored."""
-    run = run_stream(wav, model, PipelineOptions(partials=partials), 1.0, progress=False)
+    """One real-time replay, scored: ``livescribe --model MODEL [--partials]`` as configured
+    (defaults, config file, ``LIVESCRIBE_*``; :func:`streamer.config.build_config`)."""
+    config = build_config({"model.name": model, "output.partials": partials}).config
+    run = run_stream(wav, config, 1.0, progress=False)
     caps = [(c.start_s, c.end_s, c.emitted_wall, c.text) for c in run.captions]
     lat = [v for v in utterance_latencies(segments, caps, run.replay_start_wall)
            if v is not None]
@@ -171,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", default=None)
     args = p.parse_args(argv)
     if args.no_reuse:
-        import streamer.worker
+        import streamer.decoding.worker
 
-        streamer.worker.REUSE_PAUSE_DECODE = False
+        streamer.decoding.worker.REUSE_PAUSE_DECODE = False
     x, segments = crop(*conditions.build(args.condition), args.seconds)
     rows = []
     with tempfile.TemporaryDirectory(prefix="livescribe-partials-") as tmp:

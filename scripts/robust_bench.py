@@ -35,7 +35,6 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +46,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import conditions  # noqa: E402
 from bench_nonspeech import _write_wav as write_int16_wav  # noqa: E402
 from bench import _clean_reference, normalizer, percentiles, run_stream, simulate_realtime, utterance_latencies  # noqa: E402
-from streamer.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
-from streamer.pipeline import PipelineOptions  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
+from streamer.config import Config, build_config  # noqa: E402
 
 LOST_FRACTION = 0.5  #: an utterance with this share of its words or more missing is lost (issue 12)
 BEDS = ("pink", "fan")  #: noise beds streamed alone
@@ -91,7 +90,7 @@ def oracle_texts(x: np.ndarray, segments: list[dict], model_name: str, cache: Pa
         return json.loads(cache.read_text())
     from faster_whisper import WhisperModel
 
-    from streamer.models import download, resolve_model
+    from streamer.decoding.models import download, resolve_model
 
     model = WhisperModel(download(resolve_model(model_name)), compute_type="int8")
     texts = []
@@ -123,12 +122,14 @@ def drops_on_speech(run, segments: list[dict]) -> list[dict]:
     return out
 
 
-def run_condition(name: str, model: str, options: PipelineOptions, work: Path, out: Path) -> dict:
-    """Build condition ``name``, stream it with ``model`` and score it (see the module doc)."""
+def run_condition(name: str, config: Config, work: Path, out: Path) -> dict:
+    """Build condition ``name``, stream it as ``livescribe`` would with ``config`` and score it
+    (see the module doc)."""
+    model = config.model.name
     x, segments = conditions.build(name)
     wav = work / f"{name}.wav"
     _write_wav(wav, x)
-    run = run_stream(wav, model, options, math.inf, progress=False)
+    run = run_stream(wav, config, math.inf, progress=False)
     refs = [s["reference"] for s in segments]
     got = score(refs, [c.text for c in run.captions])
     orc = score(refs, oracle_texts(x, segments, model, out / "oracle" / f"{name}-{model}.json"))
@@ -149,13 +150,13 @@ def run_condition(name: str, model: str, options: PipelineOptions, work: Path, o
     }
 
 
-def run_beds(model: str, options: PipelineOptions, work: Path) -> dict:
+def run_beds(config: Config, work: Path) -> dict:
     """Words emitted on each noise bed alone (60 s at its 10 dB-SNR level)."""
     out = {}
     for kind in BEDS:
         wav = work / f"bed-{kind}.wav"
         _write_wav(wav, conditions.noise_bed(kind))
-        run = run_stream(wav, model, options, math.inf, progress=False)
+        run = run_stream(wav, config, math.inf, progress=False)
         out[kind] = {"words": sum(len(c.text.split()) for c in run.captions),
                      "captions": [c.text for c in run.captions]}
     return out
@@ -203,22 +204,24 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     models = args.model or ["tiny.en"]
     names = args.condition or list(conditions.CONDITIONS)
-    options = PipelineOptions()
-    if args.beam_size is not None:
-        options = replace(options, decoding=replace(options.decoding, beam_size=args.beam_size))
     results, beds = [], {}
     with tempfile.TemporaryDirectory(prefix="livescribe-robust-") as tmp:
         work = Path(tmp)
         for model in models:
+            # livescribe --model MODEL [--beam-size N], as configured (config file, env)
+            flags = {"model.name": model}
+            if args.beam_size is not None:
+                flags["model.beam_size"] = args.beam_size
+            config = build_config(flags).config
             for name in names:
                 t0 = time.perf_counter()
-                r = run_condition(name, model, options, work, args.out)
+                r = run_condition(name, config, work, args.out)
                 results.append(r)
                 print(f"robust: {name} {model}: WER {r['stream']['wer']} (oracle "
                       f"{r['oracle']['wer']}), lost {len(r['lost'])}, "
                       f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
             if not args.no_beds:
-                beds[model] = run_beds(model, options, work)
+                beds[model] = run_beds(config, work)
     md = markdown(results, beds)
     name = args.name or time.strftime("%Y%m%d-%H%M%S")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Soak test: a long session through the real pipeline, watching memory, latency drift and loss.
 
-Replays a recording looped back to back (``FileSource(repeat=n)``; by default the 7-minute
+Replays a recording looped back to back (setting ``input.repeat``; by default the 7-minute
 ``shared/speech/meeting_dev.flac``) for ``--minutes`` of stream time, at ``--speed max`` (as
 fast as the worker decodes) or in real time (``--speed 1``), and reports as JSON and markdown:
 
@@ -25,6 +25,11 @@ Usage::
     python scripts/soak.py --minutes 60 --speed max --model base
     python scripts/soak.py --minutes 20 --speed 1 --model base
 
+It runs what ``livescribe`` runs: every ``livescribe`` flag is accepted, the configuration is
+built by :func:`streamer.config.build_config` (defaults, config file, ``LIVESCRIBE_*``, flags)
+and the model is planned and loaded by :class:`streamer.pipeline.Pipeline` with the same loader
+(fallback chain, calibration). The soak's own default is ``--speed max``.
+
 Results go to ``bench-results/soak-<model>-<speed>-<minutes>m-<time>.json`` and ``.md``.
 """
 
@@ -36,7 +41,7 @@ import math
 import sys
 import time
 from array import array
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,14 +52,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import (machine_info, percentiles, simulate_realtime,  # noqa: E402
-                   utterance_latencies, write_results)
-from streamer.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
-from streamer.decoder import DecodingOptions, ModelOptions  # noqa: E402
-from streamer.events import Caption, ModelReady, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
-from streamer.models import resolve_model  # noqa: E402
-from streamer.pipeline import Pipeline, PipelineOptions  # noqa: E402
-from streamer.sources import FileSource  # noqa: E402
+from bench import (bench_config, config_record, machine_info, percentiles,  # noqa: E402
+                   simulate_realtime, utterance_latencies, write_results)
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks  # noqa: E402
+from streamer.config import Config  # noqa: E402
+from streamer.events import (CaptureStarted, Caption, ModelReady, PipelineStats,  # noqa: E402
+                             SessionFailed, WindowDropped, WindowStarted)
+from streamer.pipeline import Pipeline  # noqa: E402
+from tui.cli.parser import session_flags  # noqa: E402
 
 DEFAULT_AUDIO = ROOT.parent / "shared" / "speech" / "meeting_dev.flac"
 TARGET_RSS_MB_PER_H = 5.0
@@ -135,20 +140,20 @@ def drift(values: list[tuple[float, float]], stream_s: float, compare_s: float) 
     return {"first": f, "last": la, "p95_change": change}
 
 
-def soak(audio: Path, model_name: str, minutes: float, speed: float,
-         segments: list[dict] | None = None, options: PipelineOptions | None = None,
+def soak(audio: Path, config: Config, minutes: float, speed: float,
+         segments: list[dict] | None = None,
          rss_interval_s: float = 5.0, warmup_minutes: float | None = None,
          compare_minutes: float | None = None, progress: bool = True) -> dict:
     """Run one soak session and return its figures (JSON-ready).
 
     Args:
         audio: recording to loop.
-        model_name: model to resolve (``base``, ``tiny.en``, a directory...).
+        config: the session's configuration (:func:`streamer.config.build_config`); its input
+            becomes ``audio`` looped at ``speed``.
         minutes: stream minutes to run; the replay is stopped (``Pipeline.stop``) once reached.
         speed: 1.0 for real time, ``math.inf`` for as fast as the worker goes.
         segments: reference utterances of one pass (``[{start_s, end_s, ...}]``) for
             per-utterance latency; None skips it.
-        options: pipeline options (default: int8, English, the CLI's VAD and decoding).
         rss_interval_s: wall seconds between RSS samples.
         warmup_minutes: stream minutes before RSS growth is measured (default min(5, minutes/4)).
         compare_minutes: length of the first/last spans compared (default min(10, minutes/2)).
@@ -157,21 +162,16 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
     Raises:
         SystemExit: the pipeline failed (model or input).
     """
-    options = options or PipelineOptions(model=ModelOptions(compute_type="int8"),
-                                         decoding=DecodingOptions(language="en"))
     warmup_s = 60 * (min(5.0, minutes / 4) if warmup_minutes is None else warmup_minutes)
     compare_s = 60 * (min(10.0, minutes / 2) if compare_minutes is None else compare_minutes)
     pass_s = audio_seconds(audio)
     target_s = minutes * 60
     repeat = max(1, math.ceil(target_s / pass_s))
-    sources: list[FileSource] = []
-
-    def make_source(ring):
-        src = FileSource(audio, ring, speed=speed, repeat=repeat)
-        sources.append(src)
-        return src
-
-    pipeline = Pipeline(resolve_model(model_name), make_source, options)
+    config = replace(config, input=replace(config.input, file=str(audio), speed=speed,
+                                           repeat=repeat))
+    pipeline = Pipeline(config)
+    failed: SessionFailed | None = None
+    replay0: float | None = None
     proc = psutil.Process()
     # compact bookkeeping (arrays of doubles) so the harness itself does not look like a leak
     cap = {k: array("d") for k in ("start", "end", "wall", "latency", "window")}
@@ -205,6 +205,10 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
             pos_s = max(pos_s, ev.end_s)
         elif isinstance(ev, ModelReady):
             ready = ev
+        elif isinstance(ev, CaptureStarted):
+            replay0 = ev.started_wall
+        elif isinstance(ev, SessionFailed):
+            failed = ev
         elif isinstance(ev, PipelineStats):
             max_queue = max(max_queue, ev.queue_depth)
             if ev.final:
@@ -223,8 +227,8 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
             rss.append((now - t0, pos_s, proc.memory_info().rss / 2**20))
     wall_s = time.monotonic() - t0
     cpu1 = proc.cpu_times()
-    if pipeline.error is not None:
-        raise SystemExit(f"soak: pipeline failed: {pipeline.error}")
+    if failed is not None:
+        raise SystemExit(f"soak: pipeline failed: {failed.message}")
     end_s = stats.stream_s
     realtime = math.isfinite(speed)
 
@@ -238,7 +242,7 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
         finished_wall={int(i): w for i, w in zip(fin_index, fin_wall)})
     if realtime:
         caps = [(s, e, w, "") for s, e, w in zip(cap["start"], cap["end"], cap["wall"])]
-        replay0 = sources[0].started_wall or t0
+        replay0 = replay0 or t0
         caption_latency = drift(list(zip(cap["end"], cap["latency"])), end_s, compare_s)
     else:
         caps, replay0 = simulate_realtime(run), 0.0
@@ -255,7 +259,7 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
                 zip((int(x) for x in win["index"]), win["end"], win["started_wall"])
                 if i in run.finished_wall]
     return {
-        "audio": str(audio), "model": ready.model if ready else model_name,
+        "audio": str(audio), "model": ready.model if ready else config.model.name,
         "speed": "max" if not realtime else speed,
         "minutes_asked": minutes, "audio_s": round(end_s, 1), "wall_s": round(wall_s, 1),
         "passes": round(end_s / pass_s, 2), "pass_s": round(pass_s, 3),
@@ -273,7 +277,7 @@ def soak(audio: Path, model_name: str, minutes: float, speed: float,
         "latency_kind": "measured" if realtime else "simulated 1x from decode times",
         "decode_s_per_window": drift(decode_s, end_s, compare_s),
         "max_queue_depth": max_queue,
-        "queue_capacity": options.window_queue_size,
+        "queue_capacity": config.pipeline.window_queue_size,
         "overruns": stats.overruns,
         "windows_sent": stats.windows,
         "windows_decoded": stats.windows_decoded,
@@ -358,17 +362,13 @@ def _jsonable(obj):
 
 def main(argv: list[str] | None = None) -> int:
     """Command line of the soak test."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                parents=[session_flags()])  # every livescribe flag
     p.add_argument("audio", type=Path, nargs="?", default=DEFAULT_AUDIO)
     p.add_argument("--segments", type=Path,
                    help="JSON with segments: [{start_s, end_s}] of one pass (default: the "
                         "audio's .json beside it, if any)")
-    p.add_argument("--model", default="base")
     p.add_argument("--minutes", type=float, default=60.0, help="stream minutes to run")
-    p.add_argument("--speed", default="max", help="'max' or a number (1 = real time)")
-    p.add_argument("--language", default="en")
-    p.add_argument("--compute-type", default="int8")
-    p.add_argument("--threads", type=int, default=0)
     p.add_argument("--rss-interval", type=float, default=5.0, metavar="SECONDS")
     p.add_argument("--warmup-minutes", type=float)
     p.add_argument("--compare-minutes", type=float)
@@ -376,19 +376,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-dir", type=Path, default=ROOT / "bench-results")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    speed = math.inf if args.speed == "max" else float(args.speed)
+    speed = getattr(args, "input.speed", math.inf)  # the soak's default: max
     seg_path = args.segments or args.audio.with_suffix(".json")
     segments = json.loads(seg_path.read_text())["segments"] if seg_path.exists() else None
-    options = PipelineOptions(model=ModelOptions(compute_type=args.compute_type,
-                                                 cpu_threads=args.threads),
-                              decoding=DecodingOptions(language=args.language))
-    result = soak(args.audio, args.model, args.minutes, speed, segments=segments,
-                  options=options, rss_interval_s=args.rss_interval,
+    built = bench_config(args)
+    result = soak(args.audio, built.config, args.minutes, speed, segments=segments,
+                  rss_interval_s=args.rss_interval,
                   warmup_minutes=args.warmup_minutes, compare_minutes=args.compare_minutes,
                   progress=not args.no_progress)
     result["targets"] = verdict(result)
     result["machine"] = machine_info()
-    name = args.name or (f"soak-{args.model}-{args.speed}-{args.minutes:g}m-"
+    result["config"] = config_record(built)
+    speed_name = "max" if math.isinf(speed) else f"{speed:g}"
+    name = args.name or (f"soak-{result['model']}-{speed_name}-{args.minutes:g}m-"
                          f"{time.strftime('%Y%m%d-%H%M%S')}")
     write_results(args.out_dir, name, result, markdown(result), "soak")
     return 0

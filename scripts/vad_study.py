@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Frame-level study of the speech detectors behind :mod:`streamer.vad` (docs/tuning.md).
+"""Frame-level study of the speech detectors behind :mod:`streamer.segmentation.vad` (docs/tuning.md).
 
 1. **Recall and false alarms per detector and input level** (0, -20, -30 dB): the share of
    frames marked speech inside ``meeting_dev``'s annotated speech, in its gaps (0.2 s away from
    any utterance), inside the speech of unusual voices (``mfa/``, each clip alone), and on the
    effects and music of ``../shared/nonspeech``. Detectors: webrtcvad modes 0-3 (30 ms frames)
-   and Silero VAD (:class:`streamer.vad.SileroVad`, 32 ms chunks) at thresholds 0.5/0.35.
+   and Silero VAD (:class:`streamer.segmentation.vad.SileroVad`, 32 ms chunks) at thresholds 0.5/0.35.
 2. **Streaming Silero against batch**: the largest difference between our chunk-by-chunk
    probabilities and faster-whisper's own batch run of the same model on one clip.
 3. **Silero state over a long stream**: unusual voices after two minutes of the meeting, with the
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import conditions  # noqa: E402
-from streamer.vad import SILERO_CHUNK_SAMPLES, SileroVad  # noqa: E402
+from streamer.segmentation.vad import SILERO_CHUNK_SAMPLES, SileroVad  # noqa: E402
 
 VOICES = ("whisper", "breathy", "creaky", "falsetto", "laughter", "hes", "exaggerated", "uhum",
           "internalsil", "cutoff")

@@ -1,6 +1,9 @@
-"""livescribe's engine: capture, ring buffer, VAD segmenter, warm Whisper worker, sinks.
+"""livescribe's engine: configuration, capture, segmentation, decoding, tuning, outputs, and the
+pipeline that wires them (docs/architecture.md for the tour).
 
-The engine never imports Textual; front ends (the CLI writers, ``tui``) consume its events.
+Headless: the engine never imports a front end (``tui``) or Textual, which import-linter checks
+(``tests/test_hygiene.py``). Front ends build a :class:`streamer.config.Config`, run
+:class:`streamer.pipeline.Pipeline` and consume its :data:`streamer.events.Event` s.
 """
 
 __version__ = "0.1.0"

@@ -19,7 +19,9 @@ class ExitCode(enum.IntEnum):
     DATA_ERROR = 65  #: input exists but is not decodable audio (EX_DATAERR)
     NO_INPUT = 66  #: input file missing or unreadable (EX_NOINPUT)
     UNAVAILABLE = 69  #: model, model pack, audio device or PortAudio unavailable (EX_UNAVAILABLE)
-    SOFTWARE = 70  #: internal error (EX_SOFTWARE)
+    SOFTWARE = 70  #: internal error: an unexpected exception (EX_SOFTWARE)
+    CANT_CREATE = 73  #: an output file (captions, transcript, recording) cannot be created (EX_CANTCREAT)
+    IO_ERROR = 74  #: writing an output failed mid-session, e.g. disk full (EX_IOERR)
     CONFIG = 78  #: impossible configuration, e.g. a compute type the device lacks (EX_CONFIG)
     SIGINT = 130  #: stopped by Ctrl-C, after flushing
     SIGTERM = 143  #: stopped by SIGTERM, after flushing
@@ -46,6 +48,12 @@ class ModelError(LivescribeError):
     """Unknown model name, missing model pack, failed download or failed verification."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+class LoadError(ModelError):
+    """The weights were found but CTranslate2 could not load them on this device or compute
+    type (a missing CUDA driver, too little memory): another step of the fallback chain may
+    work, unlike for a :class:`ModelError` about the model itself."""
 
 
 class DeviceError(LivescribeError):

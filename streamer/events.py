@@ -1,79 +1,112 @@
-"""Events: the contract between the engine, the sinks and the UI.
+"""Events: the whole contract between the engine and its front ends.
 
-All are frozen dataclasses. Times named ``*_s`` are seconds; ``start_s``/``end_s`` are stream
-time (seconds since the first captured sample); ``*_wall`` are ``time.monotonic()`` readings.
+:meth:`streamer.pipeline.Pipeline.events` yields :data:`Event` s and nothing else; a front end
+(the ``livescribe`` command, the terminal UI, the benchmark scripts, a server) learns everything
+it shows from them and never reads an engine attribute. All are small frozen dataclasses of
+plain values, so they can be logged, sent over a socket or compared in a test.
+
+In the order a session emits them: :class:`SourceOpened`, :class:`PlanReady` (as planned),
+:class:`CaptureStarted`, :class:`PlanReady` (as loaded and calibrated), :class:`ModelReady`,
+then while audio flows :class:`InputLevel`, :class:`FragmentDropped`, :class:`WindowStarted`,
+:class:`WindowGated`, :class:`WindowTimings`, :class:`Partial`, :class:`Caption`,
+:class:`WindowDropped` and periodic :class:`PipelineStats`; at the end :class:`SessionFailed`
+(if it failed) and a final :class:`PipelineStats`.
+
+Times named ``*_s`` are seconds; ``start_s``/``end_s`` are stream time (seconds since the first
+captured sample); ``*_wall`` are ``time.monotonic()`` readings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Union
 
 
 @dataclass(frozen=True)
-class SpeechWindow:
-    """A voiced stretch of audio cut by the segmenter, to be decoded as one unit.
+class SourceOpened:
+    """The input is open (first event of every session, before the model loads).
 
     Attributes:
-        index: 0-based sequence number of the window in the session.
-        audio: ``int16 [n_samples]`` PCM at 16 kHz mono (pre-roll and hang-over included).
-        start_s, end_s: stream time of the first and one-past-last sample, seconds.
-        voiced_s: seconds of frames counted as speech (Silero-confirmed, or webrtcvad-voiced
-            next to confirmed speech; :mod:`streamer.segmenter`).
-        captured_wall: ``time.monotonic()`` when the window's last sample was captured.
-        reason: why it was cut: ``"end"`` (end of utterance), ``"cap"`` (maximum length
-            reached, cut at a pause), ``"flush"`` (end of stream) or ``"merged"``.
-        speech_start_s, speech_end_s: stream time where its speech starts and ends, seconds
-            (the window adds pre-roll before and the end-of-utterance silence after; None:
-            the window's own bounds).
-        confirmed_s: seconds of frames Silero VAD confirmed as speech (None: unknown).
-        peak_speech_prob: the highest Silero speech probability of its frames, [0, 1]
-            (None: unknown).
-        speech_end_wall: ``time.monotonic()`` when the last sample of its speech (stream time
-            ``speech_end_s``) was captured (None: ``captured_wall``).
-        last_index: a merged window's last merged index (None: not merged, ``index``).
-
-    A window with reason ``"partial"`` (every ``partial_interval_ms`` of speech) or
-    ``"pause"`` (150 ms into a pause after speech) is a *snapshot* of the utterance still
-    open, decoded for a :class:`Partial`: its ``index`` is the one the utterance's final window
-    will have.
+        description: what is captured, e.g. ``"file jfk.flac"`` or ``"microphone 3: USB mic
+            (ALSA) at 48000 Hz, 2 ch, downmixed, resampled to 16 kHz with soxr"``.
+        rate_hz: the input's own sample rate when it has one (a microphone's), else None; the
+            pipeline always runs at 16 kHz mono.
+        live: paced by a clock (microphone, replay at a finite speed); False for a replay at
+            ``--speed max``, which waits for the worker.
     """
 
-    index: int
-    audio: np.ndarray = field(repr=False)
+    description: str
+    rate_hz: int | None
+    live: bool
+
+
+@dataclass(frozen=True)
+class CaptureStarted:
+    """Capture began: stream time 0 is heard about now.
+
+    Attributes:
+        started_wall: ``time.monotonic()`` just before the source started (a replay's clock
+            starts within a millisecond of it).
+    """
+
+    started_wall: float
+
+
+@dataclass(frozen=True)
+class PlanReady:
+    """The tuning plan: once as planned (before the model loads), once as loaded and calibrated.
+
+    Attributes:
+        calibrated: False for the plan as made from the hardware probe, True once the worker
+            loaded a model through the fallback chain and timed its warm-up.
+        model, device, compute_type: what the plan loads (or loaded).
+        cpu_threads: CTranslate2 intra-op threads (0 = its default).
+        beam_size: decoding beam size.
+        rows: ``(label, value)`` pairs for display (``streamer.tuning.plan.Plan.rows``).
+        cpu_features: SIMD features the hardware probe found, e.g. ``("avx2", "fma")``.
+        warnings: impossible overrides replaced by the plan's choice, one line each.
+    """
+
+    calibrated: bool
+    model: str
+    device: str
+    compute_type: str
+    cpu_threads: int
+    beam_size: int
+    rows: tuple[tuple[str, str], ...]
+    cpu_features: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputLevel:
+    """The input level and speech state, sampled every ``pipeline.level_interval_s`` (0.1 s).
+
+    Attributes:
+        level_dbfs: RMS level of the last 30 ms frame the segmenter read, dBFS (0 = full-scale
+            int16), floored at -96.
+        in_speech: an utterance is open (the segmenter hears speech).
+        stream_s: stream time read so far, seconds.
+    """
+
+    level_dbfs: float
+    in_speech: bool
+    stream_s: float
+
+
+@dataclass(frozen=True)
+class FragmentDropped:
+    """A voiced stretch too short to decode (less Silero-confirmed speech than
+    ``vad.min_confirmed_ms``): counted, never decoded.
+
+    Attributes:
+        start_s, end_s: stream time of the fragment, seconds.
+        confirmed_s: seconds of it Silero confirmed as speech.
+    """
+
     start_s: float
     end_s: float
-    voiced_s: float
-    captured_wall: float
-    reason: str
-    speech_start_s: float | None = None
-    speech_end_s: float | None = None
-    confirmed_s: float | None = None
-    speech_end_wall: float | None = None
-    peak_speech_prob: float | None = None
-    last_index: int | None = None
-
-    @property
-    def is_snapshot(self) -> bool:
-        """True for a snapshot of an open utterance (reason ``"partial"`` or ``"pause"``)."""
-        return self.reason in ("partial", "pause")
-
-    @property
-    def utterance(self) -> int:
-        """The last utterance (window index) whose audio this window holds."""
-        return self.index if self.last_index is None else self.last_index
-
-    @property
-    def duration_s(self) -> float:
-        """Window length in seconds."""
-        return self.end_s - self.start_s
-
-    @property
-    def speech_bounds(self) -> tuple[float, float]:
-        """``(speech_start_s, speech_end_s)``, the window's bounds where those are unknown."""
-        return (self.start_s if self.speech_start_s is None else self.speech_start_s,
-                self.end_s if self.speech_end_s is None else self.speech_end_s)
+    confirmed_s: float
 
 
 @dataclass(frozen=True)
@@ -173,7 +206,8 @@ class WindowDropped:
     Attributes:
         window_index: the window's index.
         start_s, end_s: stream time of the window, seconds.
-        filter: name of the filter that dropped it (e.g. ``"no_speech"``).
+        filter: name of the filter that dropped it (e.g. ``"no_speech"``; ``"gate"`` for a
+            :class:`WindowGated`, ``"error"`` for a decode that raised).
         reason: human-readable detail, e.g. ``"no_speech_prob 0.91 > 0.6"``.
         text: the text that was dropped (may be empty).
     """
@@ -184,6 +218,29 @@ class WindowDropped:
     filter: str
     reason: str
     text: str
+
+
+@dataclass(frozen=True)
+class WindowGated(WindowDropped):
+    """A window the gate kept from the model (broadband noise, :mod:`streamer.decoding.gate`):
+    a :class:`WindowDropped` whose ``filter`` is ``"gate"`` and whose ``text`` is empty."""
+
+
+@dataclass(frozen=True)
+class WindowTimings:
+    """Wall seconds one decode took, per stage (what ``--benchmark`` reports).
+
+    Attributes:
+        window_index: the window's index.
+        feature_s: mel features; encode_s: the encoder; decode_s: the decoder (all decodes of
+            the window, fallbacks included); filter_s: the filter chain.
+    """
+
+    window_index: int
+    feature_s: float
+    encode_s: float
+    decode_s: float
+    filter_s: float
 
 
 @dataclass(frozen=True)
@@ -245,7 +302,7 @@ class PipelineStats:
         inference_s: total wall seconds spent decoding.
         final: True for the last stats event of the session.
         windows_gated: speech windows the energy/zero-crossing gate kept from the worker
-            (silence or broadband noise, :mod:`streamer.gate`).
+            (silence or broadband noise, :mod:`streamer.decoding.gate`).
         windows_merged: windows decoded together with an earlier one because inference was
             behind real time (backpressure; nothing dropped).
         partials: :class:`Partial` events emitted.
@@ -276,3 +333,23 @@ class PipelineStats:
     def rtf(self) -> float:
         """Real-time factor: inference seconds per second of captured audio."""
         return self.inference_s / self.stream_s if self.stream_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class SessionFailed:
+    """The session failed (the model, the input or the recording); sent before the final
+    :class:`PipelineStats`. Captions decoded before the failure were delivered.
+
+    Attributes:
+        message: one line for the user.
+        exit_code: the :class:`streamer.errors.ExitCode` a command should exit with.
+    """
+
+    message: str
+    exit_code: int
+
+
+#: Everything :meth:`streamer.pipeline.Pipeline.events` yields.
+Event = Union[SourceOpened, CaptureStarted, PlanReady, ModelReady, InputLevel, FragmentDropped,
+              WindowStarted, WindowGated, WindowTimings, Partial, Caption, WindowDropped,
+              PipelineStats, SessionFailed]

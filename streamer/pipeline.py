@@ -5,9 +5,14 @@ Threads and hand-offs::
     capture thread ──RingBuffer──▶ segmenter thread ──Queue[SpeechWindow]──▶ inference thread
                                                                   ──Queue[event]──▶ consumer
 
-The consumer (CLI writers or the TUI) iterates :meth:`Pipeline.events` on its own thread.
+The consumer (a front end) iterates :meth:`Pipeline.events` on its own thread; the
+:data:`~streamer.events.Event` s it yields are everything a front end learns.
 :meth:`Pipeline.stop` stops capture only; everything already captured is still segmented,
 decoded and delivered, so stop never loses captions.
+
+A session is built from one :class:`~streamer.config.schema.Config`; the model is planned
+(:func:`streamer.tuning.plan.plan_for`) here and loaded on the worker thread by the one loader,
+:func:`streamer.tuning.loader.start_decoder` (fallback chain, then calibration).
 """
 
 from __future__ import annotations
@@ -16,21 +21,24 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Protocol
 
-from streamer.decoder import DecodingOptions, ModelOptions
-from streamer.errors import LivescribeError
-from streamer.events import PipelineStats, SpeechWindow
-from streamer.filters import FilterOptions
-from streamer.gate import GateOptions
-from streamer.models import ResolvedModel
-from streamer.plan import Plan
-from streamer.recorder import Recorder
-from streamer.ringbuffer import RingBuffer
-from streamer.segmenter import Segmenter, VadOptions
-from streamer.worker import InferenceWorker
+from streamer.capture.audio import SAMPLE_RATE
+from streamer.capture.recorder import Recorder
+from streamer.capture.ringbuffer import RingBuffer
+from streamer.config.schema import Config, InputOptions
+from streamer.decoding.worker import InferenceWorker
+from streamer.errors import ExitCode, LivescribeError
+from streamer.events import (CaptureStarted, Event, FragmentDropped, InputLevel, PipelineStats,
+                             PlanReady, SessionFailed, SourceOpened)
+from streamer.segmentation.segmenter import Segmenter
+from streamer.segmentation.window import SpeechWindow
+from streamer.tuning.calibration import Loader
+from streamer.tuning.loader import start_decoder
+from streamer.tuning.plan import Plan, plan_for
+from streamer.tuning.probe import Probe
 
 logger = logging.getLogger(__name__)
 
@@ -53,81 +61,104 @@ class Source(Protocol):
     def join(self, timeout: float | None = None) -> None: ...
 
 
-@dataclass(frozen=True)
-class PipelineOptions:
-    """Everything that tunes a session, grouped by concern.
+def source_factory(options: InputOptions) -> Callable[[RingBuffer], Source]:
+    """``ring -> source`` for the configured input: a file replay, else the microphone.
 
-    Attributes:
-        vad: segmentation.
-        model: device, compute type, threads.
-        decoding: decoding.
-        filters: anti-hallucination thresholds.
-        gate: energy/zero-crossing gate applied to each window before it is decoded.
-        partials: emit :class:`~streamer.events.Partial` events for the utterance being spoken
-            (snapshots every ``vad.partial_interval_ms``, default 500 ms). Live sources only: a
-            replay at ``--speed max`` has no one waiting for words and emits finals only.
-        ring_capacity_s: ring buffer capacity, seconds of audio.
-        window_queue_size: windows that may wait for the worker before the segmenter blocks.
-        stats_interval_s: how often :meth:`Pipeline.events` yields a stats snapshot.
-        plan: tuning plan; when given the worker loads through its fallback chain and
-            calibrates (:func:`streamer.plan.start_decoder`), else it loads ``model`` as is.
-        record_path: save the audio the segmenter reads (16 kHz mono) to this ``.flac`` or
-            ``.wav`` file (:class:`streamer.recorder.Recorder`); None records nothing.
+    Raises:
+        DeviceError: microphone input and PortAudio is missing (exit 69), checked now, before
+            the model loads.
     """
+    if options.file:
+        from streamer.capture.sources import FileSource
 
-    vad: VadOptions = field(default_factory=VadOptions)
-    model: ModelOptions = field(default_factory=ModelOptions)
-    decoding: DecodingOptions = field(default_factory=DecodingOptions)
-    filters: FilterOptions = field(default_factory=FilterOptions)
-    gate: GateOptions = field(default_factory=GateOptions)
-    partials: bool = False
-    ring_capacity_s: float = 30.0
-    window_queue_size: int = 16
-    stats_interval_s: float = 1.0
-    plan: Plan | None = None
-    record_path: str | None = None
+        return lambda ring: FileSource(options.file, ring, speed=options.speed,
+                                       repeat=options.repeat)
+    from streamer.capture.mic import MicSource, import_sounddevice
+
+    sd = import_sounddevice()
+    return lambda ring: MicSource(ring, device=options.device, channel=options.channel,
+                                  rate_hz=options.rate_hz, sd=sd)
+
+
+def plan_event(plan: Plan, calibrated: bool, cpu_features: tuple[str, ...] = ()) -> PlanReady:
+    """The :class:`PlanReady` event describing ``plan``."""
+    return PlanReady(calibrated=calibrated, model=plan.model, device=plan.device,
+                     compute_type=plan.compute_type, cpu_threads=plan.cpu_threads,
+                     beam_size=plan.beam_size, rows=tuple(plan.rows().items()),
+                     cpu_features=tuple(cpu_features), warnings=plan.warnings)
 
 
 class Pipeline:
     """One transcription session.
 
     Args:
-        model: resolved model weights.
-        make_source: called with the ring buffer, returns the source that fills it.
-        options: pipeline options.
+        config: the session's configuration (:func:`streamer.config.build_config`).
+        make_source: called with the ring buffer, returns the source that fills it; None
+            builds it from ``config.input`` (:func:`source_factory`). Opened here, so a bad
+            input fails before the model loads.
+        plan: the tuning plan; None probes the machine and plans from ``config.model`` and
+            ``config.decoding.language`` (:func:`streamer.tuning.plan.plan_for`).
+        machine: the hardware probe, when the caller already made one (its SIMD features go
+            into :class:`PlanReady`).
+        loader: builds a decoder from a :class:`~streamer.decoding.models.ModelSpec`
+            (:func:`streamer.tuning.loader.default_loader` when None; tests inject fakes).
+
+    Raises:
+        LivescribeError: ``model.strict`` and an impossible override (78), a bad input (65,
+            66, 69), or a recording file that cannot be created (73).
 
     Use ``for event in pipeline.events(): ...``; it starts the threads, yields events until
     every captured window is decoded, and ends with a final :class:`PipelineStats`.
-    Afterwards :attr:`error` holds the first failure (model load or capture), if any.
+    Afterwards :attr:`error` holds the first failure (model load, capture or recording), if
+    any; the event stream carries it as :class:`SessionFailed`.
     """
 
-    def __init__(self, model: ResolvedModel, make_source, options: PipelineOptions = PipelineOptions()) -> None:
-        self.options = options
-        self.ring = RingBuffer(options.ring_capacity_s)
-        self.source: Source = make_source(self.ring)
+    def __init__(self, config: Config = Config(), make_source=None, *, plan: Plan | None = None,
+                 machine: Probe | None = None, loader: Loader | None = None) -> None:
+        self.config = config
+        if plan is None:
+            machine, plan = plan_for(config.model, config.decoding.language, machine)
+        self.plan = plan  #: the plan; replaced by the loaded, calibrated one on the worker thread
+        self._cpu_features = tuple(machine.simd) if machine is not None else ()
+        self._loader = loader
+        self.ring = RingBuffer(config.pipeline.ring_capacity_s)
+        self.source: Source = (make_source or source_factory(config.input))(self.ring)
         # opened after the source, so a bad input fails before an empty recording is created
-        self.recorder = Recorder(options.record_path) if options.record_path else None
+        record = config.output.record
+        self.recorder = Recorder(record) if record else None
         live = getattr(self.source, "live", True)
-        self.partials = options.partials and live
-        if options.partials and not live:
+        self.partials = bool(config.output.partials) and live
+        if config.output.partials and not live:
             logger.info("partials are for live input; a replay at max speed emits finals only")
-        vad = options.vad
+        vad = config.vad
         if self.partials and vad.partial_interval_ms is None:
             vad = replace(vad, partial_interval_ms=PARTIAL_INTERVAL_MS)
         elif not self.partials:
             vad = replace(vad, partial_interval_ms=None)
-        self.segmenter = Segmenter(vad)
-        self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(options.window_queue_size)
+        self._vad = vad
+        self.segmenter = Segmenter(vad, on_fragment=self._fragment)
+        self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(
+            config.pipeline.window_queue_size)
         self._events: queue.Queue = queue.Queue(1024)
+        self._decoding = replace(config.decoding, beam_size=plan.beam_size)
         self.worker = InferenceWorker(
-            model, options.model, options.decoding, options.filters, self._windows,
-            self._events, plan=options.plan, merge_backlog=live, gate=options.gate,
+            self._load, self._decoding, config.filters, self._windows, self._events,
+            merge_backlog=live, gate=config.gate,
             commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
             partials=self.partials)
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None
         self.windows_sent = 0
+
+    def _load(self):
+        """The worker's load (on its thread): fallback chain, calibration, a calibrated plan."""
+        decoder, self.plan = start_decoder(self.plan, self._decoding, self._loader)
+        self._events.put(plan_event(self.plan, True, self._cpu_features))
+        return decoder
+
+    def _fragment(self, start_s: float, end_s: float, confirmed_s: float) -> None:
+        self._events.put(FragmentDropped(start_s, end_s, confirmed_s))
 
     # -- control ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -141,7 +172,7 @@ class Pipeline:
 
     # -- threads ----------------------------------------------------------------------------
     def _segment(self) -> None:
-        n = self.options.vad.frame_samples
+        n = self._vad.frame_samples
         try:
             while True:
                 item = self.ring.read(n)
@@ -171,7 +202,7 @@ class Pipeline:
         """A snapshot of the session's counters."""
         w = self.worker
         return PipelineStats(
-            stream_s=self.ring.written_samples / 16000,
+            stream_s=self.ring.written_samples / SAMPLE_RATE,
             overruns=self.ring.overruns,
             overrun_samples=self.ring.overrun_samples,
             windows=self.windows_sent - w.windows_gated,
@@ -189,12 +220,24 @@ class Pipeline:
             finals_reused=w.finals_reused,
         )
 
-    def events(self) -> Iterator[object]:
-        """Run the session, yielding engine events and periodic :class:`PipelineStats`."""
+    def events(self) -> Iterator[Event]:
+        """Run the session, yielding :data:`~streamer.events.Event` s (their order: the
+        :mod:`streamer.events` module doc), an :class:`InputLevel` every
+        ``pipeline.level_interval_s`` and a :class:`PipelineStats` every
+        ``pipeline.stats_interval_s``; the last event is a final :class:`PipelineStats`,
+        preceded by a :class:`SessionFailed` if the session failed.
+
+        Raises:
+            DeviceError: the microphone cannot start (exit 69).
+        """
+        live = getattr(self.source, "live", True)
+        rate = getattr(self.source, "rate_hz", None)
+        yield SourceOpened(self.source.description, int(rate) if rate else None, live)
+        yield plan_event(self.plan, False, self._cpu_features)
         self.worker.start()
         early = getattr(self.source, "start_before_model", False)
-        if early:
-            self.source.start()
+        if early:  # a microphone: nothing said while the model loads is lost
+            yield self._start_capture()
             self._seg_thread.start()
         # wait for the model (its ModelReady event waits in the queue and comes out first)
         while not self.worker.ready.wait(0.05):
@@ -209,19 +252,23 @@ class Pipeline:
             if self.recorder is not None:  # the segmenter may never have started
                 self.recorder.close()
             yield from self._drain_events()
+            yield from self._failure()
             yield self.stats(final=True)
             return
         if not early:
             if self._stopping.is_set():
                 self.ring.close()
             else:
-                self.source.start()
+                yield self._start_capture()
             self._seg_thread.start()
         thread_done = threading.Thread(target=self._finish_worker, daemon=True)
         thread_done.start()
-        next_stats = time.monotonic() + self.options.stats_interval_s
+        stats_every = self.config.pipeline.stats_interval_s
+        level_every = self.config.pipeline.level_interval_s
+        now = time.monotonic()
+        next_stats, next_level = now + stats_every, now + level_every
         while True:
-            timeout = max(0.0, next_stats - time.monotonic())
+            timeout = max(0.0, min(next_stats, next_level) - time.monotonic())
             try:
                 ev = self._events.get(timeout=timeout)
             except queue.Empty:
@@ -230,13 +277,35 @@ class Pipeline:
                 break
             if ev is not None:
                 yield ev
-            if time.monotonic() >= next_stats:
-                next_stats = time.monotonic() + self.options.stats_interval_s
+            now = time.monotonic()
+            if now >= next_level:
+                next_level = now + level_every
+                yield InputLevel(self.segmenter.level_dbfs, self.segmenter.in_speech,
+                                 self.ring.written_samples / SAMPLE_RATE)
+            if now >= next_stats:
+                next_stats = now + stats_every
                 yield self.stats()
         self.source.join(5.0)
         if self.source.error is not None and self.error is None:
             self.error = self.source.error
+        if self.recorder is not None and self.recorder.error is not None and self.error is None:
+            exc = self.recorder.error
+            self.error = LivescribeError(
+                f"recording to {self.recorder.path} failed after "
+                f"{self.recorder.samples / SAMPLE_RATE:.1f} s: "
+                f"{getattr(exc, 'strerror', None) or exc}", ExitCode.IO_ERROR)
+        yield from self._failure()
         yield self.stats(final=True)
+
+    def _start_capture(self) -> CaptureStarted:
+        """Start the source; the event says when."""
+        ev = CaptureStarted(time.monotonic())
+        self.source.start()
+        return ev
+
+    def _failure(self) -> Iterator[SessionFailed]:
+        if self.error is not None:
+            yield SessionFailed(str(self.error), int(self.error.exit_code))
 
     def _finish_worker(self) -> None:
         self._seg_thread.join()
@@ -250,7 +319,7 @@ class Pipeline:
         except queue.Empty:
             pass
 
-    def _drain_events(self) -> Iterator[object]:
+    def _drain_events(self) -> Iterator[Event]:
         try:
             while True:
                 yield self._events.get_nowait()

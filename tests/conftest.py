@@ -29,7 +29,7 @@ CLIPS = {
 
 def load_pcm(path: Path) -> np.ndarray:
     """The whole clip as int16 [n] at 16 kHz mono (via the project's decoder)."""
-    from streamer.audio import decode_blocks
+    from streamer.capture.audio import decode_blocks
 
     return np.concatenate(list(decode_blocks(path, 16000)))
 
@@ -48,30 +48,63 @@ def in_order(needles: list[str], haystack: list[str]) -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _user_data_dir(tmp_path_factory):
-    """Send default transcripts (platformdirs' user data dir) to a temporary directory, not
-    the home of whoever runs the tests; subprocesses inherit it."""
+def _user_dirs(tmp_path_factory):
+    """Send default transcripts (platformdirs' user data dir) and the default config file (its
+    user config dir) to temporary directories, not the home of whoever runs the tests, and
+    drop any ``LIVESCRIBE_*`` setting from the environment; subprocesses inherit this."""
+    from streamer.config import settings
+
     mp = pytest.MonkeyPatch()
     mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    mp.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    for name in [s.env for s in settings()] + ["LIVESCRIBE_CONFIG"]:
+        mp.delenv(name, raising=False)
     yield
     mp.undo()
 
 
 @pytest.fixture(scope="session")
 def tiny_model():
-    """The bundled tiny.en model, resolved."""
-    from streamer.models import resolve_model
+    """The bundled tiny.en model on the CPU, int8, CTranslate2's default threads."""
+    from streamer.decoding.models import ModelSpec
 
-    return resolve_model("tiny.en")
+    return ModelSpec("tiny.en")
+
+
+def tiny_config(**groups):
+    """The default configuration with the tiny.en model; ``groups`` replace whole groups
+    (``output=OutputOptions(record="x.flac")``)."""
+    from streamer.config import Config, ModelRequest
+
+    groups.setdefault("model", ModelRequest(name="tiny.en"))
+    return Config(**groups)
+
+
+CLI = [sys.executable, "-m", "tui"]  #: the livescribe command, run from the work tree
 
 
 def run_cli(*args: str, timeout: float = 120, env: dict | None = None,
             input: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m streamer ARGS`` and capture stdout/stderr as text."""
+    """Run ``livescribe ARGS`` (``python -m tui``) and capture stdout/stderr as text."""
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "streamer", *args], cwd=ROOT, env=e,
+    return subprocess.run([*CLI, *args], cwd=ROOT, env=e,
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was():
+    """Tests that call ``tui.cli.main`` in-process set up logging as the command does (a
+    stderr handler on the root logger, levels on ``streamer`` and ``tui``); undo it after."""
+    import logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level,
+             {n: logging.getLogger(n).level for n in ("streamer", "tui")})
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +130,7 @@ class HeldRing:
     """A ring buffer that holds the capture thread once ``hold_s`` of audio is written, until
     :meth:`release`: the test decides where the stream stands, not a clock.
 
-    Wraps a :class:`streamer.ringbuffer.RingBuffer`; a source writes through it unchanged.
+    Wraps a :class:`streamer.capture.ringbuffer.RingBuffer`; a source writes through it unchanged.
     """
 
     def __init__(self, ring, hold_s: float) -> None:
@@ -133,7 +166,7 @@ def held_file_source(path, hold_s: float, speed: float = math.inf):
     """A source factory for :class:`~streamer.pipeline.Pipeline`: ``path`` replayed at
     ``speed`` and held after ``hold_s`` seconds. Returns ``(factory, holder)``; ``holder[0]`` is
     the :class:`HeldRing` once the pipeline has built the source."""
-    from streamer.sources import FileSource
+    from streamer.capture.sources import FileSource
 
     holder: list[HeldRing] = []
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, load_pcm
-from streamer.audio import decode_blocks, float32_to_int16, int16_to_float32
+from streamer.capture.audio import decode_blocks, float32_to_int16, int16_to_float32
 from streamer.errors import ExitCode, InputError
 
 

@@ -6,12 +6,13 @@ import wave
 import numpy as np
 import pytest
 
-from conftest import CLIPS, in_order, load_pcm, words
-from streamer.decoder import WindowDecoder
-from streamer.events import Caption, PipelineStats, SpeechWindow, WindowStarted
-from streamer.pipeline import Pipeline, PipelineOptions
-from streamer.sources import FileSource
-from streamer.worker import MERGE_GAP_S, merge_windows
+from conftest import CLIPS, in_order, load_pcm, tiny_config, words
+from streamer.decoding.decoder import WindowDecoder
+from streamer.events import Caption, PipelineStats, WindowStarted
+from streamer.segmentation.window import SpeechWindow
+from streamer.pipeline import Pipeline
+from streamer.capture.sources import FileSource
+from streamer.decoding.worker import MERGE_GAP_S, merge_windows
 
 HANG_BOUND_S = 120  #: bounds a hang only; the test never waits on a clock
 
@@ -41,7 +42,7 @@ def write_wav(path, clips, gap_s: float = 1.0) -> None:
 
 
 @pytest.mark.model
-def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkeypatch, tmp_path):
+def test_held_back_worker_merges_backlog_and_keeps_every_word(monkeypatch, tmp_path):
     """The first decode is held until the segmenter has queued every window, so a backlog is
     certain (not a race between replay speed and this machine's decode time)."""
     real_decode = WindowDecoder.decode
@@ -58,7 +59,7 @@ def test_held_back_worker_merges_backlog_and_keeps_every_word(tiny_model, monkey
     path = tmp_path / "three.wav"  # three utterances, so two queue behind the held one
     write_wav(path, [load_pcm(CLIPS[c][0]) for c in ("ljspeech", "librispeech", "jfk")])
     # a live (finitely paced) replay so the worker merges, paced so fast that it never waits
-    p = Pipeline(tiny_model, lambda ring: FileSource(path, ring, speed=1e6), PipelineOptions())
+    p = Pipeline(tiny_config(), lambda ring: FileSource(path, ring, speed=1e6))
     pipeline.append(p)
     events = list(p.events())
     assert p.error is None and held.is_set()

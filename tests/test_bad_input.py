@@ -151,7 +151,7 @@ def test_file_without_read_permission(tmp_path):
                         "any file, so 'permission denied' cannot happen")
         kw["preexec_fn"] = _drop_file_permission_bypass
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
-    r = subprocess.run([sys.executable, "-m", "streamer", "--file", str(f), *FAST], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "tui", "--file", str(f), *FAST], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=120, **kw)
     assert_error(r, 66, "permission denied", tmp_path)
 

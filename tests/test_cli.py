@@ -52,7 +52,7 @@ def test_subtitles_to_output_file(tmp_path, fmt, head):
 
 @pytest.mark.model
 def test_sigterm_flushes_what_is_queued():
-    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en",
                              "--format", "jsonl", "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -90,7 +90,7 @@ def test_errors_are_one_line_on_stderr(args, code, needle):
 @pytest.mark.model
 def test_second_ctrl_c_exits_at_once():
     """The first SIGINT drains the queue; a second one leaves without waiting (exit 130)."""
-    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--plain",
                              "--no-transcript"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -106,7 +106,7 @@ def test_second_ctrl_c_exits_at_once():
 def test_a_closed_stdout_ends_the_session_cleanly():
     """``livescribe ... | head -1``: the reader leaves after one caption; livescribe exits 0
     without a traceback or a BrokenPipe message."""
-    cmd = (f"{sys.executable} -m streamer --file {CLIPS['librispeech'][0]} --model tiny.en "
+    cmd = (f"{sys.executable} -m tui --file {CLIPS['librispeech'][0]} --model tiny.en "
            f"--speed max --no-transcript --plain | head -1; echo \"rc=${{PIPESTATUS[0]}}\"")
     r = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True,
                        timeout=120)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, CLIPS, in_order, load_pcm, words
-from streamer.audio import int16_to_float32
-from streamer.decoder import DecodingOptions, WindowDecoder
-from streamer.models import resolve_model
+from streamer.capture.audio import int16_to_float32
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+from streamer.decoding.models import ModelSpec
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_short_and_full_context_decode_the_same_words(tiny_model, jfk_first_5s, 
 
 @pytest.mark.model
 def test_language_is_fixed_only_by_kept_captions(jfk_first_5s):
-    d = WindowDecoder(resolve_model("base"))
+    d = WindowDecoder(ModelSpec("base"))
     rng = np.random.default_rng(7)
     noise = (rng.standard_normal(5 * 16000) * 0.02).astype(np.float32)
     r_noise = d.decode(noise)
@@ -64,7 +64,7 @@ def test_spanish_is_detected_and_decoded_by_base():
     """A real Spanish prompt (assets/asterisk_es_agent-newlocation.flac) with base and no
     language set: detected as Spanish, decoded in Spanish."""
     pcm = int16_to_float32(load_pcm(ASSETS / "asterisk_es_agent-newlocation.flac"))
-    d = WindowDecoder(resolve_model("base"))
+    d = WindowDecoder(ModelSpec("base"))
     r = d.decode(pcm)
     assert r.detected_language == "es" and r.language == "es"
     assert in_order(["favor", "ingrese", "nueva"], words(r.text)), r.text

@@ -10,14 +10,15 @@ clips in assets/. The last test runs the non-speech benchmark itself on a short 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from conftest import ASSETS, load_pcm
-from streamer.decoder import DecodeResult
-from streamer.events import SpeechWindow
-from streamer.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
+from streamer.decoding.decoder import DecodeResult
+from streamer.segmentation.window import SpeechWindow
+from streamer.decoding.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
                               compression_ratio, is_known_phrase, known_phrase, language,
                               low_alnum, no_speech, repeat_previous, repetition, run_chain,
                               trim_loop)
@@ -87,11 +88,11 @@ def test_known_phrase_drops_music_thank_you_keeps_real_goodbye():
 def test_real_short_thank_you_and_goodbye_survive_the_whole_chain(tiny_model):
     """Decode the first 0.48 s of a real "Thank you for your patience" (it says "Thank you.")
     and a real "Goodbye" with tiny.en through the segmenter; every window is kept."""
-    from streamer.audio import int16_to_float32
-    from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
-    from streamer.segmenter import Segmenter
+    from streamer.capture.audio import int16_to_float32
+    from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+    from streamer.segmentation.segmenter import Segmenter
 
-    dec = WindowDecoder(tiny_model, ModelOptions(cpu_threads=1), DecodingOptions(language="en"))
+    dec = WindowDecoder(replace(tiny_model, cpu_threads=1), DecodingOptions(language="en"))
     clips = {"thank you": load_pcm(ASSETS / "asterisk_en_queue-thankyou.flac")[:int(0.48 * 16000)],
              "goodbye": load_pcm(ASSETS / "asterisk_en_vm-goodbye.flac")}
     for want, pcm in clips.items():
@@ -174,9 +175,7 @@ def test_low_alnum_drops_hum_dots_keeps_a_real_ellipsis():
     ("Let's go.", 0.32, -1.11, 0.82, 0.90, True),
 ])
 def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confirmed, keep):
-    from dataclasses import replace
-
-    from streamer.filters import weak_detection
+    from streamer.decoding.filters import weak_detection
 
     w = replace(window(1.2, duration_s=1.8), peak_speech_prob=peak, confirmed_s=confirmed)
     v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
@@ -224,7 +223,7 @@ def test_filters_off_keeps_every_non_empty_caption():
 # -- the non-speech benchmark on a short slice -------------------------------------------------
 
 @pytest.mark.model
-def test_nonspeech_benchmark_runs_and_reports_well_formed_numbers(tiny_model):
+def test_nonspeech_benchmark_runs_and_reports_well_formed_numbers():
     """Stream 4 s of each of four generated sources through the real pipeline (tiny.en)."""
     import sys
 
@@ -232,7 +231,9 @@ def test_nonspeech_benchmark_runs_and_reports_well_formed_numbers(tiny_model):
     from bench_nonspeech import NonSpeechSource, markdown, run_nonspeech
 
     names = ["silence", "white_-20dBFS", "pink_-20dBFS", "hum_50Hz"]
-    res = run_nonspeech("tiny.en", [NonSpeechSource(n, "generated", 4.0) for n in names])
+    from conftest import tiny_config
+
+    res = run_nonspeech(tiny_config(), [NonSpeechSource(n, "generated", 4.0) for n in names])
     assert set(res["sources"]) == set(names) and res["skipped"] == []
     assert math.isclose(res["seconds"], 16.0, abs_tol=0.1)
     for name, r in res["sources"].items():

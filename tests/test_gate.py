@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, CLIPS, load_pcm
-from streamer.audio import float32_to_int16
-from streamer.gate import GateOptions, check, rms_level, window_zcr, zero_crossing_rate
-from streamer.segmenter import Segmenter
+from streamer.capture.audio import float32_to_int16
+from streamer.decoding.gate import GateOptions, check, rms_level, window_zcr, zero_crossing_rate
+from streamer.segmentation.segmenter import Segmenter
 
 sys.path.insert(0, str(ASSETS.parent / "scripts"))
 from bench_nonspeech import generate  # noqa: E402  (numpy signals at a fixed seed)

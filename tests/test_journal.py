@@ -18,7 +18,7 @@ import pytest
 from conftest import CLIPS, ROOT, run_cli, wait_for_speech_after
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption
-from streamer.sinks import JournalSink, default_transcript_path, open_journal
+from streamer.output.journal import JournalSink, default_transcript_path, open_journal
 
 LINE = re.compile(r"^\[(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})\] (.*)$")
 
@@ -92,7 +92,7 @@ def test_default_path_is_in_the_user_data_dir_and_never_collides(tmp_path, monke
 def test_unwritable_path_is_a_one_line_error(tmp_path):
     with pytest.raises(LivescribeError) as e:
         open_journal(tmp_path / "missing-dir" / "t.txt")
-    assert e.value.exit_code == ExitCode.NO_INPUT and "cannot write transcript" in str(e.value)
+    assert e.value.exit_code == ExitCode.CANT_CREATE and "cannot write transcript" in str(e.value)
 
 
 class _FailingStream(io.StringIO):
@@ -105,7 +105,7 @@ class _FailingStream(io.StringIO):
 
 def test_a_write_failure_warns_once_and_never_raises(caplog):
     j = JournalSink(_FailingStream(), Path("/full/t.txt"))
-    with caplog.at_level(logging.WARNING, logger="streamer.sinks"):
+    with caplog.at_level(logging.WARNING, logger="streamer.output.journal"):
         j.write(caption("a", 0, 1))
         j.write(caption("b", 1, 2))
     assert isinstance(j.error, OSError)
@@ -145,9 +145,9 @@ def test_cli_default_transcript_and_no_transcript(tmp_path):
 
 
 @pytest.mark.model
-def test_cli_unwritable_transcript_exits_66(tmp_path):
+def test_cli_unwritable_transcript_exits_73(tmp_path):
     r = run_cli("--file", JFK, *FAST, "--transcript", str(tmp_path / "nope" / "t.txt"))
-    assert r.returncode == 66 and r.stdout == ""
+    assert r.returncode == 73 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1 and "cannot write transcript" in r.stderr
 
 
@@ -157,7 +157,7 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     printed is in the journal (in order, same text), and the utterance open at the signal is
     cut, transcribed and journalled before exit 143."""
     path = tmp_path / "t.txt"
-    proc = subprocess.Popen([sys.executable, "-m", "streamer", "--file",
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--format",
                              "jsonl", "--transcript", str(path), "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

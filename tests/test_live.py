@@ -93,7 +93,7 @@ def silence_wav(tmp_path_factory):
 
 def _start_livescribe(env: dict, *args: str) -> subprocess.Popen:
     """Start ``livescribe -v --model tiny.en ARGS`` on the microphone; return once it captures."""
-    proc = subprocess.Popen([sys.executable, "-m", "streamer", "-v", "--model", "tiny.en", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "-v", "--model", "tiny.en", *args],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     log = []
@@ -134,7 +134,7 @@ def _finish(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 def test_devices_lists_the_virtual_mic(virtual_mic):
-    r = subprocess.run([sys.executable, "-m", "streamer", "devices"], cwd=ROOT, env=virtual_mic,
+    r = subprocess.run([sys.executable, "-m", "tui", "devices"], cwd=ROOT, env=virtual_mic,
                        capture_output=True, text=True, timeout=TIMEOUT_S)
     assert r.returncode == 0, r.stderr
     default = [ln for ln in r.stdout.splitlines() if ln.startswith("*")]
@@ -203,7 +203,7 @@ def test_no_input_device_is_one_clear_line(tmp_path):
         pytest.skip("this machine has a sound card: its devices would be found")
     # a sound server that is not there: the ALSA pulse plugin finds nothing to connect to
     env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path}/none")
-    r = subprocess.run([sys.executable, "-m", "streamer", "--model", "tiny.en"], cwd=ROOT, env=env,
+    r = subprocess.run([sys.executable, "-m", "tui", "--model", "tiny.en"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=TIMEOUT_S)
     assert r.returncode == 69, r.stderr
     assert r.stdout == ""

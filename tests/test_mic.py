@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, in_order, load_pcm, words
-from streamer import mic
+from streamer.capture import mic
 from streamer.errors import DeviceError, ExitCode, LivescribeError
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.ringbuffer import RingBuffer
 
 
 # -- a fake sounddevice ---------------------------------------------------------------------
@@ -133,13 +133,36 @@ def test_output_only_devices_are_not_listed():
 
 
 def test_devices_listing(monkeypatch, capsys):
+    from tui import cli
+
     monkeypatch.setattr(mic, "import_sounddevice", lambda: fake_sd(DEVICES, default=3))
-    assert mic.devices_main([]) == 0
+    assert cli.main(["devices"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4
     assert lines[3].startswith("*") and "default" in lines[3] and "44100 Hz" in lines[3]
     assert not lines[0].startswith("*") and "ALC256" in lines[0] and "ALSA" in lines[0]
     assert "2 ch" in lines[0] and "48000 Hz" in lines[0]
+
+
+def test_devices_json_shape(monkeypatch, capsys):
+    """``livescribe devices --json``: one JSON array, an object per input device with its
+    index, name, host API, channels, default rate and whether it is the default."""
+    import json
+
+    from tui import cli
+
+    monkeypatch.setattr(mic, "import_sounddevice", lambda: fake_sd(DEVICES, default=3))
+    assert cli.main(["-v", "devices", "--json"]) == 0
+    out = capsys.readouterr()
+    rows = json.loads(out.out)
+    assert isinstance(rows, list) and len(rows) == 4
+    for row in rows:
+        assert set(row) == {"index", "name", "hostapi", "channels", "default_rate_hz",
+                            "is_default"}
+        assert isinstance(row["index"], int) and isinstance(row["channels"], int)
+        assert isinstance(row["default_rate_hz"], float)
+    assert [r["is_default"] for r in rows] == [False, False, False, True]
+    assert rows[0]["hostapi"] == "ALSA" and rows[0]["channels"] == 2
 
 
 # -- failures a user meets ----------------------------------------------------------------------
@@ -157,7 +180,7 @@ def test_no_portaudio_is_one_clear_line(monkeypatch, capsys):
     with pytest.raises(DeviceError, match="libportaudio2"):
         mic.import_sounddevice()
 
-    from streamer import cli
+    from tui import cli
 
     assert cli.main(["--model", "tiny.en"]) == ExitCode.UNAVAILABLE
     assert cli.main(["devices"]) == ExitCode.UNAVAILABLE
@@ -374,8 +397,9 @@ def test_device_that_stops_ends_capture_with_error():
 
 
 @pytest.mark.model
-def test_pipeline_transcribes_48k_stereo_mic(tiny_model, monkeypatch):
+def test_pipeline_transcribes_48k_stereo_mic(monkeypatch):
     """The pipeline on MicSource (fake PortAudio, real callback path): the words come out."""
+    from conftest import tiny_config
     from streamer.events import Caption
     from streamer.pipeline import Pipeline
 
@@ -398,7 +422,7 @@ def test_pipeline_transcribes_48k_stereo_mic(tiny_model, monkeypatch):
         src.start = lambda: (start(), feeder.start())  # the device plays once capture runs
         return src
 
-    pipeline = Pipeline(tiny_model, make_source)
+    pipeline = Pipeline(tiny_config(), make_source)
     captions = [ev.text for ev in pipeline.events() if isinstance(ev, Caption)]
     feeder.join()
     assert pipeline.error is None

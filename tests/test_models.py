@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from streamer import models
+from streamer.decoding import models
 from streamer.errors import ExitCode, ModelError
-from streamer.models import OFFLINE_MODELS, SplitPack, assemble, resolve_model
+from streamer.decoding.models import OFFLINE_MODELS, SplitPack, assemble, resolve_model
 
 
 def _pack(parts: list[bytes], tmp_path: Path, digest: str | None = None):

@@ -17,13 +17,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer.decoder import DecodeResult
-from streamer.events import Caption, Partial, SpeechWindow, WindowDropped
-from streamer.filters import FilterOptions
-from streamer.decoder import DecodingOptions, ModelOptions
-from streamer.segmenter import VadOptions
-from streamer.sinks import make_sink
-from streamer.worker import InferenceWorker, SnapshotSlot, agreed_prefix
+from streamer.decoding.decoder import DecodeResult
+from streamer.events import Caption, Partial, WindowDropped
+from streamer.segmentation.window import SpeechWindow
+from streamer.decoding.filters import FilterOptions
+from streamer.decoding.decoder import DecodingOptions
+from streamer.segmentation.segmenter import VadOptions
+from streamer.output.sinks import make_sink
+from streamer.decoding.worker import InferenceWorker, SnapshotSlot, agreed_prefix
 from test_segmenter import FS, run
 
 SNAP = VadOptions(partial_interval_ms=300)  # a snapshot every 10 frames
@@ -103,8 +104,8 @@ class ScriptedDecoder:
 
 def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
-    w = InferenceWorker(None, ModelOptions(), DecodingOptions(language="en"), FilterOptions(),
-                        queue.Queue(), events, commit_limit_s=17.0)
+    w = InferenceWorker(lambda: ScriptedDecoder(texts), DecodingOptions(language="en"),
+                        FilterOptions(), queue.Queue(), events, commit_limit_s=17.0)
     w.decoder = ScriptedDecoder(texts)
     return w, events
 
@@ -262,7 +263,7 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
 
 
 def test_a_merged_final_ends_the_partials_of_every_utterance_it_holds():
-    from streamer.worker import merge_windows
+    from streamer.decoding.worker import merge_windows
 
     w, events = _worker(["One. Two."])
     merged = merge_windows([_window(0, 1.0, "end"), replace(_window(1, 1.0, "end"), index=1)])

@@ -1,13 +1,16 @@
 """The whole engine on real speech with tiny.en: capture thread -> ring -> VAD -> worker."""
 
 import math
+import typing
 
 import pytest
 
-from conftest import CLIPS, held_file_source, in_order, words
-from streamer.events import Caption, ModelReady, PipelineStats, WindowStarted
-from streamer.pipeline import Pipeline, PipelineOptions
-from streamer.sources import FileSource
+from conftest import CLIPS, held_file_source, in_order, tiny_config, words
+from streamer.config import Config, ModelRequest
+from streamer.events import (Caption, Event, ModelReady, PipelineStats, PlanReady, SessionFailed,
+                             SourceOpened, WindowStarted)
+from streamer.pipeline import Pipeline
+from streamer.capture.sources import FileSource
 
 KEY_WORDS = {
     "jfk": ["fellow", "americans", "country", "country"],
@@ -20,12 +23,11 @@ pytestmark = pytest.mark.model  # every test here runs tiny.en (the failure test
 
 
 @pytest.fixture(scope="module")
-def sessions(tiny_model):
+def sessions():
     """Each clip replayed once at --speed max; the list of events per clip."""
     out = {}
     for name, (path, _) in CLIPS.items():
-        p = Pipeline(tiny_model, lambda ring, path=path: FileSource(path, ring, speed=math.inf),
-                     PipelineOptions())
+        p = Pipeline(tiny_config(), lambda ring, path=path: FileSource(path, ring, speed=math.inf))
         out[name] = (p, list(p.events()))
     return out
 
@@ -43,8 +45,17 @@ def test_key_words_present_in_order(sessions, clip):
 @pytest.mark.parametrize("clip", list(CLIPS))
 def test_event_stream_is_well_formed(sessions, clip):
     p, events = sessions[clip]
-    assert isinstance(events[0], ModelReady)
+    # the session's opening, in order: input, plan, capture start (a file starts after the
+    # model loads), the calibrated plan, the model; then the audio's events
+    head = [type(e) for e in events[:5]]
+    assert head[:2] == [SourceOpened, PlanReady] and ModelReady in head
+    assert events.index(next(e for e in events if isinstance(e, PlanReady) and e.calibrated)) \
+        < events.index(next(e for e in events if isinstance(e, ModelReady)))
+    assert not any(isinstance(e, (Caption, WindowStarted)) for e in events[:head.index(ModelReady)])
     assert isinstance(events[-1], PipelineStats) and events[-1].final
+    assert not any(isinstance(e, SessionFailed) for e in events)
+    for e in events:  # the union, and nothing else
+        assert isinstance(e, typing.get_args(Event)), e
     captions = [e for e in events if isinstance(e, Caption)]
     starts = [c.start_s for c in captions]
     assert starts == sorted(starts)
@@ -62,24 +73,22 @@ def test_event_stream_is_well_formed(sessions, clip):
 
 
 def test_model_failure_travels_as_data(tmp_path):
-    from streamer.models import ResolvedModel
-
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "model.bin").write_bytes(b"not a model")
     (bad / "config.json").write_text("{}")
-    p = Pipeline(ResolvedModel("bad", str(bad), "directory"),
-                 lambda ring: FileSource(CLIPS["jfk"][0], ring), PipelineOptions())
+    p = Pipeline(Config(model=ModelRequest(name=str(bad))),
+                 lambda ring: FileSource(CLIPS["jfk"][0], ring))
     events = list(p.events())
     assert p.error is not None and "bad" in str(p.error)
     assert not any(isinstance(e, Caption) for e in events)
 
 
-def test_captions_arrive_while_capture_goes_on(tiny_model):
+def test_captions_arrive_while_capture_goes_on():
     """A caption comes out while the source is still capturing: the capture thread is held
     at 6 s of jfk.flac (mid-clip) until the first caption is out, then released."""
     factory, holder = held_file_source(CLIPS["jfk"][0], hold_s=6.0)
-    p = Pipeline(tiny_model, factory, PipelineOptions())
+    p = Pipeline(tiny_config(), factory)
     events = p.events()
     first = next(e for e in events if isinstance(e, Caption))
     held = holder[0]
@@ -93,7 +102,7 @@ def test_captions_arrive_while_capture_goes_on(tiny_model):
     assert p.error is None
 
 
-def test_stop_while_the_model_is_loading_ends_cleanly(tiny_model, monkeypatch):
+def test_stop_while_the_model_is_loading_ends_cleanly(monkeypatch):
     """stop() while the model still loads (the load held by the test): the session ends with
     final stats, no error and no capture; the held load then completes and is released."""
     import threading
@@ -109,7 +118,7 @@ def test_stop_while_the_model_is_loading_ends_cleanly(tiny_model, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(faster_whisper, "WhisperModel", held_load)
-    p = Pipeline(tiny_model, lambda ring: FileSource(CLIPS["jfk"][0], ring), PipelineOptions())
+    p = Pipeline(tiny_config(), lambda ring: FileSource(CLIPS["jfk"][0], ring))
     out: list = []
     consumer = threading.Thread(target=lambda: out.extend(p.events()), daemon=True)
     consumer.start()

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-import streamer.probe as probe_mod
-from streamer.plan import make_plan
-from streamer.probe import SIMD_FEATURES, Probe, apple_generation, parse_cpuinfo, parse_nvidia_smi
+import streamer.tuning.probe as probe_mod
+from streamer.tuning.plan import make_plan
+from streamer.tuning.probe import SIMD_FEATURES, Probe, apple_generation, parse_cpuinfo, parse_nvidia_smi
 
 X86_CPUINFO = """\
 processor\t: 0

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import CLIPS, load_pcm, run_cli
 from streamer.errors import ExitCode, LivescribeError
-from streamer.recorder import Recorder
+from streamer.capture.recorder import Recorder
 
 
 def decode(path) -> tuple[np.ndarray, int, int]:
@@ -61,27 +61,29 @@ def test_unknown_suffix_and_unwritable_path(tmp_path):
     assert e.value.exit_code == ExitCode.USAGE and ".flac or .wav" in str(e.value)
     with pytest.raises(LivescribeError) as e:
         Recorder(tmp_path / "no" / "such" / "dir" / "a.flac")
-    assert e.value.exit_code == ExitCode.NO_INPUT and "cannot write" in str(e.value)
+    assert e.value.exit_code == ExitCode.CANT_CREATE and "cannot write" in str(e.value)
 
 
 @pytest.mark.model
-def test_pipeline_records_what_it_heard(tmp_path, tiny_model):
+def test_pipeline_records_what_it_heard(tmp_path):
     """The recording decodes back to the replayed clip: same samples, length within one VAD
     frame (the segmenter never reads a last partial frame)."""
+    from conftest import tiny_config
+    from streamer.capture.sources import FileSource
+    from streamer.config import OutputOptions
     from streamer.events import Caption
-    from streamer.pipeline import Pipeline, PipelineOptions
-    from streamer.sources import FileSource
+    from streamer.pipeline import Pipeline
 
     clip = CLIPS["jfk"][0]
     out = tmp_path / "heard.flac"
-    options = PipelineOptions(record_path=str(out))
-    p = Pipeline(tiny_model, lambda ring: FileSource(clip, ring, speed=math.inf), options)
+    config = tiny_config(output=OutputOptions(record=str(out)))
+    p = Pipeline(config, lambda ring: FileSource(clip, ring, speed=math.inf))
     captions = [ev for ev in p.events() if isinstance(ev, Caption)]
     assert captions and p.error is None and p.recorder.closed
     original = load_pcm(clip)
     y, rate, channels = decode(out)
     assert (rate, channels) == (16000, 1)
-    frame = options.vad.frame_samples
+    frame = config.vad.frame_samples
     assert original.size - frame < y.size <= original.size
     assert np.array_equal(y, original[:y.size])
 

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.ringbuffer import RingBuffer
 
 
 def test_fifo_across_wraparound():

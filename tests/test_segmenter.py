@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CLIPS, load_pcm
-from streamer.segmenter import Segmenter, VadOptions
-from streamer.vad import FrameDecision
+from streamer.segmentation.segmenter import Segmenter, VadOptions
+from streamer.segmentation.vad import FrameDecision
 
 FRAME = 480  # 30 ms
 FS = 0.03

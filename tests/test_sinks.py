@@ -4,7 +4,7 @@ import json
 import pytest
 
 from streamer.events import Caption
-from streamer.sinks import make_sink
+from streamer.output.sinks import make_sink
 
 
 def cap(text, start, end):

@@ -18,8 +18,8 @@ import soak  # noqa: E402
 
 
 def test_file_source_repeat_loops_the_file(tmp_path):
-    from streamer.ringbuffer import RingBuffer
-    from streamer.sources import FileSource
+    from streamer.capture.ringbuffer import RingBuffer
+    from streamer.capture.sources import FileSource
 
     clip = CLIPS["jfk"][0]
     ring = RingBuffer(capacity_s=60)

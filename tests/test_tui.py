@@ -37,7 +37,7 @@ HOLD_S = 9.0  # where held replays stop: inside jfk.flac's last phrase (7.0–10
 # -- engine addition: the input level ---------------------------------------------------------
 
 def test_segmenter_level_dbfs_of_real_frames():
-    from streamer.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
+    from streamer.segmentation.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
 
     seg = Segmenter(VadOptions())
     n = seg.options.frame_samples
@@ -154,15 +154,17 @@ class _Tty(io.StringIO):
     (["--format", "srt", "-o", "x.srt"], True, True),  # the file gets SRT, the screen the UI
 ])
 def test_wants_tui(argv, tty, expected, monkeypatch):
-    from streamer.cli import build_parser, wants_tui
+    from streamer.config import build_config
+    from tui.cli import wants_tui
+    from tui.cli.parser import build_parser, flags_from
 
     monkeypatch.setenv("TERM", "xterm-256color")
     args = build_parser().parse_args(["--file", JFK, *argv])
-    assert wants_tui(args, _Tty(tty)) is expected
+    assert wants_tui(build_config(flags_from(args)).config, _Tty(tty)) is expected
 
 
 def test_tui_and_plain_exclusive(capsys):
-    from streamer.cli import build_parser
+    from tui.cli.parser import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--tui", "--plain"])
@@ -178,7 +180,7 @@ def test_plain_output_imports_no_textual():
     from conftest import ROOT
 
     code = ("import sys\nsys.modules['textual'] = None\n"
-            "from streamer.cli import main\n"
+            "from tui.cli import main\n"
             "sys.exit(main(['--file', sys.argv[1], '--model', 'tiny.en', '--speed', 'max', "
             "'--no-transcript']))\n")
     r = subprocess.run([sys.executable, "-c", code, JFK], cwd=ROOT, capture_output=True,
@@ -196,21 +198,16 @@ def _real_app(speed: str, tmp_path, hold_s: float | None = None, **kwargs) -> Li
     ``hold_s`` seconds of audio until the test calls ``app.held.release()``: the test, not a
     clock, decides where the stream stands when it presses a key.
     """
-    from streamer.cli import build_parser, make_source_factory, options_from_args
-    from streamer.models import resolve_model
+    from streamer.config import build_config
     from streamer.pipeline import Pipeline
-    from streamer.plan import plan_from_args
-    from streamer.probe import probe
+    from tui.cli.parser import build_parser, flags_from
 
     args = build_parser().parse_args(["--file", JFK, "--model", "tiny.en", "--speed", speed])
-    machine = probe()
-    plan = plan_from_args(args, probe_fn=lambda: machine)
-    factory, holder = (make_source_factory(args), None) if hold_s is None else \
-        held_file_source(JFK, hold_s)
-    pipeline = Pipeline(resolve_model(plan.model), factory, options_from_args(args, plan))
-    app = make_app(pipeline, model_name=plan.model, plan=plan.rows(),
-                   cpu_features=machine.simd, transcript_path=tmp_path / "transcript.txt",
-                   **kwargs)
+    config = build_config(flags_from(args)).config
+    factory, holder = (None, None) if hold_s is None else held_file_source(JFK, hold_s)
+    pipeline = Pipeline(config, factory)
+    app = make_app(pipeline, model_name=config.model.name,
+                   transcript_path=tmp_path / "transcript.txt", **kwargs)
     app.held = (lambda: holder[0]) if holder is not None else None
     return app
 
@@ -226,7 +223,7 @@ async def _until(pilot, predicate, what: str) -> None:
 
 @pytest.mark.model
 def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
-    from streamer.sinks import make_sink
+    from streamer.output.sinks import make_sink
 
     srt = io.StringIO()  # what --output FILE --format srt gets while the UI shows captions
     app = _real_app("max", tmp_path, sinks=[make_sink("srt", srt)])
@@ -318,8 +315,7 @@ def test_quit_mid_session_transcribes_queued_and_updates_the_saved_file(tmp_path
             await _until(pilot, lambda: app.view.captions, "the first caption")
             await pilot.press("s")
             first_save = (tmp_path / "transcript.txt").read_text()
-            await _until(pilot, lambda: app.view.pending or app.pipeline.segmenter.in_speech,
-                         "more speech")
+            await _until(pilot, lambda: app.view.pending or app.in_speech, "more speech")
             await pilot.press("q")
             app.held().release()  # the capture thread writes its held block, then sees the stop
             assert app.quitting  # "finishing" until the queue drains (may already be done)
@@ -392,17 +388,14 @@ def test_snapshot_help(snap_compare):
 
 class ScriptedPipeline:
     """What the app needs of a pipeline, yielding scripted events: the UI's side of the contract
-    tested without audio or a model."""
+    tested without audio or a model. It has ``events``, ``stop`` and ``pause`` and nothing else,
+    so an app that read an engine attribute would fail here."""
 
-    class _Segmenter:
-        level_dbfs = -96.0
-        in_speech = False
+    __slots__ = ("_events", "hold", "pulled", "stopped")
 
     def __init__(self, events, hold=None):
         self._events = list(events)
         self.hold = hold  # an Event the generator waits on before it ends (None: no wait)
-        self.error = None
-        self.segmenter = self._Segmenter()
         self.pulled = 0
         self.stopped = threading.Event()
 
@@ -691,10 +684,10 @@ def test_status_line_keeps_its_counts_at_60_columns():
 
 
 def test_wall_clock_flag():
-    from streamer.cli import build_parser
+    from tui.cli.parser import build_parser, flags_from
 
-    assert build_parser().parse_args(["--wall-clock"]).wall_clock
-    assert not build_parser().parse_args([]).wall_clock
+    assert flags_from(build_parser().parse_args(["--wall-clock"])) == {"ui.wall_clock": True}
+    assert "ui.wall_clock" not in flags_from(build_parser().parse_args([]))
 
 
 async def _feed_many_and_search(pilot) -> None:

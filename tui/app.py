@@ -3,7 +3,8 @@
 :func:`make_app` is the one factory the CLI and the tests share. The app runs
 :meth:`streamer.pipeline.Pipeline.events` (a blocking iterator) in a Textual thread worker that
 only posts messages (:mod:`tui.messages`); everything on screen is rendered on the UI thread
-from a :class:`~tui.session.SessionView`. The engine's queues are bounded; between the worker and
+from a :class:`~tui.session.SessionView` and the events themselves (the input level, the
+device panel's input and plan): the app never reads an engine attribute. The engine's queues are bounded; between the worker and
 the UI at most :data:`MAX_IN_FLIGHT` messages wait, so a stalled UI applies back-pressure to the
 engine (which then counts ring-buffer overruns) instead of growing memory.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from textual import events, on, work
@@ -22,7 +23,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input
 
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
+from streamer.events import (Caption, InputLevel, ModelReady, Partial, PipelineStats, PlanReady,
+                             SessionFailed, SourceOpened, WindowDropped, WindowStarted)
 from tui.clipboard import osc52_terminal
 from tui.messages import EngineEvent, EngineFinished, LogLine
 from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
@@ -32,12 +34,12 @@ from tui.widgets.device import DevicePanel
 from tui.widgets.help import HelpScreen
 from tui.widgets.latency import LatencyPanel
 from tui.widgets.search import SearchBar
+from tui.widgets.logpanel import LogPanel
 from tui.widgets.status import StatusBar
 
 logger = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 256  #: engine messages posted but not yet handled by the UI
-LEVEL_POLL_S = 0.1  #: how often the status bar reads the input level and speech state, seconds
 MEMORY_POLL_S = 1.0  #: how often the device panel reads resident memory, seconds
 NARROW_COLUMNS = 80  #: below this width the side panels hide and captions take the screen
 
@@ -57,11 +59,15 @@ class LivescribeApp(App[int]):
             (snapshot tests and demos: no threads, no polling of the engine).
         info: what the device panel shows about the set-up.
         transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
-        sinks: :class:`streamer.sinks.Sink` s that also receive every caption (``--output
+        sinks: :class:`streamer.output.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
         show_times: start with the time column.
         wall_clock: the time column shows wall-clock times (``14:05:12``), not stream times.
         rss_bytes: returns resident memory in bytes; None hides the memory row.
+        events: the event stream to show (default: ``pipeline.events()``); the command line
+            passes the stream it has already started reading.
+        show_log: show a log panel with every log record the app receives (``-v``); without
+            it only warnings show, as toasts.
 
     After :meth:`run`, :attr:`error` holds the session's failure, if any, and the return value
     is the exit code, the same as the plain front end's: the engine's failure's code, else 130
@@ -93,7 +99,8 @@ class LivescribeApp(App[int]):
     def __init__(self, pipeline=None, info: SessionInfo | None = None, *,
                  transcript_path: Path | None = None, sinks=(), show_times: bool = True,
                  wall_clock: bool = False,
-                 rss_bytes: Callable[[], int] | None = process_rss_bytes) -> None:
+                 rss_bytes: Callable[[], int] | None = process_rss_bytes,
+                 events: Iterable | None = None, show_log: bool = False) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.info = info or SessionInfo(input="—")
@@ -108,8 +115,10 @@ class LivescribeApp(App[int]):
         self.interrupted = False  #: Ctrl-C was pressed: the exit code is 130
         self.error: Exception | None = None
         self._rss_bytes = rss_bytes
-        self._level: float | None = None  # for show_level() when there is no pipeline
-        self._in_speech = False
+        self._events = events
+        self.show_log = show_log
+        self._level: float | None = None  # from InputLevel events (or show_level())
+        self.in_speech = False  #: the last InputLevel said an utterance is open
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
         self._app_gone = threading.Event()
 
@@ -123,6 +132,8 @@ class LivescribeApp(App[int]):
                 yield DevicePanel(self.info, id="device")
                 yield LatencyPanel(id="latency")
         yield SearchBar(id="search")
+        if self.show_log:
+            yield LogPanel(id="log")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -133,7 +144,6 @@ class LivescribeApp(App[int]):
         if self._rss_bytes is not None and self.pipeline is not None:
             self.set_interval(MEMORY_POLL_S, self._poll_memory)
         if self.pipeline is not None:
-            self.set_interval(LEVEL_POLL_S, self._poll_level)
             self._run_engine()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -151,8 +161,11 @@ class LivescribeApp(App[int]):
     def _run_engine(self) -> None:
         """Iterate the pipeline's events on a worker thread and post each to the UI."""
         error: Exception | None = None
+        failed: SessionFailed | None = None
         try:
-            for ev in self.pipeline.events():
+            for ev in self._events if self._events is not None else self.pipeline.events():
+                if isinstance(ev, SessionFailed):
+                    failed = ev
                 if self._app_gone.is_set():
                     continue  # the app is gone: drain so the pipeline finishes
                 while not self._in_flight.acquire(timeout=0.5):
@@ -165,8 +178,11 @@ class LivescribeApp(App[int]):
             error = exc
         except Exception as exc:  # failures travel as data, never across threads
             logger.exception("engine failed")
-            error = LivescribeError(f"engine failed: {exc}")
-        self.post_message(EngineFinished(error or self.pipeline.error))
+            error = LivescribeError(f"engine failed: {type(exc).__name__}: {exc}",
+                                    ExitCode.SOFTWARE)
+        if error is None and failed is not None:
+            error = LivescribeError(failed.message, ExitCode(failed.exit_code))
+        self.post_message(EngineFinished(error))
 
     def on_engine_event(self, message: EngineEvent) -> None:
         """An engine event arrived from the worker thread."""
@@ -187,10 +203,21 @@ class LivescribeApp(App[int]):
                     self.notify(f"cannot write captions: {exc}", severity="error")
                     self.sinks.remove(sink)
             captions.add(event, self.view.caption_wall_s(event))
+        elif isinstance(event, InputLevel):
+            self._level, self.in_speech = event.level_dbfs, event.in_speech
+        elif isinstance(event, SourceOpened):
+            self.query_one(DevicePanel).update_info(input=event.description,
+                                                    input_rate_hz=event.rate_hz)
+        elif isinstance(event, PlanReady):
+            panel = self.query_one(DevicePanel)
+            changes = dict(plan=dict(event.rows), cpu_features=event.cpu_features)
+            if not event.calibrated:  # until the model is ready, the set-up as planned
+                changes.update(model=event.model, device=event.device,
+                               compute_type=event.compute_type, threads=event.cpu_threads,
+                               beam_size=event.beam_size)
+            panel.update_info(**changes)
         elif isinstance(event, ModelReady):
-            # the worker replaced the plan by the calibrated one before announcing the model
-            plan = getattr(getattr(self.pipeline, "worker", None), "plan", None)
-            self.query_one(DevicePanel).set_ready(event, plan.rows() if plan is not None else None)
+            self.query_one(DevicePanel).set_ready(event)
         if isinstance(event, (Caption, Partial, WindowStarted, WindowDropped, PipelineStats)):
             start_s, wall_s = self.view.pending_line()
             captions.set_pending(start_s, self.view.partial, wall_s)
@@ -210,8 +237,12 @@ class LivescribeApp(App[int]):
             self._exit_with(self._exit_code())
 
     def on_log_line(self, message: LogLine) -> None:
-        """A warning from the engine's logger while the UI owns the terminal."""
-        self.notify(message.text, severity=message.severity)
+        """A log record while the UI owns the terminal: into the log panel (``-v``), and a
+        toast for warnings and errors."""
+        if self.show_log:
+            self.query_one(LogPanel).add(message.text, message.severity)
+        if message.severity != "information":
+            self.notify(message.text, severity=message.severity)
 
     def _exit_with(self, code: int) -> None:
         """Exit with ``code`` as both the app's result (what :meth:`run` returns) and its
@@ -224,25 +255,19 @@ class LivescribeApp(App[int]):
         return int(ExitCode.SIGINT) if self.interrupted else 0
 
     # -- meters -----------------------------------------------------------------------------
-    def _poll_level(self) -> None:
-        self._show_status()
-
     def _poll_memory(self) -> None:
         if self._rss_bytes is not None:
             self.query_one(DevicePanel).set_memory(self._rss_bytes())
 
     def show_level(self, level_dbfs: float | None, in_speech: bool) -> None:
-        """Show a level and speech state directly (for sessions without a pipeline)."""
-        self._level, self._in_speech = level_dbfs, in_speech
+        """Show a level and speech state directly (as an :class:`InputLevel` would)."""
+        self._level, self.in_speech = level_dbfs, in_speech
         self._show_status()
 
     def _show_status(self) -> None:
         bar = self.query_one(StatusBar)
         v = self.view
-        level, in_speech = self._level, self._in_speech
-        if self.pipeline is not None:
-            seg = self.pipeline.segmenter
-            level, in_speech = seg.level_dbfs, seg.in_speech
+        level, in_speech = self._level, self.in_speech
         queued = len(v.pending) + (v.stats.queue_depth if v.stats else 0)
         detail = ""
         if v.finished:
@@ -409,7 +434,8 @@ class LivescribeApp(App[int]):
 
 
 class TuiLogHandler(logging.Handler):
-    """Forwards log records to the app as :class:`LogLine` toasts while it owns the terminal.
+    """Forwards log records to the app as :class:`LogLine` messages while it owns the terminal
+    (warnings become toasts; with a log panel, every record is shown there).
 
     Thread-safe: ``post_message`` may be called from any thread.
     """
@@ -435,18 +461,15 @@ def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str 
     Args:
         pipeline: a :class:`streamer.pipeline.Pipeline` not yet started, or None (see
             :class:`LivescribeApp`).
-        info: the set-up to show; by default described from ``pipeline`` and ``model_name``.
+        info: the set-up to show before the events tell more; by default the model as asked
+            for (the input and the plan arrive as :class:`SourceOpened` and :class:`PlanReady`).
         model_name: the model as the user asked for it.
-        plan: the tuning plan's rows (label -> value), when ``streamer.plan`` made one.
-        cpu_features: CPU features found by the hardware probe.
+        plan: the tuning plan's rows (label -> value), if known before the events.
+        cpu_features: CPU features found by the hardware probe, if known before the events.
         **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times,
-            wall_clock, rss_bytes).
+            wall_clock, rss_bytes, events, show_log).
     """
     if info is None:
-        if pipeline is not None:
-            info = SessionInfo.from_pipeline(pipeline, model_name, plan=plan,
-                                             cpu_features=cpu_features)
-        else:
-            info = SessionInfo(input="—", model=model_name, plan=plan,
-                               cpu_features=tuple(cpu_features))
+        info = SessionInfo(input="—", model=model_name, plan=plan,
+                           cpu_features=tuple(cpu_features))
     return LivescribeApp(pipeline, info, **kwargs)

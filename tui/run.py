@@ -1,71 +1,103 @@
-"""Run a captioning session in the Textual UI: the CLI's ``--tui`` path.
+"""Run a captioning session in the Textual UI: the command line's terminal-UI path.
 
-Imported lazily by :func:`streamer.cli.run` only when the UI is used, so plain and piped runs
-never import Textual. The terminal belongs to Textual for the session (it draws on stderr;
-stdout stays free for data), so engine log records become toasts instead of stderr lines.
+Imported lazily by :func:`tui.cli.run` only when the UI is used, so plain and piped runs never
+import Textual. The terminal belongs to Textual for the session (it draws on stderr; stdout
+stays free for data), so log records go to the app: warnings as toasts, and with ``-v`` every
+record in a log panel. The session ends as the plain front end's does: Ctrl-C (the key or
+SIGINT) exits 130, SIGTERM 143, ``--benchmark`` prints its table on stderr once the terminal is
+back, and a failure of the engine or the journal is one line on stderr and its exit code.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
-from collections.abc import Callable, Sequence
+import sys
 
-from streamer.errors import ExitCode
+from streamer.config import Config
+from streamer.errors import ExitCode, LivescribeError
+from streamer.events import SourceOpened
+from streamer.output.sinks import make_sink
 from tui.app import LivescribeApp, TuiLogHandler, make_app
+from tui.outputs import format_benchmark, journal_failure, open_output, start_journal
+
+#: ``ui.verbose`` -> the lowest level the app receives
+_LEVELS = {0: logging.WARNING, 1: logging.INFO}
 
 
-def run_tui(pipeline, *, model_name: str, plan=None, cpu_features: Sequence[str] = (),
-            sinks: Sequence = (), open_extra_sinks: Callable[[], Sequence] | None = None,
-            wall_clock: bool = False) -> int:
+def run_tui(pipeline, config: Config) -> int:
     """Show ``pipeline``'s session in the UI until the user quits; return the exit code.
 
     Args:
-        pipeline: a :class:`streamer.pipeline.Pipeline`, not started.
-        model_name: the model as asked for (``auto`` before the plan picks).
-        plan: the :class:`streamer.plan.Plan`, if one was made: its rows fill the device panel.
-        cpu_features: SIMD features from the hardware probe.
-        sinks: caption sinks that also receive every caption (``--output``).
-        open_extra_sinks: called once the UI owns the terminal and its log handler is in
-            place (so messages such as the transcript path show as toasts); returns more sinks.
-        wall_clock: start with wall-clock times (``--wall-clock``) in the time column.
+        pipeline: a :class:`streamer.pipeline.Pipeline` built from ``config``, not started.
+        config: the session's configuration (``output.path`` gets captions in
+            ``output.format`` too; ``ui.verbose`` shows the log panel; ``ui.benchmark``).
 
     Raises:
-        LivescribeError: the session failed (after the terminal is restored).
+        LivescribeError: the output or an explicit transcript cannot be created (73), the
+            session failed (its code), or the journal failed mid-session (74); raised after the
+            terminal is restored.
     """
-    rows = plan.rows() if plan is not None and hasattr(plan, "rows") else None
-    app = make_app(pipeline, model_name=model_name, plan=rows, cpu_features=cpu_features,
-                   sinks=list(sinks), wall_clock=wall_clock)
-    handler = TuiLogHandler(app)
+    verbose = config.ui.verbose
+    events = pipeline.events()
+    opened = next(events)  # SourceOpened: nothing runs yet
+    assert isinstance(opened, SourceOpened)
+    try:
+        out = open_output(config)
+    except LivescribeError:
+        pipeline.stop()
+        raise
+    sinks = [make_sink(config.output.format, out)] if out is not None else []
+    app = make_app(pipeline, model_name=config.model.name, sinks=sinks,
+                   events=itertools.chain([opened], events), show_log=verbose > 0,
+                   wall_clock=config.ui.wall_clock)
+    handler = TuiLogHandler(app, level=_LEVELS.get(verbose, logging.DEBUG))
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()
     saved_handlers = root.handlers[:]
     root.handlers[:] = [handler]
     stopped_by: list[int] = []
+    journal = None
 
     def on_signal(signum, frame):  # runs on the main thread, which is the UI's event loop
         stopped_by.append(signum)
+        if signum == signal.SIGINT:
+            app.interrupted = True
         app.request_quit()
 
     old_term = signal.signal(signal.SIGTERM, on_signal)
+    old_int = signal.signal(signal.SIGINT, on_signal)
     try:
-        if open_extra_sinks is not None:
-            app.sinks.extend(s for s in open_extra_sinks() if s is not None)
+        try:  # opened once the log handler is in place, so its path shows as a toast
+            journal = start_journal(config, opened.description)
+        except LivescribeError:
+            pipeline.stop()
+            raise
+        if journal is not None:
+            app.sinks.append(journal)
         code = app.run()
     finally:
         signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)
         root.handlers[:] = saved_handlers
         for sink in app.sinks:
             sink.close()
+        if out is not None:
+            out.close()
     _after(app)
-    if app.error is not None:
-        raise app.error
-    if stopped_by:
+    if config.ui.benchmark:
+        sys.stderr.write(format_benchmark(app.view.timings))
+    failure = app.error or journal_failure(journal)
+    if failure is not None:
+        raise failure
+    if stopped_by and stopped_by[0] == signal.SIGTERM:
         return int(ExitCode.SIGTERM)
     return int(code or 0)
 
 
 def _after(app: LivescribeApp) -> None:
-    """Once the terminal is back: say where the transcript went (stderr, one line)."""
+    """Once the terminal is back: say where the saved transcript went (stderr, one line)."""
     if app.saved_path is not None:
         logging.getLogger("tui").warning("transcript saved to %s", app.saved_path)
+

@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted
+from streamer.events import (Caption, ModelReady, Partial, PipelineStats, WindowDropped,
+                             WindowStarted, WindowTimings)
 
-SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.audio.SAMPLE_RATE)
+SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.capture.audio.SAMPLE_RATE)
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:
@@ -65,8 +67,8 @@ class SessionInfo:
         device, compute_type: requested inference device and CTranslate2 compute type.
         threads: requested CPU threads (0 = CTranslate2's default).
         beam_size: decoding beam size.
-        plan: rows of the tuning plan (label -> value) when one was made, else None.
-            Hook for ``streamer.plan``: pass its fields here; the panel shows them as given.
+        plan: rows of the tuning plan (label -> value) when one was made, else None (from
+            :class:`~streamer.events.PlanReady`).
         cpu_features: CPU features the plan's probe found (e.g. ``("avx2", "fma")``), if known.
     """
 
@@ -79,19 +81,6 @@ class SessionInfo:
     beam_size: int = 1
     plan: Mapping[str, str] | None = None
     cpu_features: tuple[str, ...] = ()
-
-    @classmethod
-    def from_pipeline(cls, pipeline, model_name: str, plan: Mapping[str, str] | None = None,
-                      cpu_features: Iterable[str] = ()) -> SessionInfo:
-        """Describe a :class:`streamer.pipeline.Pipeline` from its source and options."""
-        src = pipeline.source
-        rate = getattr(src, "rate_hz", None) or getattr(src, "samplerate", None)
-        o = pipeline.options
-        return cls(input=getattr(src, "description", "?"),
-                   input_rate_hz=int(rate) if rate else None,
-                   model=model_name, device=o.model.device, compute_type=o.model.compute_type,
-                   threads=o.model.cpu_threads, beam_size=o.decoding.beam_size, plan=plan,
-                   cpu_features=tuple(cpu_features))
 
 
 @dataclass
@@ -113,6 +102,7 @@ class SessionView:
             readings (``time.monotonic()``) into wall-clock time (seconds since the epoch).
         stream_epoch_s: the wall-clock time of stream time 0 as of the newest caption, partial
             or window (None until one arrives); pausing capture moves it later.
+        timings: per-window :class:`WindowTimings` for ``--benchmark`` (the last 10,000).
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -127,6 +117,7 @@ class SessionView:
     partials_seen: int = 0
     clock_offset_s: float = field(default_factory=lambda: time.time() - time.monotonic())
     stream_epoch_s: float | None = None
+    timings: deque = field(default_factory=lambda: deque(maxlen=10_000))
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
@@ -141,6 +132,8 @@ class SessionView:
             self.partial = event
             if event.emitted_wall:  # decoded just after end_s was heard
                 self.stream_epoch_s = event.emitted_wall + self.clock_offset_s - event.end_s
+        elif isinstance(event, WindowTimings):
+            self.timings.append(event)
         elif isinstance(event, WindowStarted):
             self.pending[event.window_index] = (event.start_s, event.end_s)
             if event.started_wall and self.stream_epoch_s is None:  # cut just after end_s

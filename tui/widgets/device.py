@@ -66,6 +66,12 @@ class DevicePanel(Static):
         """Render the rows known before the model loads."""
         self._refresh_rows()
 
+    def update_info(self, **changes) -> None:
+        """Replace fields of the shown :class:`SessionInfo` (as events tell them: the input,
+        the plan) and re-render."""
+        self.info = replace(self.info, **changes)
+        self._refresh_rows()
+
     def set_ready(self, ready: ModelReady, plan: Mapping[str, str] | None = None) -> None:
         """The model is loaded: show what the worker uses and, if given, the calibrated plan."""
         self.ready = ready

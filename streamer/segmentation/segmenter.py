@@ -1,6 +1,6 @@
 """The segmenter: turns the 16 kHz stream into utterances, each decoded whole.
 
-All speech/non-speech decisions live here and in :mod:`streamer.vad`, which measures every
+All speech/non-speech decisions live here and in :mod:`streamer.segmentation.vad`, which measures every
 30 ms frame (webrtcvad voiced?, Silero speech probability, level above the noise floor). The
 state machine:
 
@@ -23,7 +23,7 @@ state machine:
   ``"partial"`` window on a speech frame (the first at once, then every
   ``partial_interval_ms``), and as a ``"pause"`` window after ``pause_snapshot_ms`` of
   non-speech (if the utterance ends there, that decode is its final text:
-  :mod:`streamer.worker`). Snapshots never change the utterance windows.
+  :mod:`streamer.decoding.worker`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
 benchmark the final text of an utterance decoded whole is better than that of its pieces
@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE
-from streamer.events import SpeechWindow
-from streamer.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
+from streamer.capture.audio import SAMPLE_RATE
+from streamer.segmentation.window import SpeechWindow
+from streamer.segmentation.vad import SILENCE_DBFS, DetectorOptions, FrameDecision, SpeechDetector
 
 logger = logging.getLogger(__name__)
 
@@ -142,14 +143,19 @@ class Segmenter:
 
     Args:
         options: segmentation options.
-        detector: the frame-level detector (default: a :class:`~streamer.vad.SpeechDetector`
+        detector: the frame-level detector (default: a :class:`~streamer.segmentation.vad.SpeechDetector`
             built from ``options.detector``); tests inject a scripted one.
+        on_fragment: called with ``(start_s, end_s, confirmed_s)`` (stream seconds) for each
+            fragment dropped (the pipeline turns it into a
+            :class:`~streamer.events.FragmentDropped` event).
 
     Counters: :attr:`windows` emitted, :attr:`fragments_dropped`.
     """
 
-    def __init__(self, options: VadOptions = VadOptions(), detector=None) -> None:
+    def __init__(self, options: VadOptions = VadOptions(), detector=None,
+                 on_fragment: Callable[[float, float, float], None] | None = None) -> None:
         o = self.options = options
+        self._on_fragment = on_fragment
         self.detector = detector or SpeechDetector(o.detector, o.frame_ms)
         self._frame_s = o.frame_ms / 1000
         self._back: deque[_Frame] = deque(maxlen=o.frames(o.onset_lookback_ms + o.pre_roll_ms))
@@ -320,6 +326,10 @@ class Segmenter:
         confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
         if confirmed * fs * 1000 < o.min_confirmed_ms and not snapshot:
             self.fragments_dropped += 1
+            if self._on_fragment is not None:
+                n = o.frame_samples
+                self._on_fragment(self._cur_start / SAMPLE_RATE,
+                                  (self._cur_start + k * n) / SAMPLE_RATE, confirmed * fs)
             return
         first = next(i for i, s in enumerate(speech) if s)
         last = max(i for i, s in enumerate(speech) if s) if reason != "cap" else k - 1

@@ -1,7 +1,7 @@
 """A cheap voicing gate on whole speech windows, before the model.
 
 The speech detector decides frame by frame; this gate looks at a finished
-:class:`~streamer.events.SpeechWindow` and keeps windows that cannot be speech away from the
+:class:`~streamer.segmentation.window.SpeechWindow` and keeps windows that cannot be speech away from the
 worker, where Whisper would be tempted to invent text ("you", "Thank you."):
 
 - **zero-crossing rate** (ZCR): a window whose most tonal tenth still changes sign more often
@@ -13,7 +13,7 @@ worker, where Whisper would be tempted to invent text ("you", "Thank you."):
 There is no energy test: a fixed level threshold (issue 6 seeded 0.005 RMS, -46 dBFS) removed
 every window of a speaker 20 dB quieter than the dev meeting, and the zero-crossing rate does not
 depend on the level. Silence and room tone never reach the gate: the segmenter opens a window
-only on speech Silero VAD confirms (:mod:`streamer.vad`).
+only on speech Silero VAD confirms (:mod:`streamer.segmentation.vad`).
 
 The pipeline's segmenter thread calls :func:`check` on each window before queuing it and counts
 the windows it gates (``PipelineStats.windows_gated``).
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamer.audio import INT16_SCALE
+from streamer.capture.audio import INT16_SCALE
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections import deque
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE
+from streamer.capture.audio import SAMPLE_RATE
 
 
 class RingBuffer:

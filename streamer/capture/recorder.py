@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.errors import ExitCode, LivescribeError
 
 logger = logging.getLogger(__name__)
@@ -45,11 +45,12 @@ class Recorder:
 
     Raises:
         LivescribeError: at construction: another suffix (exit 2), or the file cannot be
-            created (exit 66, like ``--output``).
+            created (exit 73, ``ExitCode.CANT_CREATE``, like ``--output``).
 
     Not thread-safe: one thread writes, then closes. A write failure later (disk full,
     device gone) is logged once as a warning, kept in :attr:`error`, and the recording stops;
-    it never raises into the pipeline. FLAC survives a kill best: whatever reached the disk
+    it never raises into the pipeline, which ends the session with exit 74
+    (``ExitCode.IO_ERROR``) once every caption is out. FLAC survives a kill best: whatever reached the disk
     decodes (all but the last second or so; the header's length field stays 0); a killed WAV
     keeps a header that claims no data.
     """
@@ -69,7 +70,7 @@ class Recorder:
         except (OSError, av.error.FFmpegError) as exc:
             reason = getattr(exc, "strerror", None) or exc.__class__.__name__
             raise LivescribeError(f"cannot write {self.path}: {reason}",
-                                  ExitCode.NO_INPUT) from None
+                                  ExitCode.CANT_CREATE) from None
         self._stream = self._container.add_stream(codec, rate=SAMPLE_RATE)
         self._stream.layout = "mono"
         self._stream.format = "s16"

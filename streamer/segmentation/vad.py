@@ -16,7 +16,7 @@ Three measurements per 30 ms frame, each with a job (docs/tuning.md, "Speech det
   (SNR, dB) is relative, so no absolute level threshold enters the speech path.
 
 :class:`SpeechDetector` yields a :class:`FrameDecision` per frame; the segmenter
-(:mod:`streamer.segmenter`) turns them into utterances.
+(:mod:`streamer.segmentation.segmenter`) turns them into utterances.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE, int16_to_float32
+from streamer.capture.audio import SAMPLE_RATE, int16_to_float32
 
 SILERO_CHUNK_SAMPLES = 512  #: Silero's chunk at 16 kHz (32 ms), fixed by the model
 SILERO_CONTEXT_SAMPLES = 64  #: samples of the previous chunk the v5/v6 models look at

@@ -27,28 +27,24 @@ The filters, in chain order:
 
 Thresholds not taken from upstream come from our measurement on the shared real speech set and
 the non-speech benchmark (``scripts/bench_filters.py``, ``scripts/bench_nonspeech.py``;
-docs/tuning.md and docs/benchmarks.md, "## Filters").
+docs/tuning.md and docs/benchmarks.md, "## Filters"). The text helpers they share (normalising,
+loop trimming, the phrase list) are in :mod:`streamer.decoding.text`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 
-from streamer.decoder import DecodeResult
-from streamer.events import SpeechWindow
+from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.text import (HALLUCINATIONS_PATH, _tokens, is_known_phrase, longest_run,
+                                    normalize, trim_loop)
+from streamer.segmentation.window import SpeechWindow
 
 logger = logging.getLogger(__name__)
 
-#: The phrase list shipped with the project (sources cited inside the file). It lives in
-#: assets/; streamer/hallucinations.json links to it so that wheels carry it as package data.
-HALLUCINATIONS_PATH = Path(__file__).resolve().parent / "hallucinations.json"
 
 
 @dataclass(frozen=True)
@@ -164,117 +160,6 @@ class Verdict:
 KEEP = Verdict(True)
 
 Filter = Callable[[DecodeResult, SpeechWindow, FilterOptions, FilterContext], Verdict]
-
-
-# -- text helpers -------------------------------------------------------------------------------
-
-def normalize(text: str) -> str:
-    """Case-folded text with punctuation and symbols removed and spaces collapsed.
-
-    Apostrophes inside words are kept (``"i'll"``); NFKC folds full-width forms.
-    """
-    t = unicodedata.normalize("NFKC", text).casefold().replace("’", "'")
-    out = []
-    for ch in t:
-        cat = unicodedata.category(ch)
-        if ch == "'" or not (cat.startswith("P") or cat.startswith("S")):
-            out.append(ch)
-        else:
-            out.append(" ")
-    t = re.sub(r"(?<!\w)'|'(?!\w)", " ", "".join(out))
-    return " ".join(t.split())
-
-
-def _tokens(norm: str) -> list[str]:
-    """Words of normalised text; characters for scripts written without spaces (CJK)."""
-    words = norm.split()
-    if len(words) <= 2 and len(norm) > 12:  # long text with no spaces: one token per character
-        return [c for c in norm if not c.isspace()]
-    return words
-
-
-def longest_run(tokens: list[str], n: int) -> int:
-    """Most times an ``n``-token sequence occurs back to back in ``tokens``."""
-    best = 1 if len(tokens) >= n else 0
-    for start in range(n):
-        run, prev = 0, None
-        for i in range(start, len(tokens) - n + 1, n):
-            gram = tuple(tokens[i:i + n])
-            run = run + 1 if gram == prev else 1
-            prev = gram
-            best = max(best, run)
-    return best
-
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the tokens of ``text``: words, or characters for unspaced scripts."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    if len(words) <= 2 and len(text) > 12:
-        return [(i, i + 1) for i, ch in enumerate(text) if not ch.isspace()]
-    return words
-
-
-def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
-              long_phrase_words: int = 5) -> tuple[str, int, int]:
-    """Cut a decoding loop at the end of a caption down to its first occurrence.
-
-    Whisper that falls into a loop repeats a word or phrase until the token limit, often after
-    real words: ``"The pound gee. Printing. Printing. Printing. ... Print"`` becomes
-    ``"The pound gee. Printing."``, and ``"Papa Papa Papa ..."`` (a real single-word prompt)
-    becomes ``"Papa"``. A loop is a periodic tail of the token sequence (a cut-off last token
-    counts): one word repeated ``min_word_repeats`` times or more ("no, no, no" is speech), a phrase
-    of 2-4 words 3 times, a phrase of ``long_phrase_words`` or more ``min_phrase_repeats`` times.
-
-    Returns:
-        The trimmed text (``text`` itself when there is no loop), the loop's period in tokens
-        and how many times it occurred (0, 0 when there is no loop).
-    """
-    spans = _spans(text)
-    toks = [normalize(text[a:b]) or text[a:b] for a, b in spans]
-    n = len(toks)
-    best: tuple[int, int, int] | None = None  # (start of the periodic tail, period, repeats)
-    for p in range(1, n // 2 + 1):
-        end = n
-        # a last token cut off by the token limit ("Min" after "Minus") counts as a repeat
-        if end - 1 - p >= 0 and toks[end - 1] != toks[end - 1 - p] and \
-                toks[end - 1 - p].startswith(toks[end - 1]):
-            end -= 1
-        i = end - p
-        while i - 1 >= 0 and toks[i - 1] == toks[i - 1 + p]:
-            i -= 1
-        repeats = (end - i) / p
-        need = (min_word_repeats if p == 1 else
-                min_phrase_repeats if p >= long_phrase_words else max(3, min_phrase_repeats))
-        if repeats >= need and (best is None or i < best[0]):
-            best = (i, p, int(repeats))
-    if best is None:
-        return text, 0, 0
-    i, p, repeats = best
-    return text[:spans[i + p - 1][1]], p, repeats
-
-
-@lru_cache(maxsize=4)
-def load_phrases(path: str = str(HALLUCINATIONS_PATH)) -> tuple[re.Pattern, int]:
-    """Compile the phrase list at ``path`` into one alternation, longest phrase first.
-
-    Returns:
-        The compiled pattern (phrases between non-word boundaries) and the number of phrases.
-    """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    phrases = {normalize(p) for ps in data["phrases"].values() for p in ps}
-    phrases.discard("")
-    alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), len(phrases)
-
-
-def is_known_phrase(text: str, path: str = str(HALLUCINATIONS_PATH)) -> bool:
-    """True if ``text`` consists only of known hallucination phrases (one or repeated)."""
-    # "oooohhhh" -> "oh": a letter held three times or more counts once
-    norm = re.sub(r"(\w)\1{2,}", r"\1", normalize(text))
-    if not norm:
-        return False
-    pattern, _ = load_phrases(path)
-    return not pattern.sub(" ", norm).strip()
 
 
 # -- the filters --------------------------------------------------------------------------------

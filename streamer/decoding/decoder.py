@@ -29,29 +29,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from streamer.errors import LivescribeError, ModelError
-from streamer.models import ResolvedModel, download
+from streamer.decoding.models import ModelSpec, download, resolve_model
+from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
-
-
-@dataclass(frozen=True)
-class ModelOptions:
-    """Which weights, on which device, with which arithmetic.
-
-    Attributes:
-        device: ``"cpu"`` or ``"cuda"``.
-        compute_type: CTranslate2 compute type (``int8``, ``float32``, ``float16``,
-            ``int8_float16``...).
-        cpu_threads: intra-op threads on CPU (0 = CTranslate2 default).
-    """
-
-    device: str = "cpu"
-    compute_type: str = "int8"
-    cpu_threads: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,7 +58,7 @@ class DecodingOptions:
         language_detection_threshold: a window whose top language probability exceeds this
             fixes the language at once (faster-whisper's default 0.5).
         fallback: decode a window again when its text is a loop (compression ratio above
-            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.filters.trim_loop`)
+            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.filters.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
             over at least ``early_end_min_speech_s``): first with the full 30 s context, then
             in timestamp mode; the first clean text is kept, else the longest loop-trimmed one.
@@ -146,48 +130,42 @@ class WindowDecoder:
     """A loaded, warm Whisper model that decodes short windows.
 
     Args:
-        model: where the weights are (see :func:`streamer.models.resolve_model`).
-        model_options: device, compute type, threads.
+        spec: which model, device, compute type and threads (the model name is resolved with
+            :func:`streamer.decoding.models.resolve_model`).
         options: decoding options.
 
     Raises:
-        ModelError: the weights cannot be downloaded or loaded.
+        ModelError: the weights cannot be found or downloaded.
+        LoadError: CTranslate2 cannot load them on this device (a missing CUDA driver...).
         LivescribeError: the device/compute type is impossible on this machine (exit 78).
     """
 
-    def __init__(self, model: ResolvedModel, model_options: ModelOptions = ModelOptions(),
-                 options: DecodingOptions = DecodingOptions()) -> None:
+    def __init__(self, spec: ModelSpec, options: DecodingOptions = DecodingOptions()) -> None:
         from faster_whisper import WhisperModel
 
-        self.resolved = model
-        self.model_options = model_options
+        self.spec = spec
+        self.resolved = model = resolve_model(spec.name)
         self.options = options
         path = download(model)
         t0 = time.perf_counter()
         try:
-            self.model = WhisperModel(path, device=model_options.device,
-                                      compute_type=model_options.compute_type,
-                                      cpu_threads=model_options.cpu_threads)
+            self.model = WhisperModel(path, device=spec.device, compute_type=spec.compute_type,
+                                      cpu_threads=spec.cpu_threads)
         except ValueError as exc:  # CTranslate2: unsupported compute type / device
-            from streamer.errors import ExitCode
-
-            raise LivescribeError(f"cannot load {model.name!r} on {model_options.device} with "
-                                  f"compute type {model_options.compute_type}: {exc}",
+            raise LivescribeError(f"cannot load {model.name!r} on {spec.device} with "
+                                  f"compute type {spec.compute_type}: {exc}",
                                   ExitCode.CONFIG) from None
         except RuntimeError as exc:
-            raise ModelError(f"cannot load model {model.name!r}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+            raise LoadError(f"cannot load model {model.name!r}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
         self.load_s = time.perf_counter() - t0
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language: str | None = options.language if self.multilingual else "en"
         if options.language and not self.multilingual and options.language != "en":
             raise ModelError(f"model {model.name!r} is English-only; --language {options.language}"
                              " needs a multilingual model such as base")
-        if options.language and self.multilingual:
-            from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-            if options.language not in _LANGUAGE_CODES:
-                raise LivescribeError(f"unknown language code {options.language!r}")
+        if options.language and options.language not in self.model.supported_languages:
+            raise LivescribeError(f"unknown language code {options.language!r}", ExitCode.USAGE)
         self._votes: dict[str, list[float]] = {}
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
@@ -256,7 +234,7 @@ class WindowDecoder:
             # every decode failed its check: the longest text once its loop is cut
             from faster_whisper.transcribe import get_compression_ratio
 
-            from streamer.filters import trim_loop
+            from streamer.decoding.filters import trim_loop
 
             best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
             text = trim_loop(best.text)[0]
@@ -273,7 +251,7 @@ class WindowDecoder:
         """``"loop"``, ``"early_end"`` or ``""`` for a decoded text (options' thresholds)."""
         from faster_whisper.transcribe import get_compression_ratio
 
-        from streamer.filters import trim_loop
+        from streamer.decoding.filters import trim_loop
 
         o = self.options
         if text and (get_compression_ratio(text) > o.loop_compression_ratio
@@ -290,7 +268,7 @@ class WindowDecoder:
         """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
         ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
         tokens, context sized to the audio; timestamps beyond the audio are suppressed)."""
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+        from faster_whisper.transcribe import get_compression_ratio
 
         model = self.model
         o = self.options
@@ -328,7 +306,7 @@ class WindowDecoder:
             prompt = [tok.sot_prev, *context[-(MAX_TEXT_TOKENS // 2 - 1):]]
         prompt += [*tok.sot_sequence]
         duration_s = audio.shape[0] / 16000
-        suppress = list(get_suppressed_tokens(tok, [-1]))
+        suppress = suppressed_tokens(tok)
         timestamps = mode == "timestamps"
         if timestamps:
             # no timestamp past the end of the audio: text there cannot be speech
@@ -410,3 +388,16 @@ class WindowDecoder:
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)
+
+
+def suppressed_tokens(tok) -> list[int]:
+    """Token ids never to sample: the tokenizer's public ``non_speech_tokens`` (symbols and
+    speaker-tag openers) and the task/control tokens, sorted.
+
+    The same set faster-whisper's ``transcribe`` suppresses for its default
+    ``suppress_tokens=[-1]`` (its module-level ``get_suppressed_tokens``, not part of its public
+    API, does exactly this); computed here from the public :class:`faster_whisper.tokenizer.Tokenizer`.
+    """
+    ids = set(tok.non_speech_tokens)
+    ids.update((tok.transcribe, tok.translate, tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech))
+    return sorted(ids)

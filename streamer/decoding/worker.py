@@ -1,9 +1,10 @@
 """The inference worker: one thread, one warm model, windows in, captions out.
 
-It loads the model once, runs a warm-up decode, then takes :class:`SpeechWindow` s from a
-bounded queue until it receives the ``None`` sentinel, decodes each, runs the filter chain and
-puts a :class:`Caption` or a :class:`WindowDropped` on the event queue. Failures travel as data:
-a load error is stored in :attr:`error` and ends the worker.
+It gets its warm model from the load function it is given (the pipeline's: the tuning plan's
+fallback chain, then calibration, :func:`streamer.tuning.loader.start_decoder`), then takes
+:class:`SpeechWindow` s from a bounded queue until it receives the ``None`` sentinel, decodes
+each, runs the filter chain and puts a :class:`Caption` or a :class:`WindowDropped` on the event
+queue. Failures travel as data: a load error is stored in :attr:`error` and ends the worker.
 
 **Backpressure.** When the source is live and windows are waiting (inference fell behind real
 time), the worker takes every queued window, up to ``max_merge_s`` of audio, and decodes them
@@ -35,52 +36,27 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
-from streamer.audio import int16_to_float32
-from streamer.decoder import DecodingOptions, ModelOptions, WindowDecoder
-from streamer.errors import LivescribeError
-from streamer.events import Caption, ModelReady, Partial, SpeechWindow, WindowDropped, WindowStarted
-from streamer.filters import FilterChain, FilterOptions
-from streamer.gate import GateOptions
-from streamer.gate import check as gate_check
-from streamer.models import ResolvedModel
-from streamer.plan import Plan, start_decoder
+from streamer.capture.audio import int16_to_float32
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+from streamer.decoding.filters import FilterChain, FilterOptions
+from streamer.decoding.gate import GateOptions
+from streamer.decoding.gate import check as gate_check
+from streamer.decoding.mailbox import SnapshotSlot
+from streamer.errors import ExitCode, LivescribeError
+from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
+                             WindowStarted, WindowTimings)
+from streamer.segmentation.window import SpeechWindow
 
 logger = logging.getLogger(__name__)
 
 MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not run together
-TIMINGS_KEPT = 10_000  #: per-window timings kept for --benchmark (about 10 hours of speech)
 SNAPSHOT_POLL_S = 0.02  #: how often an idle worker looks for a snapshot to decode, seconds
-
-
-class SnapshotSlot:
-    """A one-slot mailbox for utterance snapshots: :meth:`offer` never blocks, the newest wins.
-
-    Attributes:
-        replaced: snapshots overwritten before anyone took them.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._item: SpeechWindow | None = None
-        self.replaced = 0
-
-    def offer(self, window: SpeechWindow) -> None:
-        """Put ``window`` in the slot, replacing (and counting) any snapshot waiting there."""
-        with self._lock:
-            if self._item is not None:
-                self.replaced += 1
-            self._item = window
-
-    def take(self) -> SpeechWindow | None:
-        """Remove and return the waiting snapshot, or None."""
-        with self._lock:
-            item, self._item = self._item, None
-            return item
 
 
 def _norm(word: str) -> str:
@@ -173,21 +149,19 @@ class InferenceWorker:
     """Decode windows from ``windows`` and put events on ``events``.
 
     Args:
-        model: resolved model weights.
-        model_options: device, compute type, threads.
-        decoding: decoding options.
+        load: called once on the worker thread, returns the loaded, warm decoder (the
+            pipeline passes :func:`streamer.tuning.loader.start_decoder`: the fallback chain,
+            then calibration); may raise :class:`~streamer.errors.LivescribeError`.
+        decoding: decoding options (the language for the filter chain).
         filters: filter thresholds.
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
-        events: bounded queue receiving ``ModelReady``, ``WindowStarted``, ``Caption`` and
-            ``WindowDropped`` events.
-        plan: the tuning plan (:mod:`streamer.plan`); when given, the model is loaded through
-            its fallback chain and calibrated, and :attr:`plan` is replaced by the plan as
-            loaded and measured. None loads ``model`` with ``model_options`` as given.
+        events: bounded queue receiving ``ModelReady``, ``WindowStarted``, ``WindowGated``,
+            ``WindowTimings``, ``Partial``, ``Caption`` and ``WindowDropped`` events.
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
         max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
             leaving room for the decoder's trailing context).
         gate: the energy/zero-crossing gate every window passes before decoding
-            (:mod:`streamer.gate`); a gated window is a ``WindowDropped`` with filter ``"gate"``.
+            (:mod:`streamer.decoding.gate`); a gated window is a :class:`WindowGated`.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.
         partials: look for snapshots when no final waits (False: wait for finals only).
@@ -200,23 +174,16 @@ class InferenceWorker:
         windows_gated: windows the gate kept from the model.
         snapshots: the :class:`SnapshotSlot` the pipeline offers snapshots to.
         partials, partials_skipped, finals_reused: see :class:`~streamer.events.PipelineStats`.
-        fallbacks: windows decoded again after a loop or an early end
-            (:meth:`streamer.decoder.WindowDecoder.decode`).
-        timings: per-decode ``(feature_s, encode_s, decode_s, filter_s)`` for ``--benchmark``
-            (the last :data:`TIMINGS_KEPT`).
     """
 
-    def __init__(self, model: ResolvedModel, model_options: ModelOptions,
-                 decoding: DecodingOptions, filters: FilterOptions,
-                 windows: queue.Queue, events: queue.Queue, plan: Plan | None = None,
+    def __init__(self, load: Callable[[], WindowDecoder], decoding: DecodingOptions,
+                 filters: FilterOptions, windows: queue.Queue, events: queue.Queue,
                  merge_backlog: bool = False, max_merge_s: float = 24.0,
                  gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
                  partials: bool = False) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
-        self.model = model
-        self.plan = plan
-        self.model_options = model_options
+        self._load = load
         self.decoding = decoding
         self.filters = filters
         self.chain = FilterChain(filters, language=decoding.language)
@@ -229,11 +196,9 @@ class InferenceWorker:
         self.captions = 0
         self.inference_s = 0.0
         self.filtered: Counter[str] = Counter()
-        self.timings: deque[tuple[float, float, float, float]] = deque(maxlen=TIMINGS_KEPT)
         self.merge_backlog = merge_backlog
         self.max_merge_s = max_merge_s
         self.windows_merged = 0
-        self.fallbacks = 0
         self.gate = gate
         self.windows_gated = 0
         self.commit_limit_s = commit_limit_s
@@ -259,27 +224,22 @@ class InferenceWorker:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        try:
-            if self.plan is None:
-                self.decoder = WindowDecoder(self.model, self.model_options, self.decoding)
-                warmup_s = self.decoder.warm_up()
-            else:  # fallback chain, then calibration (may step down) before any caption
-                self.decoder, self.plan = start_decoder(self.plan, self.decoding)
-                warmup_s = self.decoder.warmup_s
+        try:  # the fallback chain, then calibration (may step down), before any caption
+            self.decoder = self._load()
         except LivescribeError as exc:
             self.error = exc
             self.ready.set()
             return
         except Exception as exc:  # pragma: no cover - unexpected load failure
             logger.exception("model load failed")
-            self.error = LivescribeError(f"model load failed: {exc}")
+            self.error = LivescribeError(f"model load failed: {exc}", ExitCode.SOFTWARE)
             self.ready.set()
             return
         d = self.decoder
         self.events.put(ModelReady(
-            model=d.resolved.name, device=d.model_options.device,
-            compute_type=d.model.model.compute_type, threads=d.model_options.cpu_threads,
-            beam_size=d.options.beam_size, load_s=d.load_s, warmup_s=warmup_s,
+            model=d.spec.name, device=d.spec.device,
+            compute_type=d.model.model.compute_type, threads=d.spec.cpu_threads,
+            beam_size=d.options.beam_size, load_s=d.load_s, warmup_s=d.warmup_s,
             multilingual=d.multilingual))
         self.ready.set()
         pending: SpeechWindow | None = None
@@ -339,7 +299,7 @@ class InferenceWorker:
             self.windows_gated += 1
             logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
                         g.reason)
-            self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
+            self.events.put(WindowGated(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
         t0 = time.perf_counter()
         reused = (REUSE_PAUSE_DECODE and utt is not None and utt.pause is not None
@@ -357,14 +317,13 @@ class InferenceWorker:
                 self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "error",
                                               f"decoding failed: {exc}", ""))
                 return
-        self.fallbacks += len(r.attempts) > 1 and not reused
         t1 = time.perf_counter()
         verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
         self.inference_s += t2 - t0
         self.windows_decoded += 1
         if not reused:
-            self.timings.append((r.feature_s, r.encode_s, r.decode_s, t2 - t1))
+            self.events.put(WindowTimings(w.index, r.feature_s, r.encode_s, r.decode_s, t2 - t1))
         if not verdict.keep:
             self.filtered[verdict.filter] += 1
             logger.info("dropped window %d [%.2f-%.2f s] by %s: %s: %r", w.index, w.start_s,

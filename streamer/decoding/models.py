@@ -130,6 +130,35 @@ OFFLINE_MODELS: dict[str, DirPack | SplitPack] = {
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """One loadable choice: which model, on which device, with which arithmetic.
+
+    The tuning plan (:mod:`streamer.tuning.plan`) makes a chain of these (its fallback chain);
+    the loader (:mod:`streamer.tuning.loader`) builds a
+    :class:`~streamer.decoding.decoder.WindowDecoder` from the first that loads.
+
+    Attributes:
+        name: model name or path (see :func:`resolve_model`).
+        device: ``"cpu"`` or ``"cuda"``.
+        compute_type: CTranslate2 compute type (``int8``, ``float32``, ``float16``,
+            ``int8_float16``...).
+        cpu_threads: intra-op threads on CPU (0 = CTranslate2's default, 4).
+        why: why the plan holds this step (``"planned"``, ``"safer GPU type"``, ``"CPU
+            float32"``...); for messages only, not compared.
+    """
+
+    name: str
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    why: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        """E.g. ``"base on cpu/int8"``."""
+        return f"{self.name} on {self.device}/{self.compute_type}"
+
+
+@dataclass(frozen=True)
 class ResolvedModel:
     """Where a model's CTranslate2 files are.
 

@@ -2,7 +2,7 @@
 
 Every step is independent and fails soft: a step that raises or finds nothing leaves its field
 ``None`` (or empty) and adds a line to :attr:`Probe.notes`; :func:`probe` never raises. The
-plan (:mod:`streamer.plan`) treats ``None`` as "unknown" and picks the safe choice.
+plan (:mod:`streamer.tuning.plan`) treats ``None`` as "unknown" and picks the safe choice.
 
 Sources, per field:
 
@@ -103,14 +103,6 @@ class Probe:
     def to_dict(self) -> dict:
         """The probe as JSON-ready data (tuples become lists)."""
         return asdict(self)
-
-    @property
-    def best_simd(self) -> str | None:
-        """The widest vector extension found (``avx512f`` > ``avx2`` > ``avx`` > ``asimd``)."""
-        for f in ("avx512f", "avx2", "avx", "asimd", "neon"):
-            if f in self.simd:
-                return f
-        return None
 
 
 # -- individual steps: each returns data or raises; probe() turns raises into notes -------------

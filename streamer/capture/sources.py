@@ -2,7 +2,7 @@
 
 :class:`FileSource` replays a recording as if it were a microphone: it decodes incrementally
 and writes 20 ms blocks paced at real time (or ``speed`` times faster, or as fast as the
-consumer reads). The microphone source lives in :mod:`streamer.mic`.
+consumer reads). The microphone source lives in :mod:`streamer.capture.mic`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 from itertools import chain
 from pathlib import Path
 
-from streamer.audio import SAMPLE_RATE, check_readable, decode_blocks
-from streamer.errors import LivescribeError
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.audio import SAMPLE_RATE, check_readable, decode_blocks
+from streamer.errors import ExitCode, LivescribeError
+from streamer.capture.ringbuffer import RingBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,6 @@ class FileSource:
             self.error = exc
         except Exception as exc:  # pragma: no cover - unexpected decoder failure
             logger.exception("file source failed")
-            self.error = LivescribeError(f"capture failed: {exc}")
+            self.error = LivescribeError(f"capture failed: {exc}", ExitCode.SOFTWARE)
         finally:
             self.ring.close()

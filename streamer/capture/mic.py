@@ -1,4 +1,4 @@
-"""Microphone capture with sounddevice (PortAudio), and ``livescribe devices``.
+"""Microphone capture with sounddevice (PortAudio), and the input devices it sees.
 
 sounddevice is imported here only, inside functions, so the engine and file replay work on a
 machine without PortAudio.
@@ -25,7 +25,6 @@ thread re-measures, so a caption's latency counts from when the sound was captur
 
 from __future__ import annotations
 
-import argparse
 import logging
 import threading
 import time
@@ -33,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from streamer.audio import SAMPLE_RATE, float32_to_int16, INT16_SCALE
+from streamer.capture.audio import SAMPLE_RATE, float32_to_int16, INT16_SCALE
 from streamer.errors import DeviceError, ExitCode, LivescribeError
-from streamer.ringbuffer import RingBuffer
+from streamer.capture.ringbuffer import RingBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +364,7 @@ class MicSource:
             self.error = exc
         except Exception as exc:  # pragma: no cover - unexpected
             logger.exception("microphone capture failed")
-            self.error = DeviceError(f"microphone capture failed: {exc}")
+            self.error = LivescribeError(f"microphone capture failed: {exc}", ExitCode.SOFTWARE)
         finally:
             self._close()
 
@@ -403,47 +402,3 @@ class MicSource:
             # the last output sample left the resampler delay_s before the last input sample
             self.ring.write(out, captured_wall - self._convert.delay_s)
         return True
-
-
-# -- command line ----------------------------------------------------------------------------
-
-def make_mic_factory(args: argparse.Namespace):
-    """Return ``ring -> MicSource`` for ``--input-device``, ``--channel`` and ``--input-rate``.
-
-    Raises:
-        DeviceError: PortAudio is missing (exit 69), checked now, before the model loads.
-    """
-    sd = import_sounddevice()
-    device = getattr(args, "input_device", None)
-    channel = getattr(args, "channel", None)
-    rate_hz = getattr(args, "input_rate", None)
-    return lambda ring: MicSource(ring, device=device, channel=channel, rate_hz=rate_hz, sd=sd)
-
-
-def format_devices(devices: list[InputDevice]) -> list[str]:
-    """One line per device: default marker, index, name, host API, channels, default rate."""
-    width = max((len(d.name) for d in devices), default=4)
-    return [f"{'*' if d.is_default else ' '} {d.index:>3}  {d.name:<{width}}  {d.hostapi:<6}  "
-            f"{d.channels:>3} ch  {d.default_rate_hz:>8.0f} Hz" for d in devices]
-
-
-def devices_main(argv: list[str]) -> int:
-    """``livescribe devices``: list input devices on stdout, the default marked ``*``.
-
-    Raises:
-        DeviceError: no PortAudio or no input device (exit 69).
-    """
-    parser = argparse.ArgumentParser(
-        prog="livescribe devices",
-        description="List audio input devices: index, name, host API, input channels, default "
-                    "sample rate; '*' marks the default. Pass the index or a unique part of the "
-                    "name to 'livescribe --input-device'.")
-    parser.parse_args(argv)
-    sd = import_sounddevice()
-    devices = list_input_devices(sd)
-    if not devices:
-        raise DeviceError("no audio input device found (no microphone, or no sound server "
-                          "reachable)")
-    for line in format_devices(devices):
-        print(line)
-    return 0

@@ -1,3 +1,0 @@
-from streamer.cli import main
-
-raise SystemExit(main())

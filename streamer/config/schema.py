@@ -1,0 +1,266 @@
+"""The configuration: one frozen dataclass tree, one group per concern.
+
+Like openai/whisper's ``DecodingOptions``: small frozen dataclasses whose fields carry their
+units in their names, each group owned by the stage it tunes. The engine's own option classes
+(:class:`~streamer.decoding.decoder.DecodingOptions`, :class:`~streamer.segmentation.segmenter.VadOptions`,
+:class:`~streamer.decoding.filters.FilterOptions`, :class:`~streamer.decoding.gate.GateOptions`)
+are groups as they are; this module adds the groups that have no stage of their own (input,
+model request, outputs, front end, queues) and :class:`Config`, the tree.
+
+Every leaf field has a dotted *key* (``decoding.language``, ``vad.detector.webrtc_mode``) that
+the config file, the ``LIVESCRIBE_*`` environment variables, the command line and
+``livescribe config`` all use (:func:`settings`). How the tree is built: :mod:`streamer.config.build`.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from streamer.decoding.decoder import DecodingOptions
+from streamer.decoding.filters import FilterOptions
+from streamer.decoding.gate import GateOptions
+from streamer.output.sinks import FORMATS
+from streamer.segmentation.segmenter import VadOptions
+
+#: choices of :attr:`ModelRequest.device`
+DEVICES = ("auto", "cpu", "cuda")
+#: choices of :attr:`UiOptions.mode`
+UI_MODES = ("auto", "tui", "plain")
+
+
+@dataclass(frozen=True)
+class InputOptions:
+    """Where the audio comes from.
+
+    Attributes:
+        file: replay this file as if it were live (anything PyAV decodes); None captures the
+            microphone.
+        speed: replay speed relative to real time (1 = live, 2 = twice as fast); ``math.inf``
+            replays as fast as transcription goes (written ``max``).
+        device: microphone: PortAudio index or part of its name (``livescribe devices``); None
+            is the system's default input.
+        channel: microphone: keep only this input channel (1-based); None mixes all down.
+        rate_hz: microphone: open the device at this rate and resample to 16 kHz with soxr;
+            None opens it at 16 kHz if it takes it, else at its default rate.
+        repeat: replay the file this many times back to back, stream time running on (long
+            sessions from one recording: ``scripts/soak.py``).
+    """
+
+    file: str | None = None
+    speed: float = 1.0
+    device: str | None = None
+    channel: int | None = None
+    rate_hz: int | None = None
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1:
+            raise ValueError("repeat must be >= 1")
+        if not self.speed > 0:
+            raise ValueError("speed must be a number > 0 or 'max'")
+        if self.channel is not None and self.channel < 1:
+            raise ValueError("channel must be >= 1 (1-based)")
+        if self.rate_hz is not None and self.rate_hz <= 0:
+            raise ValueError("input rate must be > 0 Hz")
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What the user asks of the model; ``"auto"``/0/None leave the choice to the tuning plan
+    (:func:`streamer.tuning.plan.make_plan`, docs/tuning.md).
+
+    Attributes:
+        name: ``"auto"``, an offline model (``tiny.en``, ``base``), a CTranslate2 model
+            directory, or a faster-whisper name to download.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        compute_type: ``"auto"`` or a CTranslate2 compute type (``int8``, ``float16``...).
+        threads: CPU intra-op threads; 0 = the plan's choice.
+        beam_size: decoding beam size (1 = greedy); None = the plan's choice.
+        strict: an impossible device or compute type is an error (exit 78) instead of a
+            fallback.
+    """
+
+    name: str = "auto"
+    device: str = "auto"
+    compute_type: str = "auto"
+    threads: int = 0
+    beam_size: int | None = None
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0 (0 = auto)")
+        if self.beam_size is not None and self.beam_size < 1:
+            raise ValueError("beam size must be >= 1")
+        if not self.name:
+            raise ValueError("model name must not be empty")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where captions and audio go.
+
+    Attributes:
+        format: caption format, one of :data:`streamer.output.sinks.FORMATS`.
+        path: write captions to this file instead of stdout; None: stdout.
+        transcript: append every final caption to this file (the session journal); None: a new
+            file in the user data directory.
+        journal: keep the session journal at all.
+        partials: write interim text (text and jsonl); None lets the front end decide (the
+            UI and plain text on a terminal show partials).
+        record: save the captured audio (16 kHz mono) to this ``.flac`` or ``.wav`` file.
+    """
+
+    format: str = "text"
+    path: str | None = None
+    transcript: str | None = None
+    journal: bool = True
+    partials: bool | None = None
+    record: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+
+
+@dataclass(frozen=True)
+class UiOptions:
+    """What the front end shows (the engine never reads this group).
+
+    Attributes:
+        mode: ``"auto"`` (the terminal UI when stdout is a terminal), ``"tui"`` or ``"plain"``.
+        verbose: logging: 0 warnings, 1 info and the tuning plan, 2 debug.
+        benchmark: print per-window timings at exit.
+        wall_clock: the UI's time column starts with wall-clock times (14:05:12) instead of
+            stream times (M:SS); ``w`` toggles.
+    """
+
+    mode: str = "auto"
+    verbose: int = 0
+    benchmark: bool = False
+    wall_clock: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in UI_MODES:
+            raise ValueError(f"ui mode must be one of {', '.join(UI_MODES)}, not {self.mode!r}")
+        if self.verbose < 0:
+            raise ValueError("verbose must be >= 0")
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Queues and cadences of :class:`streamer.pipeline.Pipeline`.
+
+    Attributes:
+        ring_capacity_s: ring buffer capacity, seconds of 16 kHz audio (30 s: a decode that
+            stalls that long costs overruns, counted).
+        window_queue_size: speech windows that may wait for the worker before the segmenter
+            blocks (backpressure).
+        stats_interval_s: wall seconds between two :class:`~streamer.events.PipelineStats`.
+        level_interval_s: wall seconds between two :class:`~streamer.events.InputLevel`
+            (0.1 s: a meter at 10 Hz).
+    """
+
+    ring_capacity_s: float = 30.0
+    window_queue_size: int = 16
+    stats_interval_s: float = 1.0
+    level_interval_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.ring_capacity_s <= 0 or self.window_queue_size < 1:
+            raise ValueError("ring capacity and window queue size must be positive")
+        if self.stats_interval_s <= 0 or self.level_interval_s <= 0:
+            raise ValueError("stats and level intervals must be > 0 s")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that tunes a session, one group per concern, in the order data flows.
+
+    Build it with :func:`streamer.config.build.build_config` (defaults, config file,
+    ``LIVESCRIBE_*`` environment, flags); ``Config()`` is the defaults.
+    ``decoding.beam_size`` is not a setting: the tuning plan sets it from ``model.beam_size``.
+    """
+
+    input: InputOptions = field(default_factory=InputOptions)
+    vad: VadOptions = field(default_factory=VadOptions)
+    model: ModelRequest = field(default_factory=ModelRequest)
+    decoding: DecodingOptions = field(default_factory=DecodingOptions)
+    gate: GateOptions = field(default_factory=GateOptions)
+    filters: FilterOptions = field(default_factory=FilterOptions)
+    output: OutputOptions = field(default_factory=OutputOptions)
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
+    ui: UiOptions = field(default_factory=UiOptions)
+
+
+#: fields that exist in a group but are not settings (another setting decides them)
+NOT_SETTINGS = frozenset({"decoding.beam_size"})
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One leaf of the tree.
+
+    Attributes:
+        key: dotted path, e.g. ``"vad.detector.webrtc_mode"``.
+        type: the field's type, e.g. ``float | None``.
+        default: its value in ``Config()``.
+    """
+
+    key: str
+    type: object
+    default: object
+
+    @property
+    def env(self) -> str:
+        """Its environment variable: ``LIVESCRIBE_`` + the key in upper case, dots as ``_``
+        (``LIVESCRIBE_VAD_DETECTOR_WEBRTC_MODE``)."""
+        return "LIVESCRIBE_" + self.key.upper().replace(".", "_")
+
+
+def _walk(obj, prefix: str) -> list[Setting]:
+    hints = typing.get_type_hints(type(obj))
+    out: list[Setting] = []
+    for f in fields(obj):
+        key = f"{prefix}{f.name}"
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            out += _walk(value, key + ".")
+        elif key not in NOT_SETTINGS:
+            out.append(Setting(key, hints[f.name], value))
+    return out
+
+
+_SETTINGS: tuple[Setting, ...] | None = None
+
+
+def settings() -> tuple[Setting, ...]:
+    """Every setting of :class:`Config`, in tree order (computed once)."""
+    global _SETTINGS
+    if _SETTINGS is None:
+        _SETTINGS = tuple(_walk(Config(), ""))
+    return _SETTINGS
+
+
+def get(config: Config, key: str):
+    """The value of ``key`` in ``config`` (``get(c, "vad.detector.webrtc_mode")``)."""
+    value = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def format_value(value) -> str:
+    """A value as ``livescribe config`` and the config file write it: ``none``, ``max`` for an
+    infinite speed, ``true``/``false``, numbers and strings as they are."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isinf(value):
+        return "max"
+    return str(value)

@@ -1,0 +1,33 @@
+"""The snapshot mailbox between the segmenter thread and the inference worker."""
+
+from __future__ import annotations
+
+import threading
+
+from streamer.segmentation.window import SpeechWindow
+
+
+class SnapshotSlot:
+    """A one-slot mailbox for utterance snapshots: :meth:`offer` never blocks, the newest wins.
+
+    Attributes:
+        replaced: snapshots overwritten before anyone took them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: SpeechWindow | None = None
+        self.replaced = 0
+
+    def offer(self, window: SpeechWindow) -> None:
+        """Put ``window`` in the slot, replacing (and counting) any snapshot waiting there."""
+        with self._lock:
+            if self._item is not None:
+                self.replaced += 1
+            self._item = window
+
+    def take(self) -> SpeechWindow | None:
+        """Remove and return the waiting snapshot, or None."""
+        with self._lock:
+            item, self._item = self._item, None
+            return item
