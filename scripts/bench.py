@@ -61,6 +61,7 @@ from streamer.config import BuiltConfig, Config, build_config  # noqa: E402
 from streamer.events import (CaptureStarted, Caption, ModelReady, Partial, PipelineStats,  # noqa: E402
                              SessionFailed, WindowDropped, WindowStarted, WindowTimings)
 from streamer.pipeline import Pipeline  # noqa: E402
+from streamer.segmentation.segmenter import VadOptions  # noqa: E402
 from tui.cli.parser import argv_for, flags_from, session_flags  # noqa: E402
 
 
@@ -119,6 +120,7 @@ class StreamRun:
     cpu_percent: float = 0.0  # mean over the run, 100 = one core busy
     audio_s: float = 0.0
     timings: list[tuple[float, float, float, float]] = field(default_factory=list)
+    vad: VadOptions | None = None  #: the session's segmentation options (for the simulation)
 
 
 class _RssSampler(threading.Thread):
@@ -165,7 +167,7 @@ def run_stream(audio: Path, config: Config, speed: float, progress: bool = True)
     from tqdm import tqdm
 
     pipeline = Pipeline(with_input(config, audio, speed))
-    run = StreamRun()
+    run = StreamRun(vad=config.vad)
     failed: SessionFailed | None = None
     sampler = _RssSampler()
     sampler.start()
@@ -239,26 +241,36 @@ def utterance_latencies(segments: list[dict], captions: list[tuple[float, float,
     return out
 
 
-def simulate_realtime(run: StreamRun) -> list[tuple[float, float, float, str]]:
+def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tuple[float, float, float, str]]:
     """Replay measured decode times on a virtual 1x clock (stream seconds as wall seconds).
 
-    A window becomes available when its last sample is captured (``end_s``) and is decoded
-    after the previous one finishes, taking the time it took in the max-speed run.
+    A window is decoded after the previous one finishes, taking the time it took in the
+    max-speed run, as soon as a live session would have it: an utterance's final (``"end"``)
+    window once ``vad.pause_snapshot_ms`` of its pause have passed (the live pipeline decodes
+    the pause snapshot, which holds the same audio, while the pause goes on), its caption no
+    earlier than ``vad.end_silence_ms`` after its speech ends (when the segmenter ends the
+    utterance); any other window once its last sample is captured (``end_s``). ``vad`` None:
+    the default :class:`VadOptions`.
 
     Returns:
         ``(start_s, end_s, virtual emission time, text)`` per caption.
     """
+    vad = vad or run.vad or VadOptions()
     by_index = {c.window_index: c for c in run.captions}
     busy_until = 0.0
     out = []
     for idx in sorted(run.started):
         st = run.started[idx]
         duration = run.finished_wall.get(idx, st.started_wall) - st.started_wall
-        begin = max(st.end_s, busy_until)
+        available, not_before = st.end_s, st.end_s
+        if st.reason == "end" and st.speech_end_s is not None:
+            available = st.speech_end_s + vad.pause_snapshot_ms / 1000
+            not_before = st.speech_end_s + vad.end_silence_ms / 1000
+        begin = max(available, busy_until)
         busy_until = begin + duration
         if idx in by_index:
             c = by_index[idx]
-            out.append((c.start_s, c.end_s, busy_until, c.text))
+            out.append((c.start_s, c.end_s, max(busy_until, not_before), c.text))
     return out
 
 

@@ -252,6 +252,8 @@ class WindowStarted:
         start_s, end_s: stream time of the window, seconds.
         queue_depth: windows still waiting behind this one.
         started_wall: ``time.monotonic()`` when decoding began.
+        reason: why the segmenter cut it (``"end"``, ``"cap"``, ``"flush"``, ``"merged"``).
+        speech_end_s: stream time its speech ends, seconds (None: ``end_s``).
     """
 
     window_index: int
@@ -259,6 +261,8 @@ class WindowStarted:
     end_s: float
     queue_depth: int
     started_wall: float = 0.0
+    reason: str = ""
+    speech_end_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,8 @@ class Pipeline:
             vad = replace(vad, partial_interval_ms=PARTIAL_INTERVAL_MS)
         elif not self.partials:
             vad = replace(vad, partial_interval_ms=None)
+        # live input: decode each pause while it lasts, so the final is ready at its end
+        vad = replace(vad, pause_snapshots=vad.pause_snapshots or live)
         self._vad = vad
         self.segmenter = Segmenter(vad, on_fragment=self._fragment)
         self._windows: queue.Queue[SpeechWindow | None] = queue.Queue(
@@ -145,7 +147,7 @@ class Pipeline:
             self._load, self._decoding, config.filters, self._windows, self._events,
             merge_backlog=live, gate=config.gate,
             commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
-            partials=self.partials)
+            partials=self.partials, pause_decodes=vad.pause_snapshots)
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None

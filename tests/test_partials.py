@@ -24,7 +24,8 @@ from streamer.decoding.filters import FilterOptions
 from streamer.decoding.decoder import DecodingOptions
 from streamer.segmentation.segmenter import VadOptions
 from streamer.output.sinks import make_sink
-from streamer.decoding.worker import InferenceWorker, SnapshotSlot, agreed_prefix
+from streamer.decoding.stability import agreed_prefix
+from streamer.decoding.worker import InferenceWorker, SnapshotSlot
 from test_segmenter import FS, run
 
 SNAP = VadOptions(partial_interval_ms=300)  # a snapshot every 10 frames
@@ -105,7 +106,8 @@ class ScriptedDecoder:
 def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
     w = InferenceWorker(lambda: ScriptedDecoder(texts), DecodingOptions(language="en"),
-                        FilterOptions(), queue.Queue(), events, commit_limit_s=17.0)
+                        FilterOptions(), queue.Queue(), events, commit_limit_s=17.0,
+                        partials=True)
     w.decoder = ScriptedDecoder(texts)
     return w, events
 
@@ -185,6 +187,19 @@ def test_a_final_ending_where_the_pause_snapshot_did_reuses_its_decode():
     caps = [e for e in _drain(events) if isinstance(e, Caption)]
     assert [c.text for c in caps] == ["Hello there."]
     assert w.finals_reused == 1 and len(w.decoder.prefixes) == 2  # no third decode
+
+
+def test_without_partials_a_pause_decode_is_the_final_and_shows_nothing_before():
+    events: queue.Queue = queue.Queue()
+    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), events, pause_decodes=True)
+    w.decoder = ScriptedDecoder(["Hello there.", "never decoded"])
+    w._handle_snapshot(_window(0, 1.75, "pause", speech_end=1.6))  # while the pause lasts
+    assert _drain(events) == []  # no partial
+    w._handle(_window(0, 1.75, "end", speech_end=1.6))  # the same audio, once the pause ended
+    caps = [e for e in _drain(events) if isinstance(e, Caption)]
+    assert [c.text for c in caps] == ["Hello there."]
+    assert w.finals_reused == 1 and w.partials == 0 and len(w.decoder.prefixes) == 1
 
 
 def test_a_partial_passes_the_filters_a_final_would():

@@ -57,15 +57,16 @@ def test_onset_needs_consecutive_speech_frames():
 
 
 def test_window_has_pre_roll_lookback_and_ends_after_the_silence():
-    o = VadOptions()  # pre-roll 300 ms = 10 frames, end silence 10 frames, extension 10
+    o = VadOptions()  # pre-roll 300 ms = 10 frames, end silence 20 frames, extension 10
     script = "." * 40 + "vvvvv" + "S" * 50 + "." * 40
     _, (w,) = run(script, o)
     start, end = frames(w)
     assert start == 40 - 10  # the voiced frames before the onset, then the pre-roll
     assert w.speech_start_s == pytest.approx(40 * FS)  # speech starts with the voiced frames
     assert w.speech_end_s == pytest.approx((40 + 5 + 50) * FS)
-    assert end == 40 + 5 + 50 + 10  # the end silence is in the window
+    assert end == 40 + 5 + 50 + 5  # the pause snapshot's 150 ms of the end silence
     assert w.reason == "end"
+    assert w.captured_wall == pytest.approx(100.0 + (40 + 5 + 50 + 20 - 1) * FS)  # cut then
     assert w.confirmed_s == pytest.approx(50 * FS)
     assert w.speech_end_wall == pytest.approx(100.0 + (40 + 5 + 50 - 1) * FS)
     assert w.audio.shape == ((end - start) * FRAME,) and w.audio.dtype == np.int16
@@ -81,10 +82,21 @@ def test_voiced_frames_extend_speech_only_near_confirmed_speech():
 
 
 def test_a_short_pause_does_not_end_the_utterance():
-    _, out = run("." * 20 + "S" * 30 + "." * 9 + "S" * 30 + "." * 30)  # 270 ms < 300 ms
+    _, out = run("." * 20 + "S" * 30 + "." * 19 + "S" * 30 + "." * 30)  # 570 ms < 600 ms
     assert len(out) == 1
-    _, out = run("." * 20 + "S" * 30 + "." * 10 + "S" * 30 + "." * 30)  # 300 ms
+    _, out = run("." * 20 + "S" * 30 + "." * 20 + "S" * 30 + "." * 30)  # 600 ms
     assert len(out) == 2
+
+
+def test_pause_snapshots_without_partials_hold_the_final_windows_audio():
+    script = "." * 20 + "S" * 30 + "." * 12 + "S" * 30 + "." * 30
+    _, out = run(script, VadOptions(pause_snapshots=True))
+    assert [w.reason for w in out] == ["pause", "pause", "end"]  # one per pause, no partials
+    first, last, final = out
+    assert final.speech_bounds == last.speech_bounds and first.speech_end_s < last.speech_end_s
+    assert np.array_equal(final.audio, last.audio)  # the speculative decode is the final's
+    _, out = run(script)  # off (a replay at max speed): finals only
+    assert [w.reason for w in out] == ["end"]
 
 
 def test_cap_cuts_at_the_best_pause_and_loses_nothing():

@@ -48,6 +48,7 @@ from streamer.decoding.filters import FilterChain, FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
+from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
@@ -59,63 +60,9 @@ MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not r
 SNAPSHOT_POLL_S = 0.02  #: how often an idle worker looks for a snapshot to decode, seconds
 
 
-def _norm(word: str) -> str:
-    """A word compared for agreement: lower case, letters, digits and apostrophes only."""
-    return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
-
-
-def agreed_prefix(older: list[str], newer: list[str]) -> int:
-    """Number of leading words two hypotheses share, compared by :func:`_norm`."""
-    n = 0
-    for a, b in zip(older, newer):
-        if _norm(a) != _norm(b) or not _norm(b):
-            break
-        n += 1
-    return n
-
-
-#: LocalAgreement compares a hypothesis with one decoded on at least this much less audio,
-#: seconds: two decodes of nearly the same audio agree on garbage as readily as on words
-#: (a 0.4 s snapshot and the pause snapshot 0.1 s later both heard "S" for "ask")
-AGREEMENT_GROWTH_S = 0.4
-#: no word becomes stable from a decode of less audio than this, seconds
-COMMIT_MIN_AUDIO_S = 1.0
 #: take a final from its pause snapshot's decode when the speech bounds match (False: always
 #: decode the final window; scripts/partials_bench.py --no-reuse measures the difference)
 REUSE_PAUSE_DECODE = True
-
-
-class _Utterance:
-    """Partial state of the open utterance: its stable text and earlier hypotheses."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.stable = ""
-        self.history: list[tuple[int, list[str]]] = []  # (audio samples, words) per decode
-        self.pause: tuple[tuple[float, float], object] | None = None  # (speech bounds, result)
-
-    def commit(self, n_samples: int, words: list[str]) -> None:
-        """LocalAgreement-2 with a hold-back: make stable the words ``words`` shares with the
-        latest hypothesis decoded on at least :data:`AGREEMENT_GROWTH_S` less audio, except the
-        last shared word when fewer than two words follow it (a word at the audio's edge may
-        still grow: "America" -> "Americans"). Stable words keep the form already shown (the
-        older hypothesis's); the last one is held without its trailing punctuation until the
-        next word becomes stable, which appends it (so the stable text only grows and keeps
-        the punctuation Whisper gave: a prefix without any steers later decodes into
-        unpunctuated text)."""
-        base = next((w for size, w in reversed(self.history)
-                     if n_samples - size >= AGREEMENT_GROWTH_S * 16000), None)
-        if base is None or n_samples < COMMIT_MIN_AUDIO_S * 16000:
-            return
-        n = agreed_prefix(base, words)
-        if len(words) - n < 2:
-            n -= 1
-        stable = self.stable.split()
-        k = len(stable)
-        if n > k:
-            if k and base[k - 1].startswith(stable[-1]):
-                stable[-1] = base[k - 1]  # its punctuation is decided now: appended, still a prefix
-            self.stable = " ".join(stable + base[k:n]).rstrip(".,?!;:")
 
 
 def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
@@ -164,7 +111,10 @@ class InferenceWorker:
             (:mod:`streamer.decoding.gate`); a gated window is a :class:`WindowGated`.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.
-        partials: look for snapshots when no final waits (False: wait for finals only).
+        partials: decode snapshots when no final waits and emit :class:`Partial` events.
+        pause_decodes: decode ``"pause"`` snapshots when no final waits even without partials
+            (a speculative decode of the final, reused when the utterance ends there; the
+            pipeline sets it for live input). Implied by ``partials``.
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
@@ -180,7 +130,7 @@ class InferenceWorker:
                  filters: FilterOptions, windows: queue.Queue, events: queue.Queue,
                  merge_backlog: bool = False, max_merge_s: float = 24.0,
                  gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
-                 partials: bool = False) -> None:
+                 partials: bool = False, pause_decodes: bool = False) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
         self._load = load
@@ -203,11 +153,12 @@ class InferenceWorker:
         self.windows_gated = 0
         self.commit_limit_s = commit_limit_s
         self.snapshots = SnapshotSlot()
-        self._poll_s = SNAPSHOT_POLL_S if partials else None
+        self._poll_s = SNAPSHOT_POLL_S if partials or pause_decodes else None
+        self._emit_partials = partials
         self.partials = 0
         self.finals_reused = 0
         self._snapshots_stale = 0
-        self._utt: _Utterance | None = None
+        self._utt: UtteranceState | None = None
         self._closed = -1  # highest utterance id a final (or its drop) has ended
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
@@ -293,7 +244,7 @@ class InferenceWorker:
         self._utt = None
         self._closed = max(self._closed, w.utterance)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
-                                       time.monotonic()))
+                                      time.monotonic(), w.reason, w.speech_bounds[1]))
         g = gate_check(w.audio, self.gate)
         if not g.passed:
             self.windows_gated += 1
@@ -366,7 +317,8 @@ class InferenceWorker:
                        encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
 
     def _handle_snapshot(self, s: SpeechWindow) -> None:
-        """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing)."""
+        """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing); a
+        kept ``"pause"`` decode is remembered as the utterance's final text if it ends there."""
         assert self.decoder is not None
         if s.index <= self._closed:  # its final came first
             self._snapshots_stale += 1
@@ -375,7 +327,7 @@ class InferenceWorker:
             return
         utt = self._utt
         if utt is None or utt.index != s.index:
-            utt = self._utt = _Utterance(s.index)
+            utt = self._utt = UtteranceState(s.index)
         t0 = time.perf_counter()
         try:
             r = self._decode_keeping(s, utt.stable)
@@ -388,6 +340,9 @@ class InferenceWorker:
             logger.debug("no partial for utterance %d: %s: %r", s.index, verdict.reason, r.text)
             return
         text = r.text if verdict.text is None else verdict.text
+        if not self._emit_partials:  # a speculative final only
+            utt.pause = (s.speech_bounds, r) if s.reason == "pause" and text == r.text else None
+            return
         if not text.startswith(utt.stable):  # a loop cut into the stable words: keep them
             return
         words = text.split()

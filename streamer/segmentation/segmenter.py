@@ -13,17 +13,19 @@ state machine:
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
   inside an utterance Silero has confirmed);
 - **end of utterance**: ``end_silence_ms`` with neither ends it; the whole utterance is one
-  :class:`~streamer.events.SpeechWindow` (reason ``"end"``);
+  :class:`~streamer.events.SpeechWindow` (reason ``"end"``) holding its speech and
+  ``pause_snapshot_ms`` of the pause after it;
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
 - **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
   dropped and counted (a jingle or an explosion Silero flickers on), never decoded;
-- **snapshots** (when ``partial_interval_ms`` is set): while an utterance is open and holds at
-  least ``partial_min_speech_ms`` of confirmed speech, its audio so far is emitted as a
-  ``"partial"`` window on a speech frame (the first at once, then every
-  ``partial_interval_ms``), and as a ``"pause"`` window after ``pause_snapshot_ms`` of
-  non-speech (if the utterance ends there, that decode is its final text:
-  :mod:`streamer.decoding.worker`). Snapshots never change the utterance windows.
+- **snapshots**: while an utterance is open and holds at least ``partial_min_speech_ms`` of
+  confirmed speech, its audio so far is emitted as a ``"partial"`` window on a speech frame
+  (when ``partial_interval_ms`` is set: the first at once, then every ``partial_interval_ms``),
+  and as a ``"pause"`` window after ``pause_snapshot_ms`` of non-speech (with partials, or
+  ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
+  that decode is its final text (:mod:`streamer.decoding.worker`), so waiting ``end_silence_ms``
+  for the end costs no decode time. Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
 benchmark the final text of an utterance decoded whole is better than that of its pieces
@@ -70,7 +72,14 @@ class VadOptions:
             floor still count as speech, milliseconds.
         extend_snr_db: level above the noise floor such a frame needs, dB (relative: it means
             the same for a headset and a laptop microphone).
-        end_silence_ms: non-speech that ends an utterance, milliseconds.
+        end_silence_ms: non-speech that ends an utterance, milliseconds. 600 by the
+            robustness benchmark (``scripts/context_study.py --end-silence``, docs/benchmarks.md
+            "End of utterance"): at 300 ms, 16 of meeting_dev's 39 utterances and 31 of the
+            hesitant condition's were cut at a pause inside a sentence and decoded in pieces
+            (+1.8 to +2.9 WER points under noise, the telephone band and hesitant speech); 600 ms
+            brings every condition but the telephone band within 1 point of the oracle; 450 and
+            750 ms do worse in sum. The wait costs no latency on live input: the ``"pause"``
+            snapshot is decoded while it runs (``pause_snapshots``).
         max_utterance_s: longest window; a longer utterance is cut at a pause (Whisper's window
             is 30 s; 20 s leaves room for the trailing context the decoder adds).
         cut_search_ms: how far back from the cap to look for the best cut, milliseconds.
@@ -81,8 +90,15 @@ class VadOptions:
         partial_min_speech_ms: confirmed speech an utterance holds before its first snapshot
             (and at least ``min_confirmed_ms``, so a snapshot is never of a fragment).
         pause_snapshot_ms: non-speech after speech at which the ``"pause"`` snapshot is taken,
-            milliseconds (less than ``end_silence_ms``; its decode becomes the final if the
-            utterance ends there, so it keeps the fading end of the last word).
+            milliseconds (less than ``end_silence_ms``). It is also the non-speech an ``"end"``
+            window keeps after its last speech frame, so a final and the pause snapshot of the
+            same speech hold the same audio and the worker takes the final's text from the
+            snapshot's decode. 150 ms keeps the fading end of the last word (docs/benchmarks.md,
+            "Interim captions"; a 300 ms or a 600 ms tail scored the same within noise on the
+            robustness conditions).
+        pause_snapshots: emit a ``"pause"`` snapshot in every pause even without partials
+            (a speculative decode of the final: on live input the pipeline sets it, so the final
+            caption of an utterance is ready when ``end_silence_ms`` has passed).
     """
 
     detector: DetectorOptions = field(default_factory=DetectorOptions)
@@ -94,13 +110,14 @@ class VadOptions:
     pre_roll_ms: int = 300
     extend_ms: int = 300
     extend_snr_db: float = 6.0
-    end_silence_ms: int = 300
+    end_silence_ms: int = 600
     max_utterance_s: float = 20.0
     cut_search_ms: int = 3000
     min_confirmed_ms: int = 150
     partial_interval_ms: int | None = None
     partial_min_speech_ms: int = 300
     pause_snapshot_ms: int = 150
+    pause_snapshots: bool = False
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
@@ -176,6 +193,7 @@ class Segmenter:
         self._snap_every = o.frames(o.partial_interval_ms) if o.partial_interval_ms else 0
         self._snap_min = o.frames(max(o.partial_min_speech_ms, o.min_confirmed_ms))
         self._snap_pause = o.frames(o.pause_snapshot_ms)
+        self._snap_pauses = bool(self._snap_every) or o.pause_snapshots
         self._since_snap = 0  # frames since the last snapshot (or the utterance's start)
         self._confirmed = 0  # Silero-confirmed speech frames of the open window
         self._in_speech = False
@@ -240,7 +258,9 @@ class Segmenter:
                 logger.debug("utterance from %.2f s holds %.1f s of speech",
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
         if self._since_speech >= self._end:
-            self._emit(len(self._cur), "end", out)
+            # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
+            self._emit(len(self._cur) - self._end + self._snap_pause, "end", out,
+                       decided_wall=captured_wall)
             self._close()
         elif len(self._cur) >= self._max:
             k = self._best_cut()
@@ -250,10 +270,10 @@ class Segmenter:
             self._confirmed = sum(f.d.speech_prob >= o.neg_threshold
                                   for f, sp in zip(self._cur, self._speech) if sp)
             self._since_snap = 0
-        elif self._snap_every and self._confirmed >= self._snap_min:
-            if speech and self._since_snap >= self._snap_every:
+        elif self._confirmed >= self._snap_min:
+            if self._snap_every and speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
-            elif self._since_speech == self._snap_pause:
+            elif self._snap_pauses and self._since_speech == self._snap_pause:
                 self._snapshot("pause", out)
         return out
 
@@ -318,8 +338,10 @@ class Segmenter:
         self._since_snap = 0
         self._emit(len(self._cur), reason, out, snapshot=True)
 
-    def _emit(self, k: int, reason: str, out: list[SpeechWindow], snapshot: bool = False) -> None:
-        """Emit the first ``k`` frames of the open utterance (or count them as a fragment)."""
+    def _emit(self, k: int, reason: str, out: list[SpeechWindow], snapshot: bool = False,
+              decided_wall: float | None = None) -> None:
+        """Emit the first ``k`` frames of the open utterance (or count them as a fragment).
+        ``decided_wall``: when the window was cut, if later than its last frame's capture."""
         frames, speech = self._cur[:k], self._speech[:k]
         fs = self._frame_s
         o = self.options
@@ -344,7 +366,7 @@ class Segmenter:
             start_s=at(0),
             end_s=at(k),
             voiced_s=sum(speech) * fs,
-            captured_wall=frames[-1].captured_wall,
+            captured_wall=frames[-1].captured_wall if decided_wall is None else decided_wall,
             reason=reason,
             speech_start_s=at(first),
             speech_end_s=at(last + 1),
