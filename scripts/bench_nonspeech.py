@@ -8,7 +8,7 @@ Sources (at least 10 minutes in all):
   tone (low-passed noise near -60 dBFS), white and pink noise at -50/-35/-20 dBFS, 50 Hz and
   60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
 - ``../shared/nonspeech/nonspeech_dev.flac``: 11 minutes of real chimes, clicks, game effects
-  and music with no voice;
+  and music with no voice, at its level and 20 dB down (a laptop microphone);
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16  # noqa: E402
+from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16, int16_to_float32  # noqa: E402
 from streamer.config import Config, build_config  # noqa: E402
 from streamer.errors import ExitCode, LivescribeError  # noqa: E402
 from streamer.events import (Caption, Partial, PipelineStats, SessionFailed,  # noqa: E402
@@ -72,6 +72,8 @@ class NonSpeechSource:
         seconds: length to stream, seconds.
         path: for recordings, the file (decoded with PyAV); None for generated signals.
         offset_s: for recordings, where the slice starts, seconds.
+        gain_db: for recordings, a gain applied before streaming, dB (-20: a laptop microphone
+            across the table instead of a headset).
     """
 
     name: str
@@ -79,6 +81,7 @@ class NonSpeechSource:
     seconds: float
     path: Path | None = None
     offset_s: float = 0.0
+    gain_db: float = 0.0
 
 
 # -- generated signals (float32 [n] in [-1, 1] at 16 kHz) -----------------------------------------
@@ -163,6 +166,8 @@ def default_sources() -> list[NonSpeechSource]:
         out.append(NonSpeechSource(f"music_{path.parent.parent.name}_{stem}", "music", secs,
                                    path, off))
     out.append(NonSpeechSource("shared_nonspeech_dev", "effects", 11 * 60 + 30, SHARED_NONSPEECH))
+    out.append(NonSpeechSource("shared_nonspeech_dev_-20dB", "effects", 11 * 60 + 30,
+                               SHARED_NONSPEECH, gain_db=-20.0))
     return out
 
 
@@ -196,6 +201,8 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         if src.path is None or not src.path.exists():
             return None
         pcm = _slice_recording(src.path, src.offset_s, seconds)
+        if src.gain_db:
+            pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
     out = folder / f"{src.name}.wav"
     _write_wav(out, pcm)
     return out

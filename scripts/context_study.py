@@ -9,12 +9,24 @@ thread (no capture or worker threads, so no backpressure merging), and is scored
   is cut at the middle of its longest pause in the last 3 s), decoded alone: round 1's design;
 - ``b-prompt``: the same windows, each decoded with the previous kept caption as decoder
   context (Whisper's ``<|startofprev|>`` prompt) when it ended at most 1 s before;
-- ``c-utterance``: one window per utterance (at most 20 s, the default), decoded whole with its
-  encoder context sized to the audio: what the pipeline does.
+- ``c-utterance``: one window per utterance (at most 20 s), decoded whole with its encoder
+  context sized to the audio: what the pipeline does;
+- ``d-overlap``: c, and a window that starts at most 1.5 s after the previous kept caption's
+  speech ends is decoded with the audio of the previous windows (up to 15 s in all) before it
+  and their text forced as the decoder's prefix; its caption is what the model adds after
+  the prefix (an audio overlap, de-duplicated by the forced text);
+- ``e-align``: c, and such a window is decoded together with the previous windows' audio (up
+  to 10 s, 1.0 s gap) freely; its caption is the words whose aligned time (faster-whisper's
+  ``find_alignment``, cross-attention DTW) lies after the middle of the pause (an audio
+  overlap, de-duplicated by word timestamps).
+
+``--end-silence MS`` (repeatable) runs c with each end-of-utterance silence instead
+(``VadOptions.end_silence_ms``; docs/benchmarks.md, "End of utterance").
 
 Usage::
 
     .venv/bin/python scripts/context_study.py --model tiny.en dev hesitant voices monologue
+    .venv/bin/python scripts/context_study.py --model base --end-silence 300 --end-silence 600 dev
 """
 
 from __future__ import annotations
@@ -40,10 +52,14 @@ from streamer.decoding.models import ModelSpec  # noqa: E402
 from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 PROMPT_GAP_S = 1.0  #: b-prompt: the previous caption is context when it ended this close
+#: d-overlap / e-align: (longest gap to the previous kept caption, most context audio), seconds
+OVERLAP = {"d-overlap": (1.5, 15.0), "e-align": (1.0, 10.0)}
 STRATEGIES = {
-    "a-windows": (VadOptions(max_utterance_s=5.0), False),
-    "b-prompt": (VadOptions(max_utterance_s=5.0), True),
-    "c-utterance": (VadOptions(), False),
+    "a-windows": VadOptions(max_utterance_s=5.0),
+    "b-prompt": VadOptions(max_utterance_s=5.0),
+    "c-utterance": VadOptions(),
+    "d-overlap": VadOptions(),
+    "e-align": VadOptions(),
 }
 
 
@@ -58,19 +74,68 @@ def windows(x: np.ndarray, vad: VadOptions) -> list:
     return out + seg.flush()
 
 
-def run(x: np.ndarray, decoder: WindowDecoder, vad: VadOptions, prompt: bool) -> list[str]:
+def _aligned_words(decoder: WindowDecoder, audio: np.ndarray, text: str) -> list[dict]:
+    """``text``'s words with start/end seconds in ``audio`` (faster-whisper's alignment)."""
+    model = decoder.model
+    features = model.feature_extractor(audio)
+    n = features.shape[-1]
+    frames = min(3000, max(1000, n + 200))
+    features = np.pad(features, ((0, 0), (0, max(0, frames - n))))[:, :frames]
+    tok = decoder._tokenizer("en")
+    return model.find_alignment(tok, [tok.encode(" " + text.strip())], model.encode(features),
+                                n)[0]
+
+
+def _with_context(decoder: WindowDecoder, w, audio: np.ndarray, context: list, how: str):
+    """Decode ``w`` after the windows of ``context`` (``[(window, text)]``): the d/e strategies.
+    Returns the decode with the window's own text only."""
+    parts = []
+    for i, (cw, _) in enumerate(context):
+        nxt = context[i + 1][0] if i + 1 < len(context) else w
+        parts += [int16_to_float32(cw.audio),
+                  np.zeros(int(max(0.0, nxt.start_s - cw.end_s) * 16000), np.float32)]
+    joint = np.concatenate(parts + [audio])
+    speech_s = w.voiced_s + sum(cw.voiced_s for cw, _ in context)
+    if how == "d-overlap":
+        prefix = " ".join(t for _, t in context)
+        r = decoder.decode(joint, speech_s=speech_s, prefix=prefix)
+        return replace(r, text=r.text[len(prefix):].strip() if r.text.startswith(prefix)
+                       else r.text)
+    r = decoder.decode(joint, speech_s=speech_s)
+    offset = (joint.size - audio.size) / 16000
+    cut = offset + (w.speech_bounds[0] - w.start_s) \
+        - (w.speech_bounds[0] - context[-1][0].speech_bounds[1]) / 2
+    words = _aligned_words(decoder, joint, r.text) if r.text else []
+    return replace(r, text="".join(x["word"] for x in words
+                                   if (x["start"] + x["end"]) / 2 >= cut).strip())
+
+
+def run(x: np.ndarray, decoder: WindowDecoder, vad: VadOptions, how: str) -> list[str]:
     """Caption texts of one strategy over a meeting."""
     chain = FilterChain(language="en")
-    texts, prev, prev_end = [], None, -1e9
+    texts: list[str] = []
+    context: list = []  # (window, kept text) of the kept captions just before
     for w in windows(x, vad):
-        start, end = w.speech_bounds
-        context = prev if prompt and prev and start - prev_end <= PROMPT_GAP_S else None
-        r = decoder.decode(int16_to_float32(w.audio), speech_s=w.voiced_s, previous_text=context)
+        start, _ = w.speech_bounds
+        audio = int16_to_float32(w.audio)
+        near = context and start - context[-1][0].speech_bounds[1] <= (
+            PROMPT_GAP_S if how == "b-prompt" else OVERLAP.get(how, (-1.0, 0))[0])
+        if not near:
+            context = []
+        if how in OVERLAP:
+            while context and w.end_s - context[0][0].start_s > OVERLAP[how][1]:
+                context.pop(0)
+        if context and how in OVERLAP:
+            r = _with_context(decoder, w, audio, context, how)
+        else:
+            prompt = context[-1][1] if context and how == "b-prompt" else None
+            r = decoder.decode(audio, speech_s=w.voiced_s, previous_text=prompt)
         verdict = chain.check(r, w)
         if verdict.keep:
-            prev = r.text if verdict.text is None else verdict.text
-            prev_end = end
-            texts.append(prev)
+            texts.append(r.text if verdict.text is None else verdict.text)
+            context.append((w, texts[-1]))
+        else:
+            context = []
     return texts
 
 
@@ -80,7 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="+", choices=list(conditions.CONDITIONS), metavar="CONDITION")
     p.add_argument("--model", default="tiny.en")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    p.add_argument("--strategy", action="append", choices=list(STRATEGIES),
+                   help="repeatable; default all")
+    p.add_argument("--end-silence", action="append", type=int, metavar="MS",
+                   help="run c-utterance with this end-of-utterance silence (repeatable) "
+                        "instead of the strategies")
     args = p.parse_args(argv)
+    if args.end_silence:
+        runs = {f"c-utterance, end {ms} ms": (replace(VadOptions(), end_silence_ms=ms),
+                                             "c-utterance") for ms in args.end_silence}
+    else:
+        runs = {k: (STRATEGIES[k], k) for k in args.strategy or STRATEGIES}
     decoder = WindowDecoder(ModelSpec(args.model), DecodingOptions(language="en"))
     print("| condition | strategy | stream WER % | oracle WER % | lost | wall s |")
     print("|---|---|---|---|---|---|")
@@ -89,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         refs = [s["reference"] for s in segs]
         orc = score(refs, oracle_texts(x, segs, args.model,
                                        args.out / "oracle" / f"{name}-{args.model}.json"))
-        for label, (vad, prompt) in STRATEGIES.items():
+        for label, (vad, how) in runs.items():
             t0 = time.perf_counter()
-            got = score(refs, run(x, decoder, vad, prompt))
+            got = score(refs, run(x, decoder, vad, how))
             lost = [k for k in got["lost"] if k not in orc["lost"]]
             print(f"| {name} | {label} | {got['wer']} | {orc['wer']} | {len(lost)} | "
                   f"{time.perf_counter() - t0:.0f} |", flush=True)
