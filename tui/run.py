@@ -18,9 +18,8 @@ import sys
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import SourceOpened
-from streamer.output.sinks import make_sink
 from tui.app import LivescribeApp, TuiLogHandler, make_app
-from tui.outputs import format_benchmark, journal_failure, open_output, start_journal
+from tui.outputs import caption_sink, format_benchmark, journal_failure, open_output, start_journal
 
 #: ``ui.verbose`` -> the lowest level the app receives
 _LEVELS = {0: logging.WARNING, 1: logging.INFO}
@@ -48,7 +47,7 @@ def run_tui(pipeline, config: Config) -> int:
     except LivescribeError:
         pipeline.stop()
         raise
-    sinks = [make_sink(config.output.format, out)] if out is not None else []
+    sinks = [caption_sink(config, out)] if out is not None else []
     app = make_app(pipeline, model_name=config.model.name, sinks=sinks,
                    events=itertools.chain([opened], events), show_log=verbose > 0,
                    wall_clock=config.ui.wall_clock)

@@ -20,9 +20,8 @@ from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SessionFailed,
                              SourceOpened, WindowTimings)
-from streamer.output.sinks import make_sink
-from tui.outputs import (TIMINGS_KEPT, format_benchmark, journal_failure, open_output, report,
-                         start_journal)
+from tui.outputs import (TIMINGS_KEPT, caption_sink, format_benchmark, journal_failure,
+                         open_output, report, start_journal)
 
 logger = logging.getLogger("tui")
 
@@ -49,7 +48,7 @@ def run_plain(pipeline, config: Config) -> int:
         pipeline.stop()
         raise
     out_stream = out or sys.stdout
-    sink = make_sink(config.output.format, out_stream, partials=bool(config.output.partials))
+    sink = caption_sink(config, out_stream, partials=bool(config.output.partials))
     try:
         journal = start_journal(config, opened.description)
     except LivescribeError:
