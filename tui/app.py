@@ -35,6 +35,7 @@ from tui.widgets.help import HelpScreen
 from tui.widgets.latency import LatencyPanel
 from tui.widgets.search import SearchBar
 from tui.widgets.logpanel import LogPanel
+from tui.widgets.replay import ReplayProgress
 from tui.widgets.status import StatusBar
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class LivescribeApp(CaptionActions, App[int]):
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        yield ReplayProgress(id="replay")
         with Horizontal(id="main"):
             yield CaptionsPane(show_times=self.show_times, wall_clock=self.wall_clock,
                                id="captions")
@@ -195,6 +197,7 @@ class LivescribeApp(CaptionActions, App[int]):
     def feed(self, event: object) -> None:
         """Fold one engine event into the view and update the widgets (UI thread only)."""
         self.view.apply(event)
+        self.query_one(ReplayProgress).apply(event)
         captions = self.query_one(CaptionsPane)
         if isinstance(event, Caption):
             for sink in list(self.sinks):  # on disk before it is shown (the journal's promise)
@@ -358,27 +361,6 @@ class LivescribeApp(CaptionActions, App[int]):
             self.pipeline.pause(False)
         self.pipeline.stop()
         self._show_status()
-
-
-class TuiLogHandler(logging.Handler):
-    """Forwards log records to the app as :class:`LogLine` messages while it owns the terminal
-    (warnings become toasts; with a log panel, every record is shown there).
-
-    Thread-safe: ``post_message`` may be called from any thread.
-    """
-
-    def __init__(self, app: App, level: int = logging.WARNING) -> None:
-        super().__init__(level)
-        self.app = app
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Post the formatted record to the app."""
-        severity = "error" if record.levelno >= logging.ERROR else (
-            "warning" if record.levelno >= logging.WARNING else "information")
-        try:
-            self.app.post_message(LogLine(self.format(record), severity))
-        except Exception:  # pragma: no cover - never let logging break the session
-            self.handleError(record)
 
 
 def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str = "",

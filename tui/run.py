@@ -18,7 +18,8 @@ import sys
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import SourceOpened
-from tui.app import LivescribeApp, TuiLogHandler, make_app
+from tui.app import LivescribeApp, make_app
+from tui.loghandler import TuiLogHandler
 from tui.outputs import caption_sink, format_benchmark, journal_failure, open_output, start_journal
 
 #: ``ui.verbose`` -> the lowest level the app receives

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamer.decoding import progress
 from streamer.decoding.packs import (OFFLINE_MODELS, DirPack, FileSum, SplitPack, assemble,
                                      cache_dir, verify_dir_pack, verify_split_pack)
 from streamer.errors import ModelError
@@ -137,18 +138,36 @@ def offline_hint() -> str:
             "or pass a directory holding a CTranslate2 Whisper model")
 
 
+#: the files faster-whisper's ``download_model`` fetches from a model repository
+HUB_FILES = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json",
+             "vocabulary.*"]
+
+
 def download(resolved: ResolvedModel) -> str:
-    """Return a local directory for ``resolved``, downloading hub models with faster-whisper.
+    """Return a local directory for ``resolved``, downloading hub models.
+
+    A hub model is fetched as faster-whisper's ``download_model`` fetches it (the same
+    repository and files, through ``huggingface_hub.snapshot_download``), with the bytes
+    counted on the :mod:`streamer.decoding.progress` bars a front end may show (faster-whisper
+    turns its bars off). A size name is mapped to its repository by faster-whisper's own table;
+    should that table move, ``download_model`` is called as is, without progress.
 
     Raises:
         ModelError: the download failed (e.g. no network), with the offline choices.
     """
     if resolved.source != "hub":
         return resolved.path
-    from faster_whisper.utils import download_model
+    from faster_whisper import utils as fw_utils
 
+    name = resolved.path
+    repo = name if "/" in name else getattr(fw_utils, "_MODELS", {}).get(name)
     try:
-        return download_model(resolved.path)
+        if repo is None:
+            return fw_utils.download_model(name)
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(repo, allow_patterns=HUB_FILES,
+                                 tqdm_class=progress.bar_class())
     except Exception as exc:  # huggingface_hub raises many types; all mean "not available"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise ModelError(f"cannot download model {resolved.name!r} ({first}); "

