@@ -1,10 +1,12 @@
-"""What the user does with the captions' text in the app: search, copy, save.
+"""What the user does with the captions' text in the app: search, copy, export.
 
 :class:`CaptionActions` is a mixin of :class:`tui.app.LivescribeApp` (its key bindings are the
 app's): ``/`` searches the captions (``n``/``N`` move between matches, Escape clears), ``y``
-copies the transcript to the clipboard (OSC 52), ``s`` saves it to a file. It reads the app's
-``view`` (:class:`~tui.session.SessionView`), ``saved_path`` and ``transcript_path`` and its
-widgets; plain methods and handlers found by name, so no Textual metaclass is needed here.
+copies the transcript to the clipboard (OSC 52), ``s`` exports it to a file the user names.
+The transcript is the session journal's text (:meth:`tui.session.SessionView.transcript`,
+the journal's format). It reads the app's ``view`` (:class:`~tui.session.SessionView`),
+``saved_path``, ``transcript_path`` and ``journal_path`` and its widgets; plain methods and
+handlers found by name, so no Textual metaclass is needed here.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textual.widgets import Input
 from tui.clipboard import osc52_terminal
 from tui.session import default_transcript_path, save_transcript
 from tui.widgets.captions import CaptionsPane
+from tui.widgets.saveprompt import SavePrompt
 from tui.widgets.search import SearchBar
 from tui.widgets.status import StatusBar
 
@@ -28,7 +31,13 @@ class CaptionActions:
         self.query_one(SearchBar).open(self.query_one(CaptionsPane).query)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the search prompt: highlight the matches and go to the newest."""
+        """Enter in a prompt: export to the file named, or search (highlight the matches and
+        go to the newest)."""
+        if event.input.id == "save":
+            self.query_one(SavePrompt).close()
+            if event.value.strip():
+                self._save(Path(event.value.strip()).expanduser())
+            return
         if event.input.id != "search":
             return
         bar = self.query_one(SearchBar)
@@ -39,6 +48,10 @@ class CaptionActions:
 
     def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
         """The prompt closed: the keys go back to the captions."""
+        self.query_one(CaptionsPane).log_widget.focus()
+
+    def on_save_prompt_closed(self, message: SavePrompt.Closed) -> None:
+        """The export prompt closed: the keys go back to the captions."""
         self.query_one(CaptionsPane).log_widget.focus()
 
     def action_search_next(self, direction: int) -> None:
@@ -67,27 +80,36 @@ class CaptionActions:
         self.query_one(StatusBar).show(notice=notice)
 
     def action_copy(self) -> None:
-        """Copy the transcript to the clipboard (OSC 52); where the terminal is not known to
-        accept that, also save it to a file and say where."""
+        """Copy the captions (transcript lines, no header) to the clipboard (OSC 52); where
+        the terminal is not known to accept that, say where the transcript is: the journal,
+        or (without one) a file saved now."""
         n = len(self.view.captions)
-        self.copy_to_clipboard(self.view.transcript())
+        self.copy_to_clipboard(self.view.transcript(header=False))
         what = f"{n} caption{'s' * (n != 1)}"
         terminal = osc52_terminal()
         if terminal is not None:
             self.query_one(StatusBar).show(notice=f"copied {what} to the clipboard ({terminal})")
             return
-        path = self._save(self.saved_path or self.transcript_path or default_transcript_path())
+        path = self.journal_path or self._save(
+            self.saved_path or self.transcript_path or default_transcript_path())
         if path is not None:
             self.query_one(StatusBar).show(notice=f"sent {what} to the clipboard (if the terminal "
-                                                  f"takes OSC 52); saved → {path}")
+                                                  f"takes OSC 52); transcript → {path}")
 
     def action_save(self) -> None:
-        """Save the transcript now; it is saved again when the session ends."""
-        path = self.saved_path or self.transcript_path or default_transcript_path()
-        self._save(path)
+        """Ask where to export the transcript (the last export, else ``transcript_path``, else
+        :func:`~tui.session.default_transcript_path` in the current directory); Enter exports
+        it, and it is exported again when the session ends."""
+        self.query_one(SavePrompt).open(
+            self.saved_path or self.transcript_path or default_transcript_path())
+
+    def show_journal(self) -> None:
+        """Say where the session journal (the transcript) is, in the status line."""
+        if self.journal_path is not None:
+            self.query_one(StatusBar).show(notice=f"transcript → {self.journal_path}")
 
     def _save(self, path: Path) -> Path | None:
-        """Save the transcript to ``path``; return where it went (None: it could not be)."""
+        """Export the transcript to ``path``; return where it went (None: it could not be)."""
         try:
             self.saved_path = save_transcript(path, self.view.transcript())
         except OSError as exc:

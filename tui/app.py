@@ -33,6 +33,7 @@ from tui.widgets.captions import CaptionsPane
 from tui.widgets.device import DevicePanel
 from tui.widgets.help import HelpScreen
 from tui.widgets.latency import LatencyPanel
+from tui.widgets.saveprompt import SavePrompt
 from tui.widgets.search import SearchBar
 from tui.widgets.logpanel import LogPanel
 from tui.widgets.replay import ReplayProgress
@@ -59,8 +60,10 @@ class LivescribeApp(CaptionActions, App[int]):
         pipeline: the session to run, or None to drive the app with :meth:`feed` only
             (snapshot tests and demos: no threads, no polling of the engine).
         info: what the device panel shows about the set-up.
-        transcript_path: where ``s`` saves; None picks :func:`tui.session.default_transcript_path`
-            on first save.
+        transcript_path: what ``s`` proposes to export to; None proposes
+            :func:`tui.session.default_transcript_path` (the current directory).
+        journal_path: the session journal, the transcript (None: none kept): shown at start,
+            and where ``y`` points when the terminal may ignore the clipboard.
         sinks: :class:`streamer.output.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
         show_times: start with the time column.
@@ -102,12 +105,14 @@ class LivescribeApp(CaptionActions, App[int]):
                  transcript_path: Path | None = None, sinks=(), show_times: bool = True,
                  wall_clock: bool = False,
                  rss_bytes: Callable[[], int] | None = process_rss_bytes,
-                 events: Iterable | None = None, show_log: bool = False) -> None:
+                 events: Iterable | None = None, show_log: bool = False,
+                 journal_path: Path | None = None) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.info = info or SessionInfo(input="—")
         self.transcript_path = Path(transcript_path) if transcript_path else None
         self.saved_path: Path | None = None  #: set once the user saved; re-saved on quit
+        self.journal_path = journal_path
         self.sinks = list(sinks)
         self.show_times = show_times
         self.wall_clock = wall_clock
@@ -135,6 +140,7 @@ class LivescribeApp(CaptionActions, App[int]):
                 yield DevicePanel(self.info, id="device")
                 yield LatencyPanel(id="latency")
         yield SearchBar(id="search")
+        yield SavePrompt(id="save")
         if self.show_log:
             yield LogPanel(id="log")
         yield Footer()
@@ -143,6 +149,7 @@ class LivescribeApp(CaptionActions, App[int]):
         """Start the engine worker and the meters."""
         self.query_one(CaptionsPane).set_pending(None)
         self.query_one(LatencyPanel).update_from(self.view)
+        self.show_journal()
         self._poll_memory()
         if self._rss_bytes is not None and self.pipeline is not None:
             self.set_interval(MEMORY_POLL_S, self._poll_memory)
@@ -376,7 +383,7 @@ def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str 
         plan: the tuning plan's rows (label -> value), if known before the events.
         cpu_features: CPU features found by the hardware probe, if known before the events.
         **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times,
-            wall_clock, rss_bytes, events, show_log).
+            wall_clock, rss_bytes, events, show_log, journal_path).
     """
     if info is None:
         info = SessionInfo(input="—", model=model_name, plan=plan,

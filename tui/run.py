@@ -76,6 +76,7 @@ def run_tui(pipeline, config: Config) -> int:
             raise
         if journal is not None:
             app.sinks.append(journal)
+            app.journal_path = journal.path
         code = app.run()
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -97,7 +98,11 @@ def run_tui(pipeline, config: Config) -> int:
 
 
 def _after(app: LivescribeApp) -> None:
-    """Once the terminal is back: say where the saved transcript went (stderr, one line)."""
+    """Once the terminal is back: say where the transcript is and where it was exported
+    (stderr, a line each)."""
+    log = logging.getLogger("tui")
+    if app.journal_path is not None:
+        log.warning("transcript: %s", app.journal_path)
     if app.saved_path is not None:
-        logging.getLogger("tui").warning("transcript saved to %s", app.saved_path)
+        log.warning("transcript exported to %s", app.saved_path)
 
