@@ -143,3 +143,12 @@ def test_the_ui_shows_a_replay_at_max_speed_under_the_status_line():
     asyncio.run(scenario(SourceOpened("microphone", 48000, True, None)))
     assert seen[False] == (True, 0.25)
     assert seen[True][0] is False
+
+
+def test_no_replay_bar_where_the_captions_go_to_the_same_terminal():
+    from tui.progress import ReplayProgress
+
+    term = Terminal()
+    p = ReplayProgress(SourceOpened("file talk.mp3", None, False, 200.0), stream=term,
+                       captions_here=True)
+    assert p.bar is None and term.getvalue() == ""

@@ -49,22 +49,22 @@ class ReplayProgress:
     """How far a replay at max speed has been transcribed, as a bar on stderr.
 
     Shown only for a source that is not live (``--speed max``), whose length is known (a
-    file, not stdin) and when stderr is a terminal. The position is the end of the last
-    window the worker started, caption or drop: the audio the capture thread has read runs up
-    to a ring buffer and a window queue ahead of that.
+    file, not stdin), when stderr is a terminal and the captions do not go to it too (there
+    they show the progress themselves, and a data format stays clean). The position is the end
+    of the last window the worker started, caption or drop: the audio the capture thread has
+    read runs up to a ring buffer and a window queue ahead of that.
 
     Args:
         opened: the session's :class:`SourceOpened`.
         stream: where to draw (stderr).
-        shared: captions go to the same terminal (stdout): :meth:`writing` clears the bar
-            around each.
+        captions_here: the captions are written on the terminal (stdout, no ``--output``):
+            no bar.
     """
 
-    def __init__(self, opened: SourceOpened, stream=None, shared: bool = False) -> None:
+    def __init__(self, opened: SourceOpened, stream=None, captions_here: bool = False) -> None:
         stream = sys.stderr if stream is None else stream
         self.bar: tqdm | None = None
-        self.shared = shared
-        if opened.live or not opened.duration_s:
+        if opened.live or not opened.duration_s or captions_here:
             return
         self.bar = StderrBar(total=round(opened.duration_s, 1), desc="transcribing", unit="s",
                              file=stream, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
@@ -87,13 +87,6 @@ class ReplayProgress:
         if end > self.done_s:
             self.bar.update(round(end - self.done_s, 3))
             self.done_s = end
-
-    def writing(self):
-        """A context in which to write captions (stdout, maybe the same terminal): the bar is
-        cleared, then drawn again."""
-        if self.bar is None or not self.shared:
-            return contextlib.nullcontext()
-        return tqdm.external_write_mode(file=sys.stdout)
 
     def close(self) -> None:
         """Remove the bar."""

@@ -75,7 +75,7 @@ def run_plain(pipeline, config: Config) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     logger.info("input: %s", opened.description)
     # a file at max speed: % done, speed, time left (on stderr, when it is a terminal)
-    progress = ReplayProgress(opened, shared=out is None and sys.stdout.isatty())
+    progress = ReplayProgress(opened, captions_here=out is None and sys.stdout.isatty())
     scope = contextlib.ExitStack()
     scope.enter_context(model_progress())  # assembling base, a download: bars on a terminal
     if progress.bar is not None:  # log lines go above the bar, not through it
@@ -87,8 +87,7 @@ def run_plain(pipeline, config: Config) -> int:
                 if journal is not None and isinstance(ev, Caption):
                     journal.write(ev)  # on disk before it is shown: a kill loses nothing shown
                 try:
-                    with progress.writing():
-                        sink.write(ev) if isinstance(ev, Caption) else sink.write_partial(ev)
+                    sink.write(ev) if isinstance(ev, Caption) else sink.write_partial(ev)
                 except BrokenPipeError:
                     # the reader went away (e.g. `| head`): stop quietly
                     devnull = os.open(os.devnull, os.O_WRONLY)
