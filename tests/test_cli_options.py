@@ -80,7 +80,7 @@ def test_the_new_settings_show_in_livescribe_config():
     assert s["decoding.task"]["source"] == "flag" and s["input.speed"]["source"] == "default"
 
 
-# -- refusals: one line, sysexits (no model) --------------------------------------------------------
+# -- refusals: one line, sysexits (no model) ------------------------------------------------
 
 @pytest.mark.parametrize("args,stdin,code,needle", [
     (["--file", "-"], b"", 65, "cannot read audio from stdin"),
@@ -245,3 +245,35 @@ def test_the_ui_reads_keys_from_the_terminal_while_the_audio_comes_on_stdin():
             proc.kill()
         os.close(master)
     assert b"country" in shown and b"stdin" in shown  # captions, and the input in the panel
+
+
+@pytest.mark.model
+def test_stdin_is_captioned_as_it_arrives():
+    """A pipe held open after the first utterance: its caption comes out before the rest of
+    the audio is even written (decoding is incremental; nothing waits for the end of stdin)."""
+    import subprocess
+
+    pcm = load_pcm(CLIPS["jfk"][0]).astype("<i2")
+    first, rest = pcm[:int(3.2 * 16000)], pcm[int(3.2 * 16000):]  # "... fellow Americans" + pause
+    proc = subprocess.Popen([*CLI, "--file", "-", *TINY, "--input-format", "s16le"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    import threading
+
+    safety = threading.Timer(120, proc.kill)  # bounds a hang only (readline has no timeout)
+    safety.start()
+    try:
+        proc.stdin.write(first.tobytes())
+        proc.stdin.flush()
+        line = proc.stdout.readline().decode()  # while stdin is still open
+        assert in_order(["fellow", "americans"], words(line)), line
+        proc.stdin.write(rest.tobytes())
+        proc.stdin.close()
+        out, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait(120)
+    finally:
+        safety.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert in_order(["country", "country"], words(out.decode()))

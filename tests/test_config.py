@@ -62,7 +62,8 @@ def test_the_config_file_comes_from_the_user_config_dir(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("key,text,value", [
-    ("input.speed", "max", math.inf), ("input.speed", "2", 2.0), ("input.speed", "auto", "auto"), ("model.threads", "auto", 0),
+    ("input.speed", "max", math.inf), ("input.speed", "2", 2.0), ("input.speed", "auto", "auto"),
+    ("model.threads", "auto", 0),
     ("model.beam_size", "auto", None), ("model.beam_size", "5", 5),
     ("filters.no_speech_threshold", "off", None), ("filters.no_speech_threshold", "0.3", 0.3),
     ("decoding.encoder_context_s", "none", None), ("output.journal", "no", False),

@@ -60,7 +60,8 @@ def test_tsv_is_whispers_integer_milliseconds_with_a_header():
     s = make_sink("tsv", buf)
     s.write(cap("Hello,\tworld.", 1.5, 4.2505))
     s.write(cap("Two\nlines", 3661.0014, 3662.0))
-    assert buf.getvalue() == "start\tend\ttext\n1500\t4250\tHello, world.\n3661001\t3662000\tTwo lines\n"
+    assert buf.getvalue() == ("start\tend\ttext\n1500\t4250\tHello, world.\n"
+                              "3661001\t3662000\tTwo lines\n")
     assert all(len(line.split("\t")) == 3 for line in buf.getvalue().splitlines())
 
 

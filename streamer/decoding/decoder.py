@@ -70,8 +70,7 @@ class DecodingOptions:
             benchmark every window flagged so was an early end (docs/benchmarks.md).
         early_end_min_speech_s: shorter windows are not judged for an early end (a single
             long word, a name spelt out).
-        task: ``"transcribe"``, or ``"translate"``: speech in any language decoded as English
-            text (multilingual models only).
+        task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         word_timestamps: align each kept decode's words (:attr:`DecodeResult.words`).
     """
