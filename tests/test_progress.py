@@ -125,7 +125,7 @@ def test_the_ui_shows_a_replay_at_max_speed_under_the_status_line():
     from textual.widgets import ProgressBar
 
     from tui.app import make_app
-    from tui.widgets.replay import ReplayProgress as Bar
+    from tui.widgets.replay import ReplayLine as Bar
 
     seen = {}
 

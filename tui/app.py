@@ -36,7 +36,7 @@ from tui.widgets.latency import LatencyPanel
 from tui.widgets.saveprompt import SavePrompt
 from tui.widgets.search import SearchBar
 from tui.widgets.logpanel import LogPanel
-from tui.widgets.replay import ReplayProgress
+from tui.widgets.replay import ReplayLine
 from tui.widgets.status import StatusBar
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class LivescribeApp(CaptionActions, App[int]):
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield ReplayProgress(id="replay")
+        yield ReplayLine(id="replay")
         with Horizontal(id="main"):
             yield CaptionsPane(show_times=self.show_times, wall_clock=self.wall_clock,
                                id="captions")
@@ -204,7 +204,7 @@ class LivescribeApp(CaptionActions, App[int]):
     def feed(self, event: object) -> None:
         """Fold one engine event into the view and update the widgets (UI thread only)."""
         self.view.apply(event)
-        self.query_one(ReplayProgress).apply(event)
+        self.query_one(ReplayLine).apply(event)
         captions = self.query_one(CaptionsPane)
         if isinstance(event, Caption):
             for sink in list(self.sinks):  # on disk before it is shown (the journal's promise)

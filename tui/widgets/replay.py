@@ -12,7 +12,7 @@ from textual.widgets import Label, ProgressBar
 from streamer.events import Caption, PipelineStats, SourceOpened, WindowDropped, WindowStarted
 
 
-class ReplayProgress(Horizontal):
+class ReplayLine(Horizontal):
     """``transcribing 12.3x`` and Textual's :class:`ProgressBar` (bar, percentage, time left).
 
     The position is the end of the last window the worker started, captioned or dropped (as
