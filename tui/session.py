@@ -105,7 +105,8 @@ class SessionView:
             or window (None until one arrives); pausing capture moves it later.
         timings: per-window :class:`WindowTimings` for ``--benchmark`` (the last 10,000).
         source: the input, from :class:`SourceOpened` (for the transcript's header).
-        opened_epoch_s: wall-clock time the input was opened (the header's time).
+        opened_epoch_s: wall-clock time the input was opened (the header's time; until a
+            :class:`SourceOpened` arrives, when the view was made).
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -122,7 +123,7 @@ class SessionView:
     stream_epoch_s: float | None = None
     timings: deque = field(default_factory=lambda: deque(maxlen=10_000))
     source: str | None = None
-    opened_epoch_s: float | None = None
+    opened_epoch_s: float = field(default_factory=time.time)
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
