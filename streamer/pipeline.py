@@ -61,8 +61,14 @@ class Source(Protocol):
     def join(self, timeout: float | None = None) -> None: ...
 
 
-def source_factory(options: InputOptions) -> Callable[[RingBuffer], Source]:
-    """``ring -> source`` for the configured input: a file replay, else the microphone.
+def source_factory(options: InputOptions, stdin_fd: int = 0) -> Callable[[RingBuffer], Source]:
+    """``ring -> source`` for the configured input: a file replay (or stdin, ``-``), else the
+    microphone. A replay speed left ``"auto"`` (a front end decides it) is real time here.
+
+    Args:
+        options: the configuration's ``input`` group.
+        stdin_fd: the file descriptor ``input.file`` ``-`` reads (a front end that gives the
+            terminal to a UI passes the copy of stdin it kept).
 
     Raises:
         DeviceError: microphone input and PortAudio is missing (exit 69), checked now, before
@@ -71,8 +77,10 @@ def source_factory(options: InputOptions) -> Callable[[RingBuffer], Source]:
     if options.file:
         from streamer.capture.sources import FileSource
 
-        return lambda ring: FileSource(options.file, ring, speed=options.speed,
-                                       repeat=options.repeat)
+        speed = 1.0 if options.speed == "auto" else options.speed
+        return lambda ring: FileSource(options.file, ring, speed=speed, repeat=options.repeat,
+                                       input_format=options.format, rate_hz=options.rate_hz,
+                                       channels=options.channels, stdin_fd=stdin_fd)
     from streamer.capture.mic import MicSource, import_sounddevice
 
     sd = import_sounddevice()
@@ -117,7 +125,8 @@ class Pipeline:
                  machine: Probe | None = None, loader: Loader | None = None) -> None:
         self.config = config
         if plan is None:
-            machine, plan = plan_for(config.model, config.decoding.language, machine)
+            machine, plan = plan_for(config.model, config.decoding.language, machine,
+                                     task=config.decoding.task)
         self.plan = plan  #: the plan; replaced by the loaded, calibrated one on the worker thread
         self._cpu_features = tuple(machine.simd) if machine is not None else ()
         self._loader = loader
@@ -234,7 +243,8 @@ class Pipeline:
         """
         live = getattr(self.source, "live", True)
         rate = getattr(self.source, "rate_hz", None)
-        yield SourceOpened(self.source.description, int(rate) if rate else None, live)
+        yield SourceOpened(self.source.description, int(rate) if rate else None, live,
+                           getattr(self.source, "duration_s", None))
         yield plan_event(self.plan, False, self._cpu_features)
         self.worker.start()
         early = getattr(self.source, "start_before_model", False)

@@ -54,7 +54,7 @@ def test_subtitles_to_output_file(tmp_path, fmt, head):
 def test_sigterm_flushes_what_is_queued():
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en",
-                             "--format", "jsonl", "-vv"], cwd=ROOT,
+                             "--speed", "1", "--format", "jsonl", "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     assert wait_for_speech_after(proc, first["end"])  # the next utterance is open, with words in it
@@ -92,7 +92,7 @@ def test_second_ctrl_c_exits_at_once():
     """The first SIGINT drains the queue; a second one leaves without waiting (exit 130)."""
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--plain",
-                             "--no-transcript"], cwd=ROOT,
+                             "--speed", "1", "--no-transcript"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.stdout.readline()  # a caption is out: the session is running
     proc.send_signal(signal.SIGINT)

@@ -58,11 +58,12 @@ def test_the_config_file_comes_from_the_user_config_dir(tmp_path, monkeypatch):
     other = tmp_path / "other.toml"
     other.write_text('[ui]\nverbose = 1\n')
     b = build_config({}, env={"LIVESCRIBE_CONFIG": str(other)})
-    assert b.file == other and b.config.ui.verbose == 1 and b.config.input.speed == 1.0
+    assert b.file == other and b.config.ui.verbose == 1 and b.config.input.speed == "auto"
 
 
 @pytest.mark.parametrize("key,text,value", [
-    ("input.speed", "max", math.inf), ("input.speed", "2", 2.0), ("model.threads", "auto", 0),
+    ("input.speed", "max", math.inf), ("input.speed", "2", 2.0), ("input.speed", "auto", "auto"),
+    ("model.threads", "auto", 0),
     ("model.beam_size", "auto", None), ("model.beam_size", "5", 5),
     ("filters.no_speech_threshold", "off", None), ("filters.no_speech_threshold", "0.3", 0.3),
     ("decoding.encoder_context_s", "none", None), ("output.journal", "no", False),

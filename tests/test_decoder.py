@@ -68,3 +68,63 @@ def test_spanish_is_detected_and_decoded_by_base():
     r = d.decode(pcm)
     assert r.detected_language == "es" and r.language == "es"
     assert in_order(["favor", "ingrese", "nueva"], words(r.text)), r.text
+
+
+# -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------
+
+class Recording:
+    """Stands in for the CTranslate2 model: records each ``generate`` prompt and delegates."""
+
+    def __init__(self, real) -> None:
+        self.real, self.prompts = real, []
+
+    def generate(self, encoder_output, prompts, **kwargs):
+        self.prompts.append(list(prompts[0]))
+        return self.real.generate(encoder_output, prompts, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.model
+def test_hotwords_go_where_faster_whisper_puts_them(tiny_model, jfk_first_5s):
+    """As ``WhisperModel.transcribe``'s ``get_prompt``: ``<|startofprev|>``, the hotwords,
+    then any previous text, before the start-of-transcript sequence; none with a forced
+    prefix."""
+    d = WindowDecoder(tiny_model, options=DecodingOptions(hotwords="Americans, ask not",
+                                                          fallback=False))
+    d.model.model = rec = Recording(d.model.model)
+    tok = d._tokenizer("en")
+    hot = tok.encode(" Americans, ask not")
+    r = d.decode(jfk_first_5s, previous_text="Good evening.")
+    assert in_order(["fellow", "americans"], words(r.text))
+    assert rec.prompts[-1][:1 + len(hot)] == [tok.sot_prev, *hot]
+    assert rec.prompts[-1][1 + len(hot):].index(tok.sot) == len(tok.encode(" Good evening."))
+    d.decode(jfk_first_5s, prefix="And so")
+    assert tok.sot_prev not in rec.prompts[-1]
+
+
+def test_hotword_tokens_are_cut_to_half_the_context():
+    from streamer.decoding.prompt import hotword_tokens
+
+    class Tok:
+        def encode(self, text):
+            return [ord(c) for c in text]
+
+    assert hotword_tokens(Tok(), None, 224) == [] and hotword_tokens(Tok(), "  ", 224) == []
+    assert hotword_tokens(Tok(), " ab ", 224) == [ord(" "), ord("a"), ord("b")]
+    assert len(hotword_tokens(Tok(), "x" * 500, 224)) == 223
+
+
+@pytest.mark.model
+def test_word_times_lie_in_the_window_and_the_default_has_none(tiny_model, jfk_first_5s):
+    plain = WindowDecoder(tiny_model).decode(jfk_first_5s)
+    assert plain.words == ()
+    r = WindowDecoder(tiny_model, options=DecodingOptions(word_timestamps=True)).decode(
+        jfk_first_5s)
+    assert r.text == plain.text  # aligning changes nothing in the decode
+    assert words("".join(w.text for w in r.words)) == words(r.text)
+    starts = [w.start_s for w in r.words]
+    assert starts == sorted(starts) and all(0 <= w.start_s <= w.end_s <= 5.0 for w in r.words)
+    fellow = next(w for w in r.words if "fellow" in w.text.lower())
+    assert 0.5 < fellow.start_s < 2.5  # "fellow" is said about 1.4 s in

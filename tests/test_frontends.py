@@ -283,7 +283,8 @@ def test_engine_failure_event_is_the_app_error_and_exit_code():
 
 
 def test_log_panel_shows_every_record_at_verbose_and_toasts_warnings():
-    from tui.app import TuiLogHandler, make_app
+    from tui.app import make_app
+    from tui.loghandler import TuiLogHandler
     from tui.widgets.logpanel import LogPanel
 
     app = make_app(None, rss_bytes=None, show_log=True)

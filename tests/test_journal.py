@@ -159,7 +159,7 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     path = tmp_path / "t.txt"
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--format",
-                             "jsonl", "--transcript", str(path), "-vv"], cwd=ROOT,
+                             "jsonl", "--speed", "1", "--transcript", str(path), "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     journal_then = parse(path)
@@ -178,3 +178,32 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     assert len(shown) >= 2 and shown[-1]["end"] > first["end"]
     assert shown[-1]["end"] < 14.0, "the replay was not stopped mid-clip"
     assert "stopping" in err
+
+
+def test_the_first_line_on_a_terminal_says_where_the_transcript_is(tmp_path):
+    """stderr on a terminal: ``livescribe: transcript: PATH`` comes first, before anything
+    else the session says (here the model that does not exist; no model is loaded)."""
+    import pty
+
+    master, slave = pty.openpty()
+    data = tmp_path / "data"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tui", "--file", JFK, "--model", "tinyy",
+                               "--plain"], cwd=ROOT, stdout=subprocess.PIPE, stderr=slave,
+                              env={**os.environ, "XDG_DATA_HOME": str(data)}, timeout=60)
+        os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    lines = shown.decode().splitlines()
+    (path,) = (data / "livescribe" / "transcripts").glob("*.txt")
+    assert lines[0] == f"livescribe: transcript: {path.resolve()}"
+    assert proc.returncode == 69 and "unknown model" in lines[-1]

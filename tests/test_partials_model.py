@@ -21,7 +21,7 @@ pytestmark = pytest.mark.model
 def test_jsonl_partials_come_before_their_final_and_stable_words_never_change():
     proc = subprocess.run(
         [sys.executable, "-m", "tui", "--file", str(CLIPS["jfk"][0]), "--model", "tiny.en",
-         "--format", "jsonl", "--partials", "--no-transcript", "--plain"],
+         "--format", "jsonl", "--partials", "--no-transcript", "--plain", "--speed", "1"],
         capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(x) for x in proc.stdout.splitlines()]

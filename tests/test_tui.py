@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import threading
 import time
 from dataclasses import replace
@@ -21,7 +22,8 @@ from conftest import CLIPS, held_file_source, in_order, words
 
 pytest.importorskip("textual")
 
-from streamer.events import Caption, ModelReady, Partial, PipelineStats, WindowDropped, WindowStarted  # noqa: E402
+from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SourceOpened,  # noqa: E402
+                             WindowDropped, WindowStarted)
 from tui.app import LivescribeApp, make_app  # noqa: E402
 from tui.session import SessionInfo, SessionView, format_stream_time, percentile  # noqa: E402
 from tui.widgets.captions import CaptionsPane  # noqa: E402
@@ -119,8 +121,13 @@ def test_session_view_folds_events():
     v.apply(_caption(2, "General Kenobi.", 65.0, 1.6))
     assert v.pending == {} and v.dropped == 1
     assert v.last_latency_s == 1.6 and v.latency_percentile_s(50) == 0.8
-    assert v.transcript() == "[0:00] Hello there.\n[1:05] General Kenobi.\n"
-    assert v.transcript(with_times=False) == "Hello there.\nGeneral Kenobi.\n"
+    lines = ("[00:00:00.000 --> 00:00:03.000] Hello there.\n"
+             "[00:01:05.000 --> 00:01:08.000] General Kenobi.\n")
+    assert v.transcript(header=False) == lines  # the journal's lines
+    v.apply(SourceOpened("file jfk.flac", None, True))
+    head = v.transcript().splitlines()[0]
+    assert head.startswith("# livescribe session ") and head.endswith(", file jfk.flac")
+    assert v.transcript() == head + "\n" + lines
     v.apply(_stats(final=True))
     assert v.finished and v.stats_seen == 1
     assert format_stream_time(3725.0) == "1:02:05"
@@ -250,7 +257,7 @@ def test_replay_fills_captions_device_and_latency_then_keys(tmp_path):
             assert srt.getvalue().count(" --> ") == len(app.view.captions)
             assert app.query_one(StatusBar).state == "finished"
 
-            await pilot.press("s")
+            await pilot.press("s", "enter")  # the prompt proposes transcript_path
             saved = (tmp_path / "transcript.txt").read_text()
             assert saved == app.view.transcript() and "country" in saved.lower()
             assert str(app.saved_path) in app.query_one(StatusBar).notice
@@ -313,7 +320,7 @@ def test_quit_mid_session_transcribes_queued_and_updates_the_saved_file(tmp_path
     async def scenario():
         async with app.run_test(size=(100, 30)) as pilot:
             await _until(pilot, lambda: app.view.captions, "the first caption")
-            await pilot.press("s")
+            await pilot.press("s", "enter")
             first_save = (tmp_path / "transcript.txt").read_text()
             await _until(pilot, lambda: app.view.pending or app.in_speech, "more speech")
             await pilot.press("q")
@@ -580,11 +587,16 @@ def test_search_highlights_matches_and_n_N_move_between_them():
     asyncio.run(scenario())
 
 
-def test_copy_uses_the_clipboard_and_saves_where_the_terminal_may_ignore_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("journal", [True, False])
+def test_copy_uses_the_clipboard_and_says_where_the_transcript_is(tmp_path, monkeypatch, journal):
+    """Where the terminal may ignore OSC 52, ``y`` points at the journal (the transcript), or
+    without one saves the transcript and says where."""
     for var in ("TMUX", "STY", "KITTY_WINDOW_ID", "TERM_PROGRAM", "WT_SESSION",
                 "ALACRITTY_WINDOW_ID"):
         monkeypatch.delenv(var, raising=False)
-    app = make_app(None, INFO, rss_bytes=None, transcript_path=tmp_path / "copy.txt")
+    kept = tmp_path / "journal.txt" if journal else None
+    app = make_app(None, INFO, rss_bytes=None, transcript_path=tmp_path / "copy.txt",
+                   journal_path=kept)
 
     async def scenario():
         async with app.run_test(size=(110, 30)) as pilot:
@@ -592,16 +604,51 @@ def test_copy_uses_the_clipboard_and_saves_where_the_terminal_may_ignore_it(tmp_
             bar = app.query_one(StatusBar)
             monkeypatch.setenv("TERM", "xterm-kitty")
             await pilot.press("y")
-            assert app.clipboard == app.view.transcript() and "moon" not in app.clipboard
+            assert app.clipboard == app.view.transcript(header=False)
+            assert "moon" not in app.clipboard and app.clipboard.startswith("[00:00:")
             assert bar.notice == "copied 3 captions to the clipboard (kitty)"
             assert not (tmp_path / "copy.txt").exists()
             monkeypatch.setenv("TERM", "xterm-256color")  # not known to take OSC 52
             await pilot.press("y")
-            assert app.clipboard == app.view.transcript()
-            assert (tmp_path / "copy.txt").read_text() == app.view.transcript()
-            assert bar.notice.endswith(f"saved → {tmp_path / 'copy.txt'}")
+            assert app.clipboard == app.view.transcript(header=False)
+            where = kept or tmp_path / "copy.txt"
+            assert bar.notice.endswith(f"transcript → {where}")
+            assert (tmp_path / "copy.txt").exists() == (not journal)
 
     asyncio.run(scenario())
+
+
+def test_s_asks_where_to_export_the_journal_and_escape_cancels(tmp_path, monkeypatch):
+    """``s`` opens a prompt holding a default name in the current directory; Enter exports
+    the transcript there in the journal's format; Escape exports nothing; the journal's path
+    shows in the status line at start."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app(None, INFO, rss_bytes=None, journal_path=tmp_path / "journal.txt")
+
+    async def scenario():
+        async with app.run_test(size=(110, 30)) as pilot:
+            bar = app.query_one(StatusBar)
+            assert bar.notice == f"transcript → {tmp_path / 'journal.txt'}"
+            await _feed(pilot)
+            await pilot.press("s")
+            prompt = app.query_one("#save")
+            assert prompt.display and app.focused is prompt
+            assert re.fullmatch(r"livescribe-\d{8}-\d{6}\.txt", prompt.value)
+            await pilot.press("escape")
+            assert not prompt.display and not list(tmp_path.glob("livescribe-*.txt"))
+            await pilot.press("s")
+            prompt.value = "sub/notes.txt"
+            await pilot.press("enter")
+            assert app.saved_path == (tmp_path / "sub" / "notes.txt").resolve()
+            assert not prompt.display and app.focused is app.query_one("#captions-log")
+            assert bar.notice.endswith(f"→ {app.saved_path}")
+            await pilot.press("q")  # typed into the captions again, not the prompt: quits
+        assert app.return_code == 0
+
+    asyncio.run(scenario())
+    text = (tmp_path / "sub" / "notes.txt").read_text()
+    assert text == app.view.transcript() and text.startswith("# livescribe session ")
+    assert text.splitlines()[1].startswith("[00:00:")
 
 
 def test_osc52_terminals():

@@ -16,25 +16,27 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import events, on, work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, InputLevel, ModelReady, Partial, PipelineStats, PlanReady,
                              SessionFailed, SourceOpened, WindowDropped, WindowStarted)
-from tui.clipboard import osc52_terminal
+from tui.actions import CaptionActions
 from tui.messages import EngineEvent, EngineFinished, LogLine
-from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
+from tui.session import SessionInfo, SessionView
 from tui.widgets.caption_log import CaptionLog
 from tui.widgets.captions import CaptionsPane
 from tui.widgets.device import DevicePanel
 from tui.widgets.help import HelpScreen
 from tui.widgets.latency import LatencyPanel
+from tui.widgets.saveprompt import SavePrompt
 from tui.widgets.search import SearchBar
 from tui.widgets.logpanel import LogPanel
+from tui.widgets.replay import ReplayLine
 from tui.widgets.status import StatusBar
 
 logger = logging.getLogger(__name__)
@@ -51,14 +53,17 @@ def process_rss_bytes() -> int:
     return psutil.Process().memory_info().rss
 
 
-class LivescribeApp(App[int]):
+class LivescribeApp(CaptionActions, App[int]):
     """Live captions, status, device and latency panels for one :class:`Pipeline` session.
 
     Args:
         pipeline: the session to run, or None to drive the app with :meth:`feed` only
             (snapshot tests and demos: no threads, no polling of the engine).
         info: what the device panel shows about the set-up.
-        transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
+        transcript_path: what ``s`` proposes to export to; None proposes
+            :func:`tui.session.default_transcript_path` (the current directory).
+        journal_path: the session journal, the transcript (None: none kept): shown at start,
+            and where ``y`` points when the terminal may ignore the clipboard.
         sinks: :class:`streamer.output.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
         show_times: start with the time column.
@@ -100,12 +105,14 @@ class LivescribeApp(App[int]):
                  transcript_path: Path | None = None, sinks=(), show_times: bool = True,
                  wall_clock: bool = False,
                  rss_bytes: Callable[[], int] | None = process_rss_bytes,
-                 events: Iterable | None = None, show_log: bool = False) -> None:
+                 events: Iterable | None = None, show_log: bool = False,
+                 journal_path: Path | None = None) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.info = info or SessionInfo(input="—")
         self.transcript_path = Path(transcript_path) if transcript_path else None
         self.saved_path: Path | None = None  #: set once the user saved; re-saved on quit
+        self.journal_path = journal_path
         self.sinks = list(sinks)
         self.show_times = show_times
         self.wall_clock = wall_clock
@@ -125,6 +132,7 @@ class LivescribeApp(App[int]):
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
+        yield ReplayLine(id="replay")
         with Horizontal(id="main"):
             yield CaptionsPane(show_times=self.show_times, wall_clock=self.wall_clock,
                                id="captions")
@@ -132,6 +140,7 @@ class LivescribeApp(App[int]):
                 yield DevicePanel(self.info, id="device")
                 yield LatencyPanel(id="latency")
         yield SearchBar(id="search")
+        yield SavePrompt(id="save")
         if self.show_log:
             yield LogPanel(id="log")
         yield Footer()
@@ -140,6 +149,7 @@ class LivescribeApp(App[int]):
         """Start the engine worker and the meters."""
         self.query_one(CaptionsPane).set_pending(None)
         self.query_one(LatencyPanel).update_from(self.view)
+        self.show_journal()
         self._poll_memory()
         if self._rss_bytes is not None and self.pipeline is not None:
             self.set_interval(MEMORY_POLL_S, self._poll_memory)
@@ -194,6 +204,7 @@ class LivescribeApp(App[int]):
     def feed(self, event: object) -> None:
         """Fold one engine event into the view and update the widgets (UI thread only)."""
         self.view.apply(event)
+        self.query_one(ReplayLine).apply(event)
         captions = self.query_one(CaptionsPane)
         if isinstance(event, Caption):
             for sink in list(self.sinks):  # on disk before it is shown (the journal's promise)
@@ -327,80 +338,6 @@ class LivescribeApp(App[int]):
         """Scroll to the newest caption and follow new ones again."""
         self.query_one(CaptionsPane).follow()
 
-    # -- search and copy --------------------------------------------------------------------
-    def action_search(self) -> None:
-        """Open the search prompt under the captions."""
-        self.query_one(SearchBar).open(self.query_one(CaptionsPane).query)
-
-    @on(Input.Submitted, "#search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the prompt: highlight the matches and go to the newest."""
-        bar = self.query_one(SearchBar)
-        bar.close()
-        pane = self.query_one(CaptionsPane)
-        pane.search(event.value.strip())
-        self._show_match(pane.goto_match(-1))
-
-    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
-        """The prompt closed: the keys go back to the captions."""
-        self.query_one(CaptionsPane).log_widget.focus()
-
-    def action_search_next(self, direction: int) -> None:
-        """``n``: the older match; ``N``: the newer one (wrapping around)."""
-        pane = self.query_one(CaptionsPane)
-        if not pane.query:
-            self.query_one(StatusBar).show(notice="press / to search")
-            return
-        self._show_match(pane.goto_match(direction))
-
-    def action_clear_search(self) -> None:
-        """Escape: remove the search's highlight."""
-        pane = self.query_one(CaptionsPane)
-        if pane.query:
-            pane.search("")
-            self.query_one(StatusBar).show(notice="")
-
-    def _show_match(self, where: tuple[int, int] | None) -> None:
-        pane = self.query_one(CaptionsPane)
-        if not pane.query:
-            notice = ""
-        elif where is None:
-            notice = f"no caption contains “{pane.query}”"
-        else:
-            notice = f"“{pane.query}” {where[0]}/{where[1]} (n older, N newer)"
-        self.query_one(StatusBar).show(notice=notice)
-
-    def action_copy(self) -> None:
-        """Copy the transcript to the clipboard (OSC 52); where the terminal is not known to
-        accept that, also save it to a file and say where."""
-        n = len(self.view.captions)
-        self.copy_to_clipboard(self.view.transcript())
-        what = f"{n} caption{'s' * (n != 1)}"
-        terminal = osc52_terminal()
-        if terminal is not None:
-            self.query_one(StatusBar).show(notice=f"copied {what} to the clipboard ({terminal})")
-            return
-        path = self._save(self.saved_path or self.transcript_path or default_transcript_path())
-        if path is not None:
-            self.query_one(StatusBar).show(notice=f"sent {what} to the clipboard (if the terminal "
-                                                  f"takes OSC 52); saved → {path}")
-
-    def action_save(self) -> None:
-        """Save the transcript now; it is saved again when the session ends."""
-        path = self.saved_path or self.transcript_path or default_transcript_path()
-        self._save(path)
-
-    def _save(self, path: Path) -> Path | None:
-        """Save the transcript to ``path``; return where it went (None: it could not be)."""
-        try:
-            self.saved_path = save_transcript(path, self.view.transcript())
-        except OSError as exc:
-            self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
-            return None
-        n = len(self.view.captions)
-        self.query_one(StatusBar).show(notice=f"saved {n} caption{'s' * (n != 1)} → {self.saved_path}")
-        return self.saved_path
-
     def action_help(self) -> None:
         """Show the keys."""
         if not isinstance(self.screen, HelpScreen):
@@ -433,27 +370,6 @@ class LivescribeApp(App[int]):
         self._show_status()
 
 
-class TuiLogHandler(logging.Handler):
-    """Forwards log records to the app as :class:`LogLine` messages while it owns the terminal
-    (warnings become toasts; with a log panel, every record is shown there).
-
-    Thread-safe: ``post_message`` may be called from any thread.
-    """
-
-    def __init__(self, app: App, level: int = logging.WARNING) -> None:
-        super().__init__(level)
-        self.app = app
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Post the formatted record to the app."""
-        severity = "error" if record.levelno >= logging.ERROR else (
-            "warning" if record.levelno >= logging.WARNING else "information")
-        try:
-            self.app.post_message(LogLine(self.format(record), severity))
-        except Exception:  # pragma: no cover - never let logging break the session
-            self.handleError(record)
-
-
 def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str = "",
              plan=None, cpu_features=(), **kwargs) -> LivescribeApp:
     """Build the app for a pipeline: the one factory shared by the CLI and the tests.
@@ -467,7 +383,7 @@ def make_app(pipeline=None, info: SessionInfo | None = None, *, model_name: str 
         plan: the tuning plan's rows (label -> value), if known before the events.
         cpu_features: CPU features found by the hardware probe, if known before the events.
         **kwargs: passed to :class:`LivescribeApp` (transcript_path, sinks, show_times,
-            wall_clock, rss_bytes, events, show_log).
+            wall_clock, rss_bytes, events, show_log, journal_path).
     """
     if info is None:
         info = SessionInfo(input="—", model=model_name, plan=plan,

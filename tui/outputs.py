@@ -16,6 +16,7 @@ from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import PipelineStats, WindowTimings
 from streamer.output.journal import JournalSink, open_journal
+from streamer.output.sinks import Sink, make_sink
 
 logger = logging.getLogger("tui")
 
@@ -37,6 +38,14 @@ def open_output(config: Config) -> TextIO | None:
     except OSError as exc:
         raise LivescribeError(f"cannot write {path}: {exc.strerror or exc}",
                               ExitCode.CANT_CREATE) from None
+
+
+def caption_sink(config: Config, stream: TextIO, partials: bool = False) -> Sink:
+    """The sink of ``output.format`` on ``stream`` with the output group's options
+    (``timestamps``, ``max_line_width``, ``max_line_count``)."""
+    o = config.output
+    return make_sink(o.format, stream, partials, timestamps=o.timestamps,
+                     max_line_width=o.max_line_width, max_line_count=o.max_line_count)
 
 
 def start_journal(config: Config, description: str) -> JournalSink | None:

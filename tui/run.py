@@ -18,9 +18,9 @@ import sys
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import SourceOpened
-from streamer.output.sinks import make_sink
-from tui.app import LivescribeApp, TuiLogHandler, make_app
-from tui.outputs import format_benchmark, journal_failure, open_output, start_journal
+from tui.app import LivescribeApp, make_app
+from tui.loghandler import TuiLogHandler
+from tui.outputs import caption_sink, format_benchmark, journal_failure, open_output, start_journal
 
 #: ``ui.verbose`` -> the lowest level the app receives
 _LEVELS = {0: logging.WARNING, 1: logging.INFO}
@@ -48,7 +48,7 @@ def run_tui(pipeline, config: Config) -> int:
     except LivescribeError:
         pipeline.stop()
         raise
-    sinks = [make_sink(config.output.format, out)] if out is not None else []
+    sinks = [caption_sink(config, out)] if out is not None else []
     app = make_app(pipeline, model_name=config.model.name, sinks=sinks,
                    events=itertools.chain([opened], events), show_log=verbose > 0,
                    wall_clock=config.ui.wall_clock)
@@ -76,6 +76,7 @@ def run_tui(pipeline, config: Config) -> int:
             raise
         if journal is not None:
             app.sinks.append(journal)
+            app.journal_path = journal.path
         code = app.run()
     finally:
         signal.signal(signal.SIGTERM, old_term)
@@ -97,7 +98,11 @@ def run_tui(pipeline, config: Config) -> int:
 
 
 def _after(app: LivescribeApp) -> None:
-    """Once the terminal is back: say where the saved transcript went (stderr, one line)."""
+    """Once the terminal is back: say where the transcript is and where it was exported
+    (stderr, a line each)."""
+    log = logging.getLogger("tui")
+    if app.journal_path is not None:
+        log.warning("transcript: %s", app.journal_path)
     if app.saved_path is not None:
-        logging.getLogger("tui").warning("transcript saved to %s", app.saved_path)
+        log.warning("transcript exported to %s", app.saved_path)
 

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamer.events import (Caption, ModelReady, Partial, PipelineStats, WindowDropped,
-                             WindowStarted, WindowTimings)
+from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SourceOpened,
+                             WindowDropped, WindowStarted, WindowTimings)
+from streamer.output.journal import transcript_header, transcript_line
 
 SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.capture.audio.SAMPLE_RATE)
 
@@ -103,6 +104,9 @@ class SessionView:
         stream_epoch_s: the wall-clock time of stream time 0 as of the newest caption, partial
             or window (None until one arrives); pausing capture moves it later.
         timings: per-window :class:`WindowTimings` for ``--benchmark`` (the last 10,000).
+        source: the input, from :class:`SourceOpened` (for the transcript's header).
+        opened_epoch_s: wall-clock time the input was opened (the header's time; until a
+            :class:`SourceOpened` arrives, when the view was made).
     """
 
     captions: list[Caption] = field(default_factory=list)
@@ -118,6 +122,8 @@ class SessionView:
     clock_offset_s: float = field(default_factory=lambda: time.time() - time.monotonic())
     stream_epoch_s: float | None = None
     timings: deque = field(default_factory=lambda: deque(maxlen=10_000))
+    source: str | None = None
+    opened_epoch_s: float = field(default_factory=time.time)
 
     def apply(self, event: object) -> None:
         """Fold one engine event in (unknown event types are ignored)."""
@@ -144,6 +150,8 @@ class SessionView:
             self._close_partial(event.window_index)
         elif isinstance(event, ModelReady):
             self.model = event
+        elif isinstance(event, SourceOpened):
+            self.source, self.opened_epoch_s = event.description, time.time()
         elif isinstance(event, PipelineStats):
             self.stats = event
             self.stats_seen += 1
@@ -188,17 +196,16 @@ class SessionView:
         """``q``-th percentile of caption latency over the session, seconds."""
         return percentile(self.latencies_s, q)
 
-    def transcript(self, with_times: bool = True) -> str:
-        """The session's captions as text, one per line, optionally with ``[M:SS]`` stream times."""
-        if with_times:
-            lines = [f"[{format_stream_time(c.start_s)}] {c.text}" for c in self.captions]
-        else:
-            lines = [c.text for c in self.captions]
-        return "".join(line + "\n" for line in lines)
+    def transcript(self, header: bool = True) -> str:
+        """The session's captions in the format of the session journal (the transcript,
+        :mod:`streamer.output.journal`): a ``# livescribe session <time>, <input>`` line (with
+        ``header``), then ``[HH:MM:SS.mmm --> HH:MM:SS.mmm] text`` per caption."""
+        lines = [transcript_header(self.source, self.opened_epoch_s)] if header else []
+        return "".join(lines + [transcript_line(c) for c in self.captions])
 
 
 def default_transcript_path(now: float | None = None, directory: Path | None = None) -> Path:
-    """Where ``s`` saves when no path was given: ``livescribe-YYYYmmdd-HHMMSS.txt``.
+    """What ``s`` proposes to export to: ``livescribe-YYYYmmdd-HHMMSS.txt``.
 
     In ``directory`` if given, else the current directory when writable, else the user data
     directory (``platformdirs.user_data_path("livescribe") / "transcripts"``).

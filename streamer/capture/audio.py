@@ -2,12 +2,14 @@
 
 Inside the pipeline audio is 16 kHz mono. The ring buffer and webrtcvad carry ``int16`` PCM;
 Whisper takes ``float32`` in [-1, 1]. Decoding uses PyAV (the library faster-whisper decodes
-with) and is incremental, so a four-hour file starts at once and uses constant memory.
+with) and is incremental, so a four-hour file starts at once and uses constant memory; stdin
+(``-``) is read the same way, as a stream, in any container PyAV reads or as raw PCM.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,35 +47,111 @@ def check_readable(path: str | os.PathLike) -> Path:
     return p
 
 
-def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.ndarray]:
-    """Decode any file PyAV reads to 16 kHz mono, incrementally, in fixed-size blocks.
+#: the input name that means stdin (``--file -``)
+STDIN = "-"
+#: FFmpeg's raw PCM demuxers: no header, so their rate and channels must be given
+RAW_PCM = re.compile(r"^(?:[suf](?:8|16|24|32|64)(?:le|be)?|alaw|mulaw|vidc)$")
+
+
+def raw_options(input_format: str | None, rate_hz: int | None,
+                channels: int | None) -> dict[str, str]:
+    """FFmpeg demuxer options for raw PCM (``sample_rate``, ``ch_layout``); none for a format
+    with a header or for probing (``input_format`` None).
+
+    Args:
+        input_format: FFmpeg's name of the format (``s16le``, ``f32le``...), or None.
+        rate_hz: the raw data's sample rate (None: 16000, the pipeline's).
+        channels: its interleaved channels (None: 1).
+    """
+    if input_format is None or not RAW_PCM.match(input_format):
+        return {}
+    n = channels or 1
+    layout = {1: "mono", 2: "stereo"}.get(n, f"{n}c")
+    return {"sample_rate": str(rate_hz or SAMPLE_RATE), "ch_layout": layout}
+
+
+def _open(path, input_format: str | None, options: dict[str, str], stdin_fd: int):
+    """Open ``path`` (or stdin for :data:`STDIN`) with PyAV; return ``(container, name)``.
+
+    Raises:
+        InputError: missing, empty or unreadable (66/65), unknown format (2), not audio (65).
+    """
+    import av  # PyAV ships with faster-whisper
+
+    if str(path) == STDIN:
+        url, name = f"pipe:{stdin_fd}", "stdin"
+    else:
+        p = check_readable(path)
+        if p.stat().st_size == 0:
+            raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
+        url, name = str(p), str(p)
+    try:
+        return av.open(url, mode="r", format=input_format, options=options,
+                       metadata_errors="ignore"), name
+    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
+        raise InputError(f"cannot open {name}: {exc.strerror}") from None  # exit 66
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        if input_format and not isinstance(exc, av.error.FFmpegError):
+            raise InputError(f"unknown input format {input_format!r} (FFmpeg's names: s16le, "
+                             f"f32le, wav, mp3...)", ExitCode.USAGE) from None
+        if name == "stdin":
+            raise InputError(f"cannot read audio from stdin ({exc.__class__.__name__}): empty, "
+                             "not audio, or a container that needs seeking (mp4); raw PCM "
+                             "needs --input-format", ExitCode.DATA_ERROR) from None
+        raise InputError(f"not a readable audio file: {name} ({exc.__class__.__name__})",
+                         ExitCode.DATA_ERROR) from None
+
+
+def duration_s(path, input_format: str | None = None) -> float | None:
+    """Seconds of audio in the file at ``path`` as its container says (None: stdin, raw data
+    or a container that does not say). Opens the file once more; never raises for bad input
+    (None)."""
+    if str(path) == STDIN:
+        return None
+    try:
+        container, _ = _open(path, input_format, {}, 0)
+    except InputError:
+        return None
+    with container:
+        if container.duration:  # microseconds
+            return container.duration / 1_000_000
+        streams = container.streams.audio
+        if streams and streams[0].duration and streams[0].time_base:
+            return float(streams[0].duration * streams[0].time_base)
+    return None
+
+
+def decode_blocks(path: str | os.PathLike, block_samples: int, *,
+                  input_format: str | None = None, rate_hz: int | None = None,
+                  channels: int | None = None, stdin_fd: int = 0) -> Iterator[np.ndarray]:
+    """Decode any input PyAV reads to 16 kHz mono, incrementally, in fixed-size blocks.
 
     Args:
         path: audio or video file (wav, flac, mp3, m4a, ogg, mp4, mkv, ...); the first audio
-            stream is used.
+            stream is used. :data:`STDIN` (``"-"``) reads ``stdin_fd`` as a stream (FFmpeg's
+            ``pipe:`` protocol): never seeked, so any container that can be read front to
+            back works (wav, flac, mp3, ogg, mkv/webm, fragmented mp4; not an mp4 whose index
+            is at its end).
         block_samples: samples per yielded block (e.g. 320 for 20 ms); the last may be shorter.
+        input_format: FFmpeg's format name (``s16le``, ``wav``...), None to probe the data.
+        rate_hz, channels: raw PCM only (:func:`raw_options`): its rate (None: 16000) and
+            interleaved channels (None: 1).
+        stdin_fd: the file descriptor :data:`STDIN` means (0, or a copy of it).
 
     Yields:
         ``int16 [block_samples]`` PCM blocks at 16 kHz mono, in stream order.
 
     Raises:
-        InputError: missing/unreadable file (exit 66); an empty file, no audio stream or
-            undecodable data (exit 65). Raised at the first ``next()``, not at the call. Data
-            that stops decoding part-way (a truncated or corrupt file) raises after the blocks
-            decoded before it, with the stream time where decoding stopped.
+        InputError: missing/unreadable file (exit 66); an empty file or stdin, no audio stream
+            or undecodable data (exit 65); an unknown ``input_format`` (exit 2). Raised at the
+            first ``next()``, not at the call. Data that stops decoding part-way (a truncated
+            or corrupt file) raises after the blocks decoded before it, with the stream time
+            where decoding stopped.
     """
     import av  # PyAV ships with faster-whisper
 
-    p = check_readable(path)
-    if p.stat().st_size == 0:
-        raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
-    try:
-        container = av.open(str(p), mode="r", metadata_errors="ignore")
-    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
-        raise InputError(f"cannot open {p}: {exc.strerror}") from None  # exit 66
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"not a readable audio file: {p} ({exc.__class__.__name__})",
-                         ExitCode.DATA_ERROR) from None
+    container, p = _open(path, input_format, raw_options(input_format, rate_hz, channels),
+                         stdin_fd)
     with container:
         streams = container.streams.audio
         if not streams:
@@ -96,5 +174,7 @@ def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.nd
             raise InputError(f"cannot decode {p} after {at:.2f} s of audio: truncated or "
                              f"corrupt data ({exc.strerror or exc.__class__.__name__})",
                              ExitCode.DATA_ERROR) from None
+        if done == 0 and pending.size == 0 and p == "stdin":
+            raise InputError("no audio data on stdin", ExitCode.DATA_ERROR)
         for start in range(0, pending.size, block_samples):
             yield pending[start:start + block_samples].copy()

@@ -2,7 +2,10 @@
 
 :class:`FileSource` replays a recording as if it were a microphone: it decodes incrementally
 and writes 20 ms blocks paced at real time (or ``speed`` times faster, or as fast as the
-consumer reads). The microphone source lives in :mod:`streamer.capture.mic`.
+consumer reads). Given ``-`` it reads stdin the same way, as a stream: never seeked, so it
+cannot repeat and its length is unknown; paced like a file, it is a live-like source at real
+time and a blocking producer at max speed (what the writer of the pipe sends waits in the
+pipe meanwhile). The microphone source lives in :mod:`streamer.capture.mic`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from itertools import chain
 from pathlib import Path
 
-from streamer.capture.audio import SAMPLE_RATE, check_readable, decode_blocks
+from streamer.capture.audio import SAMPLE_RATE, STDIN, check_readable, decode_blocks, duration_s
 from streamer.errors import ExitCode, LivescribeError
 from streamer.capture.ringbuffer import RingBuffer
 
@@ -27,41 +30,62 @@ class FileSource:
     """Replay a file into a :class:`RingBuffer` from a capture thread.
 
     Args:
-        path: any file PyAV decodes.
+        path: any file PyAV decodes, or ``"-"`` (:data:`~streamer.capture.audio.STDIN`) for
+            stdin.
         ring: the buffer to fill; closed when the file ends or :meth:`stop` is called.
         speed: playback rate relative to real time (1.0 = live); ``math.inf`` means as fast as
             the consumer reads (blocking writes, no overruns).
         block_ms: block length in milliseconds.
         repeat: play the file this many times back to back (>= 1), stream time running on;
             for long-session tests (``scripts/soak.py``). Each pass decodes the file again.
+        input_format, rate_hz, channels: the input's format as FFmpeg names it (None: probe)
+            and, for raw PCM, its rate and channels (:func:`~streamer.capture.audio.decode_blocks`).
+        stdin_fd: the file descriptor ``"-"`` reads (0; a front end that gives the terminal
+            to a UI passes a copy of stdin).
 
     Raises:
         InputError: at construction, for a missing, unreadable or undecodable file.
+        ValueError: ``speed`` not > 0, ``repeat`` < 1, or a repeat of stdin.
+
+    Attributes:
+        duration_s: seconds of audio in the file when its container says (None for stdin).
 
     A decoding error later in the file is kept in :attr:`error` and reported by the pipeline.
     """
 
     def __init__(self, path: str | Path, ring: RingBuffer, speed: float = 1.0,
-                 block_ms: int = BLOCK_MS, repeat: int = 1) -> None:
+                 block_ms: int = BLOCK_MS, repeat: int = 1, *, input_format: str | None = None,
+                 rate_hz: int | None = None, channels: int | None = None,
+                 stdin_fd: int = 0) -> None:
         if not speed > 0:
             raise ValueError("speed must be > 0")
         if repeat < 1:
             raise ValueError("repeat must be >= 1")
+        stdin = str(path) == STDIN
+        if stdin and repeat > 1:
+            raise ValueError("stdin cannot be replayed more than once")
         self.repeat = repeat
-        self.path = check_readable(path)
+        self.path = Path(STDIN) if stdin else check_readable(path)
         self.ring = ring
         self.speed = speed
         self.live = math.isfinite(speed)  #: paced by the replay clock, not by the worker
         self.block_samples = SAMPLE_RATE * block_ms // 1000
+        self._decode = dict(input_format=input_format, rate_hz=rate_hz, channels=channels,
+                            stdin_fd=stdin_fd)
+        self.duration_s = None if stdin or input_format else duration_s(self.path)
+        if self.duration_s is not None:
+            self.duration_s *= repeat
         # open and decode the first block now, so a bad file fails before the model loads
-        self._blocks = decode_blocks(self.path, self.block_samples)
+        self._blocks = decode_blocks(self.path, self.block_samples, **self._decode)
         self._first = next(self._blocks, None)
         self.error: LivescribeError | None = None
         self.started_wall: float | None = None  #: monotonic time stream time 0 was "heard"
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capture-file", daemon=True)
-        self.description = f"file {self.path.name}"
+        self.description = "stdin" if stdin else f"file {self.path.name}"
+        if input_format:
+            self.description += f" ({input_format})"
 
     def start(self) -> None:
         """Start the capture thread."""
@@ -93,7 +117,8 @@ class FileSource:
             blocks = self._blocks if self._first is None else chain([self._first], self._blocks)
             if self.repeat > 1:  # decode_blocks opens the file at its first next()
                 blocks = chain(blocks, chain.from_iterable(
-                    decode_blocks(self.path, self.block_samples) for _ in range(self.repeat - 1)))
+                    decode_blocks(self.path, self.block_samples, **self._decode)
+                    for _ in range(self.repeat - 1)))
             for block in blocks:
                 if self._stop.is_set():
                     break

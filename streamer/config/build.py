@@ -23,7 +23,8 @@ Four layers, each overriding the one before (:func:`build_config`):
 
 Text (environment, flags, strings in the file) is parsed by :func:`parse_value`: ``none`` or
 ``off`` is None for an optional field, ``true``/``false`` (also ``1/0``, ``yes/no``, ``on/off``)
-a boolean, ``max`` an infinite speed, ``auto`` the plan's choice for threads and beam size.
+a boolean, ``max`` an infinite speed, ``auto`` the front end's choice of speed and the plan's
+for threads and beam size.
 """
 
 from __future__ import annotations
@@ -60,15 +61,17 @@ def default_config_path() -> Path:
     return platformdirs.user_config_path("livescribe", appauthor=False) / "config.toml"
 
 
-def _parse_speed(text: str) -> float:
+def _parse_speed(text: str) -> float | str:
     if text == "max":
         return math.inf
+    if text == "auto":
+        return "auto"
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"speed must be a number > 0 or 'max', not {text!r}") from None
+        raise ValueError(f"speed must be a number > 0, 'max' or 'auto', not {text!r}") from None
     if not value > 0 or not math.isfinite(value):
-        raise ValueError("speed must be a number > 0 or 'max'")
+        raise ValueError("speed must be a number > 0, 'max' or 'auto'")
     return value
 
 

@@ -35,31 +35,47 @@ class InputOptions:
     """Where the audio comes from.
 
     Attributes:
-        file: replay this file as if it were live (anything PyAV decodes); None captures the
+        file: replay this file as if it were live (anything PyAV decodes); ``"-"`` reads the
+            audio from stdin (a stream: no repeat, no length known); None captures the
             microphone.
         speed: replay speed relative to real time (1 = live, 2 = twice as fast); ``math.inf``
-            replays as fast as transcription goes (written ``max``).
+            replays as fast as transcription goes (written ``max``); ``"auto"`` lets the front
+            end decide (the command line: real time when the captions are watched, max when
+            they go to a file or a pipe; a :class:`~streamer.pipeline.Pipeline` given ``auto``
+            replays at real time).
         device: microphone: PortAudio index or part of its name (``livescribe devices``); None
             is the system's default input.
         channel: microphone: keep only this input channel (1-based); None mixes all down.
         rate_hz: microphone: open the device at this rate and resample to 16 kHz with soxr;
-            None opens it at 16 kHz if it takes it, else at its default rate.
+            None opens it at 16 kHz if it takes it, else at its default rate. Raw PCM input
+            (``format`` ``s16le``...): its sample rate (None: 16000).
+        format: the input's container or raw sample format as FFmpeg names it (``s16le``,
+            ``f32le``, ``wav``, ``mp3``...); None lets PyAV probe the data. Raw PCM has no
+            header: give its ``rate_hz`` and ``channels``.
+        channels: raw PCM input: interleaved channels (None: 1), mixed down to mono.
         repeat: replay the file this many times back to back, stream time running on (long
             sessions from one recording: ``scripts/soak.py``).
     """
 
     file: str | None = None
-    speed: float = 1.0
+    speed: float | str = "auto"
     device: str | None = None
     channel: int | None = None
     rate_hz: int | None = None
+    format: str | None = None
+    channels: int | None = None
     repeat: int = 1
 
     def __post_init__(self) -> None:
         if self.repeat < 1:
             raise ValueError("repeat must be >= 1")
-        if not self.speed > 0:
-            raise ValueError("speed must be a number > 0 or 'max'")
+        if self.speed != "auto" and not (isinstance(self.speed, (int, float))
+                                         and self.speed > 0):
+            raise ValueError("speed must be a number > 0, 'max' or 'auto'")
+        if self.file == "-" and self.repeat != 1:
+            raise ValueError("stdin cannot be replayed more than once (repeat must be 1)")
+        if self.channels is not None and self.channels < 1:
+            raise ValueError("input channels must be >= 1")
         if self.channel is not None and self.channel < 1:
             raise ValueError("channel must be >= 1 (1-based)")
         if self.rate_hz is not None and self.rate_hz <= 0:
@@ -107,6 +123,11 @@ class OutputOptions:
     Attributes:
         format: caption format, one of :data:`streamer.output.sinks.FORMATS`.
         path: write captions to this file instead of stdout; None: stdout.
+        timestamps: text format: prefix each caption with its stream times
+            (``[00:00:01.200 --> 00:00:04.650] text``).
+        max_line_width: srt/vtt: most characters per line; None: a caption is one line.
+        max_line_count: srt/vtt: most lines per cue, longer captions being split into cues at
+            word times (needs ``decoding.word_timestamps``); None: one cue per caption.
         transcript: append every final caption to this file (the session journal); None: a new
             file in the user data directory.
         journal: keep the session journal at all.
@@ -117,6 +138,9 @@ class OutputOptions:
 
     format: str = "text"
     path: str | None = None
+    timestamps: bool = False
+    max_line_width: int | None = None
+    max_line_count: int | None = None
     transcript: str | None = None
     journal: bool = True
     partials: bool | None = None
@@ -125,6 +149,10 @@ class OutputOptions:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+        if self.max_line_width is not None and self.max_line_width < 1:
+            raise ValueError("max line width must be >= 1 character")
+        if self.max_line_count is not None and self.max_line_count < 1:
+            raise ValueError("max line count must be >= 1")
 
 
 @dataclass(frozen=True)

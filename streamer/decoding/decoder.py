@@ -30,6 +30,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from streamer.decoding.models import ModelSpec, download, resolve_model
+from streamer.decoding.prompt import hotword_tokens, suppressed_tokens
+from streamer.decoding.words import align_words
 from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,9 @@ class DecodingOptions:
             benchmark every window flagged so was an early end (docs/benchmarks.md).
         early_end_min_speech_s: shorter windows are not judged for an early end (a single
             long word, a name spelt out).
+        task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
+        hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
+        word_timestamps: align each kept decode's words (:attr:`DecodeResult.words`).
     """
 
     language: str | None = None
@@ -83,8 +88,13 @@ class DecodingOptions:
     loop_compression_ratio: float = 2.4
     min_words_per_speech_s: float = 1.0
     early_end_min_speech_s: float = 4.0
+    task: str = "transcribe"
+    hotwords: str | None = None
+    word_timestamps: bool = False
 
     def __post_init__(self) -> None:
+        if self.task not in ("transcribe", "translate"):
+            raise ValueError(f"task must be transcribe or translate, not {self.task!r}")
         if self.beam_size < 1:
             raise ValueError("beam_size must be >= 1")
         if self.encoder_context_s is not None and not 1.0 <= self.encoder_context_s <= 30.0:
@@ -111,6 +121,7 @@ class DecodeResult:
         attempts: the decodes run, in order: ``"plain"``, then on a failed check ``"full"``
             (30 s context) and ``"timestamps"``; each with ``":loop"`` or ``":early_end"`` when
             it failed its check.
+        words: its words timed from the window's first sample, when ``word_timestamps``.
     """
 
     text: str
@@ -124,6 +135,7 @@ class DecodeResult:
     detected_language: str | None = None
     language_probability: float | None = None
     attempts: tuple[str, ...] = ("plain",)
+    words: tuple = ()
 
 
 class WindowDecoder:
@@ -164,6 +176,9 @@ class WindowDecoder:
         if options.language and not self.multilingual and options.language != "en":
             raise ModelError(f"model {model.name!r} is English-only; --language {options.language}"
                              " needs a multilingual model such as base")
+        if options.task == "translate" and not self.multilingual:
+            raise ModelError(f"model {model.name!r} is English-only; --task translate needs a "
+                             "multilingual model such as base")
         if options.language and options.language not in self.model.supported_languages:
             raise LivescribeError(f"unknown language code {options.language!r}", ExitCode.USAGE)
         self._votes: dict[str, list[float]] = {}
@@ -192,7 +207,7 @@ class WindowDecoder:
 
         tok = self._tokenizers.get(language)
         if tok is None:
-            tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe",
+            tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task=self.options.task,
                             language=language)
             self._tokenizers[language] = tok
         return tok
@@ -302,8 +317,9 @@ class WindowDecoder:
             context += self._prompt_tokens
         if previous_text:
             context += tok.encode(" " + previous_text.strip())
-        if context:  # upstream keeps the last half of the decoder context for the prompt
-            prompt = [tok.sot_prev, *context[-(MAX_TEXT_TOKENS // 2 - 1):]]
+        hot = [] if prefix else hotword_tokens(tok, o.hotwords, MAX_TEXT_TOKENS // 2)
+        if context or hot:  # upstream keeps the last half of the decoder context for the prompt
+            prompt = [tok.sot_prev, *hot, *context[-(MAX_TEXT_TOKENS // 2 - 1):]]
         prompt += [*tok.sot_sequence]
         duration_s = audio.shape[0] / 16000
         suppress = suppressed_tokens(tok)
@@ -350,6 +366,8 @@ class WindowDecoder:
         if timestamps:
             text = " ".join(text.split())
         ratio = get_compression_ratio(text) if text else 0.0
+        words = align_words(model, tok, encoder_output, tokens, min(frames, int(
+            duration_s * self._frames_per_s))) if o.word_timestamps else ()
         return DecodeResult(
             text=text,
             language=language or "en",
@@ -362,6 +380,7 @@ class WindowDecoder:
             detected_language=max(probs, key=probs.get) if probs else None,
             language_probability=probs.get(language or "en") if probs else None,
             attempts=(mode,),
+            words=words,
         )
 
     def _detect(self, probs: dict[str, float]) -> str:
@@ -388,16 +407,3 @@ class WindowDecoder:
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)
-
-
-def suppressed_tokens(tok) -> list[int]:
-    """Token ids never to sample: the tokenizer's public ``non_speech_tokens`` (symbols and
-    speaker-tag openers) and the task/control tokens, sorted.
-
-    The same set faster-whisper's ``transcribe`` suppresses for its default
-    ``suppress_tokens=[-1]`` (its module-level ``get_suppressed_tokens``, not part of its public
-    API, does exactly this); computed here from the public :class:`faster_whisper.tokenizer.Tokenizer`.
-    """
-    ids = set(tok.non_speech_tokens)
-    ids.update((tok.transcribe, tok.translate, tok.sot, tok.sot_prev, tok.sot_lm, tok.no_speech))
-    return sorted(ids)

@@ -49,6 +49,7 @@ from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
 from streamer.decoding.stability import UtteranceState, agreed_prefix
+from streamer.decoding.words import to_stream
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
@@ -292,7 +293,7 @@ class InferenceWorker:
             start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
-            utterance=w.utterance))
+            utterance=w.utterance, words=to_stream(r.words, w)))
 
     def _decode_keeping(self, w: SpeechWindow, stable: str):
         """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).

@@ -11,9 +11,22 @@ from typing import TextIO
 
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption
-from streamer.output.sinks import Sink, timestamp
+from streamer.output.sinks import Sink, time_span
 
 logger = logging.getLogger(__name__)
+
+
+def transcript_line(caption: Caption) -> str:
+    """One caption as a transcript line: ``[HH:MM:SS.mmm --> HH:MM:SS.mmm] text\n`` (stream
+    times)."""
+    return f"{time_span(caption.start_s, caption.end_s)} {caption.text}\n"
+
+
+def transcript_header(description: str | None = None, when: float | None = None) -> str:
+    """A session's header line: ``# livescribe session 2026-11-21 07:30:10 +0000, file
+    jfk.flac\n`` (local time ``when``, seconds since the epoch; None: now)."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(when))
+    return f"# livescribe session {stamp}" + (f", {description}" if description else "") + "\n"
 
 
 class JournalSink(Sink):
@@ -41,8 +54,7 @@ class JournalSink(Sink):
         self.error: OSError | None = None
 
     def format(self, caption: Caption) -> str:
-        return (f"[{timestamp(caption.start_s, '.')} --> {timestamp(caption.end_s, '.')}] "
-                f"{caption.text}\n")
+        return transcript_line(caption)
 
     def write(self, caption: Caption) -> None:
         """Append one caption line, flush and fsync it. Never raises ``OSError``."""
@@ -51,9 +63,7 @@ class JournalSink(Sink):
 
     def header(self, description: str | None = None) -> None:
         """Write the session's ``#`` header line: local start time and the input."""
-        when = time.strftime("%Y-%m-%d %H:%M:%S %z")
-        self._write(f"# livescribe session {when}" + (f", {description}" if description else "")
-                    + "\n")
+        self._write(transcript_header(description))
 
     def _write(self, text: str) -> None:
         if self.error is not None or self.stream.closed:

@@ -113,7 +113,9 @@ def start_decoder(plan: Plan, decoding: DecodingOptions, loader: Loader | None =
     """
     loader = loader or default_loader
     decoder, step, failures = load_with_fallback(plan.fallback, decoding, loader, plan.strict)
-    decoder, cal = calibrate(decoder, loader, plan.pinned, plan.language, options)
+    # an English-only step-down would not translate: translating, no language is English
+    language = plan.language if plan.task == "transcribe" else None
+    decoder, cal = calibrate(decoder, loader, plan.pinned, language, options)
     cal = replace(cal, loaded=step, failures=failures)
     return decoder, replace(plan, model=decoder.spec.name, device=step.device,
                             compute_type=step.compute_type, beam_size=decoder.options.beam_size,

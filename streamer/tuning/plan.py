@@ -45,6 +45,7 @@ class Plan:
         fallback: the load chain, first step = the plan itself.
         strict: no fallback: the first failed load is an error.
         language: language the session was asked for (None: detect).
+        task: ``"transcribe"`` or ``"translate"`` (which needs a multilingual model).
         calibration: what start-up measured, once
             :func:`streamer.tuning.loader.start_decoder` ran.
     """
@@ -65,6 +66,7 @@ class Plan:
     strict: bool = False
     language: str | None = None
     calibration: Calibration | None = None
+    task: str = "transcribe"
 
     def reason(self, setting: str) -> str:
         """The reason given for ``setting`` (``"device"``, ``"model"``...)."""
@@ -98,7 +100,7 @@ class Plan:
 
 
 def make_plan(probe: Probe, request: ModelRequest = ModelRequest(),
-              language: str | None = None) -> Plan:
+              language: str | None = None, task: str = "transcribe") -> Plan:
     """Choose settings for ``probe``'s machine, honouring what ``request`` pins.
 
     Pure: no I/O, no clock. Rules and their sources are in docs/tuning.md, "Hardware plan".
@@ -108,6 +110,7 @@ def make_plan(probe: Probe, request: ModelRequest = ModelRequest(),
         request: the configuration's ``model`` group (``"auto"``/0/None: the plan chooses).
         language: the session language (``decoding.language``; None: detect); English-only
             models are chosen only for ``en`` or None.
+        task: ``decoding.task``; English-only models are never chosen to translate.
 
     Returns:
         The plan; impossible overrides are replaced by the automatic choice and listed in
@@ -131,7 +134,7 @@ def make_plan(probe: Probe, request: ModelRequest = ModelRequest(),
     else:
         compute, reasons["compute_type"] = rules.cpu_compute_type(p, ov, warnings, impossible)
         if ov.name == "auto":
-            model, reasons["model"] = rules.cpu_model(p, compute, language)
+            model, reasons["model"] = rules.cpu_model(p, compute, language, task)
         else:
             model, reasons["model"] = ov.name, "--model"
     threads, reasons["cpu_threads"] = rules.cpu_threads(p, ov, device)
@@ -149,9 +152,9 @@ def make_plan(probe: Probe, request: ModelRequest = ModelRequest(),
                 memory_source=est.source if est else "unknown model: no estimate",
                 reasons=tuple(reasons.items()),
                 pinned=tuple(pinned), warnings=tuple(warnings), impossible=tuple(impossible),
-                strict=ov.strict, language=language)
+                strict=ov.strict, language=language, task=task)
     cpu_model = model if ov.name != "auto" else rules.cpu_model(
-        p, "int8" if "int8" in p.cpu_compute_types else "float32", language)[0]
+        p, "int8" if "int8" in p.cpu_compute_types else "float32", language, task)[0]
     return replace(plan, fallback=fallback_chain(plan, cpu_model))
 
 
@@ -201,7 +204,7 @@ def check_strict(plan: Plan) -> None:
 
 
 def plan_for(request: ModelRequest, language: str | None,
-             machine: Probe | None = None) -> tuple[Probe, Plan]:
+             machine: Probe | None = None, task: str = "transcribe") -> tuple[Probe, Plan]:
     """Probe the machine (unless ``machine`` is given) and plan the session.
 
     Logs each warning on stderr and the plan's rows at info level (``-v``).
@@ -216,7 +219,7 @@ def plan_for(request: ModelRequest, language: str | None,
         from streamer.tuning.probe import probe
 
         machine = probe()
-    plan = make_plan(machine, request, language)
+    plan = make_plan(machine, request, language, task)
     check_strict(plan)
     for w in plan.warnings:
         logger.warning("%s; using %s", w, f"{plan.model} on {plan.device}/{plan.compute_type}")

@@ -65,13 +65,16 @@ def cpu_threads(p: Probe, ov: ModelRequest, device: str) -> tuple[int, str]:
                f"count)" + gpu_note)
 
 
-def english_ok(language: str | None) -> bool:
-    """True when an English-only model may serve ``language`` (``en`` or detect)."""
-    return language in (None, "en")
+def english_ok(language: str | None, task: str = "transcribe") -> bool:
+    """True when an English-only model may serve ``language`` (``en`` or detect) and ``task``
+    (only ``transcribe``: English-only models cannot translate)."""
+    return language in (None, "en") and task == "transcribe"
 
 
-def cpu_model(p: Probe, compute_type: str, language: str | None) -> tuple[str, str]:
-    """Offline model for the CPU (auto never downloads on CPU)."""
+def cpu_model(p: Probe, compute_type: str, language: str | None,
+              task: str = "transcribe") -> tuple[str, str]:
+    """Offline model for the CPU (auto never downloads on CPU); multilingual for another
+    language than English or for ``task`` translate."""
     cores = cpu_cores(p)
     fast_simd = {"avx512f", "avx2", "asimd", "neon"} & set(p.simd)
     avail = p.ram_available_bytes
@@ -91,11 +94,12 @@ def cpu_model(p: Probe, compute_type: str, language: str | None) -> tuple[str, s
                         f"AVX2 cores decode a 5 s speech window in ~0.5 s, 6x inside the 3 s "
                         f"window cadence (measured, docs/tuning.md); larger models are hub "
                         f"downloads: pass --model small")
-    if english_ok(language):
+    if english_ok(language, task):
         return "tiny.en", (f"tiny.en: {', '.join(slow)}; it decodes 1.7x faster than base "
                            f"(measured, docs/tuning.md); English only: pass --model base "
                            f"for other languages")
-    return "base", (f"base: language {language!r} needs a multilingual model though "
+    need = f"language {language!r}" if task == "transcribe" else "--task translate"
+    return "base", (f"base: {need} needs a multilingual model though "
                     f"{', '.join(slow)}; calibration will warn if it cannot keep up")
 
 

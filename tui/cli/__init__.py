@@ -14,6 +14,7 @@ an unexpected exception is one line and exit 70 (its traceback with ``-v``).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import traceback
@@ -73,20 +74,79 @@ def wants_partials(config: Config, ui: bool, stdout=None) -> bool:
     return o.format == "text" and not o.path and isatty(stdout)
 
 
+def replay_speed(config: Config, ui: bool, stdout=None) -> float:
+    """The replay speed of a session: ``input.speed``, with ``auto`` decided here: real time
+    (1.0) when the captions are watched (the UI, or plain captions on a terminal), as fast as
+    possible (``math.inf``) when they go to a file (``--output``) or a pipe."""
+    speed = config.input.speed
+    if speed != "auto":
+        return speed
+    watched = not config.output.path and (ui or isatty(stdout))
+    return 1.0 if watched else math.inf
+
+
+def keys_from_terminal() -> int | None:
+    """For ``--file -`` in the UI: the audio comes on stdin, where Textual reads keys. Keep a
+    copy of stdin for the audio and put the controlling terminal (``/dev/tty``) on fd 0.
+
+    Returns:
+        The copy of stdin to read the audio from, or None when there is no terminal to open
+        (nothing changed).
+    """
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    audio = os.dup(0)
+    os.dup2(tty, 0)
+    os.close(tty)
+    return audio
+
+
+def check_fit(config: Config) -> None:
+    """Refuse settings that do not fit this front end together.
+
+    Raises:
+        LivescribeError: exit 2: a data format in the UI without ``--output``; ``--file -``
+            with stdin on a terminal; a line count without word times.
+    """
+    o = config.output
+    if config.input.file == "-" and isatty(sys.stdin):
+        raise LivescribeError("--file -: stdin is a terminal, not audio; pipe audio in, e.g. "
+                              "ffmpeg -i talk.mp4 -f wav - | livescribe --file -", ExitCode.USAGE)
+    if o.max_line_count is not None and not config.decoding.word_timestamps:
+        raise LivescribeError("--max-line-count splits captions into cues at word times: add "
+                              "--word-timestamps", ExitCode.USAGE)
+
+
 def run(args, config: Config) -> int:
     """A captioning session; returns the exit code."""
     from dataclasses import replace
 
-    from streamer.pipeline import Pipeline
+    from streamer.pipeline import Pipeline, source_factory
 
+    check_fit(config)
     ui = wants_tui(config)
     o = config.output
     if ui and o.format != "text" and not o.path:
         raise LivescribeError(f"--format {o.format}: the terminal UI shows captions as text; "
                               f"add --output FILE to write {o.format} there, or --plain to "
                               f"print it on stdout", ExitCode.USAGE)
-    config = replace(config, output=replace(o, partials=wants_partials(config, ui)))
-    pipeline = Pipeline(config)  # plans (logged at -v; --strict may stop here), opens the input
+    audio_fd = 0
+    if ui and config.input.file == "-":  # the UI reads keys from the terminal, not stdin
+        audio_fd = keys_from_terminal()
+        if audio_fd is None:
+            if config.ui.mode == "tui":
+                raise LivescribeError("--tui with --file -: no terminal (/dev/tty) to read "
+                                      "keys from; use --plain", ExitCode.USAGE)
+            ui, audio_fd = False, 0
+    config = replace(config, input=replace(config.input, speed=replay_speed(config, ui)),
+                     output=replace(o, partials=wants_partials(config, ui)))
+    if config.input.file:
+        logger.info("replay speed: %s", "as fast as transcription goes" if math.isinf(
+            config.input.speed) else f"{config.input.speed:g}x real time")
+    # plans (logged at -v; --strict may stop here), opens the input
+    pipeline = Pipeline(config, source_factory(config.input, stdin_fd=audio_fd))
     if ui:
         from tui.run import run_tui  # Textual is imported only here
 

@@ -65,27 +65,45 @@ def session_flags() -> argparse.ArgumentParser:
                         "the user config directory, e.g. ~/.config/livescribe/config.toml)")
     src = p.add_argument_group("input")
     _setting(src, "--file", "-f", key="input.file", metavar="PATH",
-             help="replay an audio/video file as if live (anything FFmpeg/PyAV decodes)")
+             help="replay an audio/video file as if live (anything FFmpeg/PyAV decodes); '-' "
+                  "reads stdin (ffmpeg ... -f wav - | livescribe --file -)")
     _setting(src, "--speed", key="input.speed", metavar="X",
-             help="replay speed: 1 = real time, 2 = twice as fast, 'max' = as fast as "
-                  "transcription goes")
+             help="replay speed: auto = real time when the captions are watched (the UI, "
+                  "or plain text on a terminal) and max when they go to a file or a pipe; "
+                  "1 = real time, 2 = twice as fast, max = as fast as transcription goes")
+    _setting(src, "--input-format", key="input.format", metavar="FORMAT",
+             help="the input's format as FFmpeg names it, for data PyAV cannot probe: raw "
+                  "PCM (s16le, f32le...; with --input-rate and --input-channels) or a "
+                  "container (wav, mp3...); none: probe")
+    _setting(src, "--input-channels", key="input.channels", metavar="N",
+             help="raw PCM input: interleaved channels, mixed down to mono (none: 1)")
     _setting(src, "--input-device", key="input.device", metavar="DEVICE",
              help="microphone: index or part of the name from 'livescribe devices'")
     _setting(src, "--channel", key="input.channel", metavar="N",
              help="microphone: keep only input channel N (1-based) instead of the mix")
     _setting(src, "--input-rate", key="input.rate_hz", metavar="HZ",
-             help="microphone: open the device at HZ and resample to 16 kHz with soxr")
+             help="microphone: open the device at HZ and resample to 16 kHz with soxr; raw "
+                  "PCM input: its sample rate (none: 16000)")
     out = p.add_argument_group("output")
     _setting(out, "--format", key="output.format", choices=FORMATS,
-             help="caption format: text (one caption per line), jsonl, srt, vtt")
+             help="caption format: text (one caption per line), jsonl, tsv (start and end in "
+                  "ms, text), srt, vtt")
     _setting(out, "--output", "-o", key="output.path", metavar="FILE",
              help="write captions to FILE instead of stdout")
+    _switch(out, "--timestamps", key="output.timestamps", value=True,
+            help="text: prefix each caption with its start and end, [00:00:01.200 --> "
+                 "00:00:04.650]")
+    _setting(out, "--max-line-width", key="output.max_line_width", metavar="N",
+             help="srt/vtt: at most N characters per line")
+    _setting(out, "--max-line-count", key="output.max_line_count", metavar="N",
+             help="srt/vtt: at most N lines per cue, longer captions split into cues at word "
+                  "times (needs --word-timestamps)")
     _setting(out, "--transcript", key="output.transcript", metavar="PATH",
              help="append every caption, with stream times, to PATH, fsync'd per caption "
                   "(none: a new file in the user data directory, e.g. "
                   "~/.local/share/livescribe/transcripts/<date-time>.txt)")
     _switch(out, "--no-transcript", key="output.journal", value=False,
-            help="keep no transcript file")
+            help="keep no transcript (the journal; 's' in the UI exports it)")
     _switch(out, "--partials", key="output.partials", value=True,
             help="also write interim text of the utterance being spoken: text rewrites one "
                  "line in place, jsonl adds \"type\": \"partial\" lines (shown anyway in the "
@@ -125,6 +143,14 @@ def session_flags() -> argparse.ArgumentParser:
              help="seconds of audio context given to the encoder ('none' = Whisper's full 30 s)")
     _setting(m, "--prompt", key="decoding.initial_prompt", metavar="TEXT",
              help="initial prompt: names and vocabulary")
+    _setting(m, "--task", key="decoding.task", choices=("transcribe", "translate"),
+             help="translate: speech in any language captioned in English (a multilingual "
+                  "model such as base)")
+    _setting(m, "--hotwords", key="decoding.hotwords", metavar="TEXT",
+             help="words to favour, e.g. names and jargon (faster-whisper's hotwords)")
+    _switch(m, "--word-timestamps", key="decoding.word_timestamps", value=True,
+            help="time every word: \"words\" with start, end and probability in jsonl; "
+                 "srt/vtt cues split at word times")
     _setting(m, "--no-speech-threshold", key="filters.no_speech_threshold", metavar="P",
              help="drop captions above this no_speech_prob with low avg_logprob ('off' "
                   "disables)")

@@ -9,6 +9,7 @@ queued is still transcribed) and exit 130 / 143; a second signal exits at once.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -16,13 +17,15 @@ import signal
 import sys
 from collections import deque
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SessionFailed,
                              SourceOpened, WindowTimings)
-from streamer.output.sinks import make_sink
-from tui.outputs import (TIMINGS_KEPT, format_benchmark, journal_failure, open_output, report,
-                         start_journal)
+from tui.outputs import (TIMINGS_KEPT, caption_sink, format_benchmark, journal_failure,
+                         open_output, report, start_journal)
+from tui.progress import ReplayProgress, model_progress
 
 logger = logging.getLogger("tui")
 
@@ -49,7 +52,7 @@ def run_plain(pipeline, config: Config) -> int:
         pipeline.stop()
         raise
     out_stream = out or sys.stdout
-    sink = make_sink(config.output.format, out_stream, partials=bool(config.output.partials))
+    sink = caption_sink(config, out_stream, partials=bool(config.output.partials))
     try:
         journal = start_journal(config, opened.description)
     except LivescribeError:
@@ -71,8 +74,15 @@ def run_plain(pipeline, config: Config) -> int:
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     logger.info("input: %s", opened.description)
+    # a file at max speed: % done, speed, time left (on stderr, when it is a terminal)
+    progress = ReplayProgress(opened, captions_here=out is None and sys.stdout.isatty())
+    scope = contextlib.ExitStack()
+    scope.enter_context(model_progress())  # assembling base, a download: bars on a terminal
+    if progress.bar is not None:  # log lines go above the bar, not through it
+        scope.enter_context(logging_redirect_tqdm())
     try:
         for ev in itertools.chain([opened], events):
+            progress.update(ev)
             if isinstance(ev, (Caption, Partial)):
                 if journal is not None and isinstance(ev, Caption):
                     journal.write(ev)  # on disk before it is shown: a kill loses nothing shown
@@ -93,8 +103,11 @@ def run_plain(pipeline, config: Config) -> int:
             elif isinstance(ev, SessionFailed):
                 failure = LivescribeError(ev.message, ExitCode(ev.exit_code))
             elif isinstance(ev, PipelineStats) and ev.final:
+                progress.close()
                 report(ev)
     finally:
+        progress.close()
+        scope.close()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
         sink.close()
