@@ -1,4 +1,5 @@
-"""Model resolution: offline packs, split-pack assembly and verification, error paths."""
+"""Model resolution (models.py) and the offline packs (packs.py): split-pack assembly and
+verification, error paths."""
 
 import hashlib
 import importlib.util
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.decoding import models
+from streamer.decoding import models, packs
 from streamer.errors import ExitCode, ModelError
 from streamer.decoding.models import OFFLINE_MODELS, SplitPack, assemble, resolve_model
 
@@ -103,7 +104,7 @@ def test_every_file_of_both_packs_has_a_checksum_and_matches(tmp_path, monkeypat
     assert set(base.extra_sums) == set(base.extra_files)
     assert base.size == sum(s.size for s in base.part_sums)
     target = Path(resolve_model("base").path)  # assembled, every file verified
-    models.verify_split_pack(base, target)
+    packs.verify_split_pack(base, target)
 
 
 def _tiny_copy(tmp_path: Path) -> Path:
@@ -159,16 +160,16 @@ def test_a_verified_file_is_hashed_once_per_version(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     f = tmp_path / "weights.bin"
     f.write_bytes(b"weights" * 1000)
-    expected = models.FileSum(7000, hashlib.sha256(b"weights" * 1000).hexdigest())
+    expected = packs.FileSum(7000, hashlib.sha256(b"weights" * 1000).hexdigest())
     hashed = []
-    real = models.file_sha256
-    monkeypatch.setattr(models, "file_sha256", lambda p: hashed.append(p) or real(p))
-    models.verify_file(f, expected, "fix it")
-    models.verify_file(f, expected, "fix it")
+    real = packs.file_sha256
+    monkeypatch.setattr(packs, "file_sha256", lambda p: hashed.append(p) or real(p))
+    packs.verify_file(f, expected, "fix it")
+    packs.verify_file(f, expected, "fix it")
     assert hashed == [f]  # the second time the stamp (size, mtime) vouches for it
     _tamper(f)
     with pytest.raises(ModelError, match=r"weights.bin failed verification: sha256 .* \(fix it\)"):
-        models.verify_file(f, expected, "fix it")
+        packs.verify_file(f, expected, "fix it")
 
 
 def _fake_split(tmp_path: Path):
@@ -182,7 +183,7 @@ def _fake_split(tmp_path: Path):
     (site / "fake_pack_2" / "data" / "config.json").write_bytes(config)
 
     def s(b):
-        return models.FileSum(len(b), hashlib.sha256(b).hexdigest())
+        return packs.FileSum(len(b), hashlib.sha256(b).hexdigest())
     pack = SplitPack(name="fake", parts=(("fake_pack_1", "data/model.bin.part1"),
                                          ("fake_pack_2", "data/model.bin.part2")),
                      files_from=("fake_pack_2", "data"), extra_files=("config.json",),

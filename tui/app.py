@@ -16,18 +16,18 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import events, on, work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input
+from textual.widgets import Footer
 
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (Caption, InputLevel, ModelReady, Partial, PipelineStats, PlanReady,
                              SessionFailed, SourceOpened, WindowDropped, WindowStarted)
-from tui.clipboard import osc52_terminal
+from tui.actions import CaptionActions
 from tui.messages import EngineEvent, EngineFinished, LogLine
-from tui.session import SessionInfo, SessionView, default_transcript_path, save_transcript
+from tui.session import SessionInfo, SessionView
 from tui.widgets.caption_log import CaptionLog
 from tui.widgets.captions import CaptionsPane
 from tui.widgets.device import DevicePanel
@@ -51,14 +51,15 @@ def process_rss_bytes() -> int:
     return psutil.Process().memory_info().rss
 
 
-class LivescribeApp(App[int]):
+class LivescribeApp(CaptionActions, App[int]):
     """Live captions, status, device and latency panels for one :class:`Pipeline` session.
 
     Args:
         pipeline: the session to run, or None to drive the app with :meth:`feed` only
             (snapshot tests and demos: no threads, no polling of the engine).
         info: what the device panel shows about the set-up.
-        transcript_path: where ``s`` saves; None picks :func:`default_transcript_path` on first save.
+        transcript_path: where ``s`` saves; None picks :func:`tui.session.default_transcript_path`
+            on first save.
         sinks: :class:`streamer.output.sinks.Sink` s that also receive every caption (``--output
             FILE``, the session journal); the caller closes them.
         show_times: start with the time column.
@@ -326,80 +327,6 @@ class LivescribeApp(App[int]):
     def action_follow(self) -> None:
         """Scroll to the newest caption and follow new ones again."""
         self.query_one(CaptionsPane).follow()
-
-    # -- search and copy --------------------------------------------------------------------
-    def action_search(self) -> None:
-        """Open the search prompt under the captions."""
-        self.query_one(SearchBar).open(self.query_one(CaptionsPane).query)
-
-    @on(Input.Submitted, "#search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the prompt: highlight the matches and go to the newest."""
-        bar = self.query_one(SearchBar)
-        bar.close()
-        pane = self.query_one(CaptionsPane)
-        pane.search(event.value.strip())
-        self._show_match(pane.goto_match(-1))
-
-    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
-        """The prompt closed: the keys go back to the captions."""
-        self.query_one(CaptionsPane).log_widget.focus()
-
-    def action_search_next(self, direction: int) -> None:
-        """``n``: the older match; ``N``: the newer one (wrapping around)."""
-        pane = self.query_one(CaptionsPane)
-        if not pane.query:
-            self.query_one(StatusBar).show(notice="press / to search")
-            return
-        self._show_match(pane.goto_match(direction))
-
-    def action_clear_search(self) -> None:
-        """Escape: remove the search's highlight."""
-        pane = self.query_one(CaptionsPane)
-        if pane.query:
-            pane.search("")
-            self.query_one(StatusBar).show(notice="")
-
-    def _show_match(self, where: tuple[int, int] | None) -> None:
-        pane = self.query_one(CaptionsPane)
-        if not pane.query:
-            notice = ""
-        elif where is None:
-            notice = f"no caption contains “{pane.query}”"
-        else:
-            notice = f"“{pane.query}” {where[0]}/{where[1]} (n older, N newer)"
-        self.query_one(StatusBar).show(notice=notice)
-
-    def action_copy(self) -> None:
-        """Copy the transcript to the clipboard (OSC 52); where the terminal is not known to
-        accept that, also save it to a file and say where."""
-        n = len(self.view.captions)
-        self.copy_to_clipboard(self.view.transcript())
-        what = f"{n} caption{'s' * (n != 1)}"
-        terminal = osc52_terminal()
-        if terminal is not None:
-            self.query_one(StatusBar).show(notice=f"copied {what} to the clipboard ({terminal})")
-            return
-        path = self._save(self.saved_path or self.transcript_path or default_transcript_path())
-        if path is not None:
-            self.query_one(StatusBar).show(notice=f"sent {what} to the clipboard (if the terminal "
-                                                  f"takes OSC 52); saved → {path}")
-
-    def action_save(self) -> None:
-        """Save the transcript now; it is saved again when the session ends."""
-        path = self.saved_path or self.transcript_path or default_transcript_path()
-        self._save(path)
-
-    def _save(self, path: Path) -> Path | None:
-        """Save the transcript to ``path``; return where it went (None: it could not be)."""
-        try:
-            self.saved_path = save_transcript(path, self.view.transcript())
-        except OSError as exc:
-            self.notify(f"cannot save {path}: {exc.strerror or exc}", severity="error")
-            return None
-        n = len(self.view.captions)
-        self.query_one(StatusBar).show(notice=f"saved {n} caption{'s' * (n != 1)} → {self.saved_path}")
-        return self.saved_path
 
     def action_help(self) -> None:
         """Show the keys."""

@@ -19,7 +19,7 @@ from streamer.errors import LivescribeError
 
 logger = logging.getLogger(__name__)
 
-#: Offline models: shipped as PyPI packs (streamer.decoding.models.OFFLINE_MODELS), no hub
+#: Offline models: shipped as PyPI packs (streamer.decoding.packs.OFFLINE_MODELS), no hub
 #: download; calibration never steps from one of them to a download.
 OFFLINE = ("tiny.en", "base")
 
