@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import CLIPS, in_order, load_pcm, tiny_config, words
+from streamer.config import PipelineOptions
 from streamer.decoding.decoder import WindowDecoder
 from streamer.events import Caption, PipelineStats, WindowStarted
 from streamer.segmentation.window import SpeechWindow
@@ -58,8 +59,11 @@ def test_held_back_worker_merges_backlog_and_keeps_every_word(monkeypatch, tmp_p
     monkeypatch.setattr(WindowDecoder, "decode", held_decode)
     path = tmp_path / "three.wav"  # three utterances, so two queue behind the held one
     write_wav(path, [load_pcm(CLIPS[c][0]) for c in ("ljspeech", "librispeech", "jfk")])
-    # a live (finitely paced) replay so the worker merges, paced so fast that it never waits
-    p = Pipeline(tiny_config(), lambda ring: FileSource(path, ring, speed=1e6))
+    # a live (finitely paced) replay so the worker merges, paced so fast that it never waits;
+    # the ring holds the whole 30.2 s file, so a segmenter slower than that replay (a loaded
+    # machine) cannot make it refuse blocks
+    config = tiny_config(pipeline=PipelineOptions(ring_capacity_s=60.0))
+    p = Pipeline(config, lambda ring: FileSource(path, ring, speed=1e6))
     pipeline.append(p)
     events = list(p.events())
     assert p.error is None and held.is_set()
