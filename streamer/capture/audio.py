@@ -2,14 +2,18 @@
 
 Inside the pipeline audio is 16 kHz mono. The ring buffer and webrtcvad carry ``int16`` PCM;
 Whisper takes ``float32`` in [-1, 1]. Decoding uses PyAV (the library faster-whisper decodes
-with) and is incremental, so a four-hour file starts at once and uses constant memory.
+with) and is incremental, so a four-hour file starts at once and uses constant memory. A file
+may also be bytes in memory (a server's upload): PyAV reads it from there, and no path a client
+chose ever reaches the file system.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -45,12 +49,67 @@ def check_readable(path: str | os.PathLike) -> Path:
     return p
 
 
-def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.ndarray]:
+#: what :func:`decode_blocks` reads: a path, or a file's bytes in memory (``bytes``, a binary
+#: file object such as ``io.BytesIO``)
+AudioInput = str | os.PathLike | bytes | BinaryIO
+
+
+def _open(source: AudioInput):
+    """``(PyAV container, label for messages)`` for a path or bytes in memory.
+
+    Raises:
+        InputError: as :func:`decode_blocks`.
+    """
+    import av  # PyAV ships with faster-whisper
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    if hasattr(source, "read"):  # in memory: nothing touches the file system
+        label = getattr(source, "name", None) or "the uploaded audio"
+        if source.seek(0, io.SEEK_END) == 0:
+            raise InputError(f"{label} is empty", ExitCode.DATA_ERROR)
+        source.seek(0)
+        target = source
+    else:
+        p = check_readable(source)
+        if p.stat().st_size == 0:
+            raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
+        label, target = str(p), str(p)
+    try:
+        return av.open(target, mode="r", metadata_errors="ignore"), label
+    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
+        raise InputError(f"cannot open {label}: {exc.strerror}") from None  # exit 66
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a readable audio file: {label} ({exc.__class__.__name__})",
+                         ExitCode.DATA_ERROR) from None
+
+
+def duration_s(source: AudioInput) -> float | None:
+    """The duration a file's container declares, seconds (None: it declares none, as a raw
+    stream or a WAV being written may not). A cheap check before decoding; the decode itself
+    is the truth.
+
+    Raises:
+        InputError: as :func:`decode_blocks` (not audio: exit 65).
+    """
+    container, label = _open(source)
+    with container:
+        if not container.streams.audio:
+            raise InputError(f"no audio stream in {label}", ExitCode.DATA_ERROR)
+        if container.duration is not None:
+            return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
+        stream = container.streams.audio[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+    return None
+
+
+def decode_blocks(path: AudioInput, block_samples: int) -> Iterator[np.ndarray]:
     """Decode any file PyAV reads to 16 kHz mono, incrementally, in fixed-size blocks.
 
     Args:
-        path: audio or video file (wav, flac, mp3, m4a, ogg, mp4, mkv, ...); the first audio
-            stream is used.
+        path: audio or video file (wav, flac, mp3, m4a, ogg, mp4, mkv, ...), or its bytes in
+            memory; the first audio stream is used.
         block_samples: samples per yielded block (e.g. 320 for 20 ms); the last may be shorter.
 
     Yields:
@@ -64,16 +123,7 @@ def decode_blocks(path: str | os.PathLike, block_samples: int) -> Iterator[np.nd
     """
     import av  # PyAV ships with faster-whisper
 
-    p = check_readable(path)
-    if p.stat().st_size == 0:
-        raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
-    try:
-        container = av.open(str(p), mode="r", metadata_errors="ignore")
-    except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
-        raise InputError(f"cannot open {p}: {exc.strerror}") from None  # exit 66
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"not a readable audio file: {p} ({exc.__class__.__name__})",
-                         ExitCode.DATA_ERROR) from None
+    container, p = _open(path)
     with container:
         streams = container.streams.audio
         if not streams:
