@@ -34,6 +34,9 @@ from streamer.tuning.probe import Probe
 logger = logging.getLogger(__name__)
 
 KINDS = ("upload", "stream", "realtime")  #: the kinds of session
+#: seconds of noise decoded once at start-up: a 28 s window gets the full 30 s encoder context
+#: (``decoding.trailing_context_s``), the most a decode ever uses
+WARM_CONTEXT_S = 28.0
 
 
 class Busy(LivescribeError):
@@ -98,7 +101,16 @@ class ServingEngine:
         self.scheduler.start()
 
     def _load(self):
+        """The model through the one loader (fallback chain, calibration), then warmed for a
+        server: one decode of :data:`WARM_CONTEXT_S` (the longest window's context), so the
+        first long window of a session finds its buffers allocated, and Silero VAD loaded
+        once (onnxruntime), so the first session does not pay for either."""
         decoder, self.plan = start_decoder(self.plan, self._decoding, self._loader)
+        # a view's warm-up: the decoder's own warmup_s stays the calibration's measurement
+        decoder.for_session().warm_up(WARM_CONTEXT_S)
+        from streamer.segmentation.vad import SileroVad
+
+        SileroVad()
         logger.info("model ready: %s on %s/%s, beam %d, batch %d", decoder.spec.name,
                     self.plan.device, self.plan.compute_type, decoder.options.beam_size,
                     self.batch_size)
