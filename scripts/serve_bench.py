@@ -59,14 +59,15 @@ FRAME = 320  #: samples per message: 20 ms, like a PortAudio callback
 class Server:
     """``livescribe serve`` as a child process on a free port; its RSS sampled every 0.25 s."""
 
-    def __init__(self, model: str, arenas: int | None = None, max_sessions: int = 16) -> None:
+    def __init__(self, model: str, arenas: int | None = None, max_sessions: int = 16,
+                 extra: tuple[str, ...] = ()) -> None:
         env = dict(os.environ)
         env.pop("MALLOC_ARENA_MAX", None)
         if arenas is not None:
             env["LIVESCRIBE_SERVER_MALLOC_ARENA_MAX"] = str(arenas)
         self.proc = subprocess.Popen(
             [*CLI, "serve", "--model", model, "--port", "0", "--max-sessions", str(max_sessions),
-             "--idle-timeout", "120"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+             "--idle-timeout", "120", *extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True)
         self.base = None
         for line in self.proc.stderr:
@@ -167,8 +168,9 @@ async def live_client(base: str, audio: np.ndarray) -> dict:
     return {"t0": t0, "finals": finals, "partials": partials, "stats": stats}
 
 
-def run_live(model: str, n: int, parts, arenas: int | None) -> dict:
-    server = Server(model, arenas)
+def run_live(model: str, n: int, parts, arenas: int | None,
+             extra: tuple[str, ...] = ()) -> dict:
+    server = Server(model, arenas, extra=extra)
     try:
         async def all_clients():
             return await asyncio.gather(*[live_client(server.base, a) for a, _ in parts[:n]])
@@ -181,7 +183,7 @@ def run_live(model: str, n: int, parts, arenas: int | None) -> dict:
         server.stop()
     lat, server_lat, refs, hyps, lost = [], [], [], [], 0
     totals = {"windows": 0, "windows_merged": 0, "overruns": 0, "filtered": 0, "captions": 0,
-              "partials": 0, "fragments_dropped": 0}
+              "partials": 0, "fragments_dropped": 0, "finals_reused": 0}
     for (_, segs), r in zip(parts, results):
         caps = [(s, e, w, t) for s, e, w, t, _ in r["finals"]]
         got = utterance_latencies(segs, caps, r["t0"])
@@ -191,12 +193,14 @@ def run_live(model: str, n: int, parts, arenas: int | None) -> dict:
         refs += [s["reference"] for s in segs]
         hyps += [c[3] for c in caps]
         st = r["stats"]
-        for k in ("windows", "windows_merged", "overruns", "captions", "fragments_dropped"):
+        for k in ("windows", "windows_merged", "overruns", "captions", "fragments_dropped",
+                  "finals_reused"):
             totals[k] += st.get(k, 0)
         totals["filtered"] += sum(st.get("filtered", {}).values())
         totals["partials"] += r["partials"]
     mb = 2**20
     return {"model": model, "streams": n, "arenas": arenas if arenas is not None else 2,
+            "serve_args": " ".join(extra), "load_avg": round(os.getloadavg()[0], 1),
             "audio_s": round(sum(len(a) for a, _ in parts[:n]) / 16000, 1),
             "wall_s": round(wall, 1), "utterances": len(refs), "lost": lost,
             "latency": percentiles(lat), "server_latency": percentiles(server_lat),
@@ -233,9 +237,10 @@ async def rest_requests(base: str, files: list[dict], concurrency: int) -> list[
         return await asyncio.gather(*[one(row) for row in files])
 
 
-def run_rest(model: str, files: list[dict], concurrency: int, arenas: int | None) -> dict:
+def run_rest(model: str, files: list[dict], concurrency: int, arenas: int | None,
+             extra: tuple[str, ...] = ()) -> dict:
     audio_s = sum(float(r["duration_s"]) for r in files)
-    server = Server(model, arenas)
+    server = Server(model, arenas, extra=extra)
     try:
         t0 = time.monotonic()
         out = asyncio.run(rest_requests(server.base, files, concurrency))
@@ -256,6 +261,7 @@ def run_rest(model: str, files: list[dict], concurrency: int, arenas: int | None
     refs = [r["reference"] for r in files]
     mb = 2**20
     return {"model": model, "files": len(files), "concurrency": concurrency,
+            "serve_args": " ".join(extra), "load_avg": round(os.getloadavg()[0], 1),
             "audio_s": round(audio_s, 1), "wall_s": round(wall, 1),
             "requests_per_s": round(len(files) / wall, 3),
             "audio_s_per_s": round(audio_s / wall, 2),
@@ -267,21 +273,23 @@ def run_rest(model: str, files: list[dict], concurrency: int, arenas: int | None
             "cli_warm_wall_s": round(cli_wall - cli_load, 1),
             "cli_warm_audio_s_per_s": round(audio_s / (cli_wall - cli_load), 2),
             "cli_wer": wer(refs, cli_texts),
-            "vs_cli": round(cli_wall / wall, 2), "vs_cli_warm": round((cli_wall - cli_load) / wall, 2)}
+            "vs_cli": round(cli_wall / wall, 2),
+            "vs_cli_warm": round((cli_wall - cli_load) / wall, 2)}
 
 
 # -------------------------------------------------------------------------- report
 def live_markdown(rows: list[dict]) -> str:
-    lines = ["| model | streams | arenas | utterances | final p50 / p95 s (client) | server p95 s "
-             "| WER % | lost | merged | filtered | overruns | RSS ready / peak MB | per session MB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | serve flags | streams | utterances | final p50 / p95 s | server p95 s "
+             "| WER % | lost | merged | overruns | reused | partials | RSS ready / peak MB "
+             "| load |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lat = r["latency"]
-        lines.append(f"| {r['model']} | {r['streams']} | {r['arenas']} | {r['utterances']} | "
-                     f"{lat['p50']} / {lat['p95']} | {r['server_latency']['p95']} | "
-                     f"{r['wer']['wer']} | {r['lost']} | {r['windows_merged']} | {r['filtered']} | "
-                     f"{r['overruns']} | {r['rss_ready_mb']} / {r['rss_peak_mb']} | "
-                     f"{r['rss_per_session_mb']} |")
+        lines.append(f"| {r['model']} | {r['serve_args'] or '-'} | {r['streams']} | "
+                     f"{r['utterances']} | {lat['p50']} / {lat['p95']} | "
+                     f"{r['server_latency']['p95']} | {r['wer']['wer']} | {r['lost']} | "
+                     f"{r['windows_merged']} | {r['overruns']} | {r['finals_reused']} | "
+                     f"{r['partials']} | {r['rss_ready_mb']} / {r['rss_peak_mb']} | "
+                     f"{r['load_avg']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -306,20 +314,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--arenas", type=int, default=None,
                    help="server.malloc_arena_max for the server (default: its own, 2; 0: glibc's)")
+    p.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                   help="pass ARG to livescribe serve (e.g. --serve-arg=--threads=2)")
+    p.add_argument("--tag", default="", help="added to the result file name")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     a = p.parse_args(argv)
     if max(a.streams) > 8 or a.files > 24 or a.seconds > 120:
         p.error("bounded: at most 8 streams, 24 files, 120 s per stream")
-    tag = f"{a.mode}-{a.model}" + (f"-arenas{a.arenas}" if a.arenas is not None else "")
+    tag = f"{a.mode}-{a.model}" + (f"-arenas{a.arenas}" if a.arenas is not None else "") + \
+        (f"-{a.tag}" if a.tag else "")
+    extra = tuple(a.serve_arg)
     if a.mode == "live":
         parts = meeting_parts(max(a.streams), a.seconds)
         rows = []
         for n in a.streams:
-            rows.append(run_live(a.model, n, parts, a.arenas))
+            rows.append(run_live(a.model, n, parts, a.arenas, extra))
             print(live_markdown(rows[-1:]), file=sys.stderr)
         result, md = {"machine": machine_info(), "runs": rows}, live_markdown(rows)
     else:
-        r = run_rest(a.model, rest_files(a.files), a.concurrency, a.arenas)
+        r = run_rest(a.model, rest_files(a.files), a.concurrency, a.arenas, extra)
         result, md = {"machine": machine_info(), "run": r}, rest_markdown(r)
     write_results(a.out, f"serve-{tag}", result, md, "serve_bench")
     return 0

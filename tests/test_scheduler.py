@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -277,3 +278,22 @@ def test_a_language_the_model_cannot_decode_fails_that_session_only():
     ok.join(BOUND_S)
     sched.stop()
     sched.join(BOUND_S)
+
+
+def test_pause_decodes_of_any_session_come_before_partials(held_load):
+    """A pause snapshot makes its final free; a partial only refreshes interim text."""
+    sched, go, model, log = held_load
+    a, _ = session(sched, partials=True)
+    b, _ = session(sched, partials=True)
+    a.start()
+    b.start()
+    a.offer(window(1, 0, reason="partial", seconds=0.5))  # a is first in turn...
+    b.offer(window(2, 0, reason="pause", seconds=0.5))  # ...but b's pause decode goes first
+    go.set()
+    deadline = time.monotonic() + BOUND_S  # bounds a hang only
+    while len(log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log == [("partial", 2, 0), ("partial", 1, 0)]
+    for w in (a, b):
+        w.put(None)
+        w.join(BOUND_S)

@@ -196,6 +196,9 @@ class ServerOptions:
             body stalls this long gets 408, seconds.
         batch_size: finals of different sessions decoded in one call; 0 = auto (1 on a CPU,
             8 on CUDA; :mod:`streamer.decoding.scheduler`).
+        partial_share: most of the model's time partial decodes may take, (0, 1]; the rest is
+            kept for finals and pause decodes (:mod:`streamer.decoding.scheduler`; measured in
+            docs/benchmarks.md, "Server").
         malloc_arena_max: glibc malloc arenas for the server process (``MALLOC_ARENA_MAX``):
             many session threads otherwise grow memory through arena fragmentation
             (docs/deploy.md); 0 leaves glibc's default.
@@ -209,6 +212,7 @@ class ServerOptions:
     max_audio_s: float = 7200.0
     idle_timeout_s: float = 30.0
     batch_size: int = 0
+    partial_share: float = 0.5
     malloc_arena_max: int = 2
     log_format: str = "json"
 
@@ -220,6 +224,8 @@ class ServerOptions:
                              "malloc_arena_max >= 0")
         if min(self.max_upload_mb, self.max_audio_s, self.idle_timeout_s) <= 0:
             raise ValueError("server limits must be > 0")
+        if not 0 < self.partial_share <= 1:
+            raise ValueError("server partial_share must be within (0, 1]")
         if self.log_format not in LOG_FORMATS:
             raise ValueError(f"server log format must be one of {', '.join(LOG_FORMATS)}")
 

@@ -7,9 +7,19 @@ loaded and warmed once and its memory is paid once. Each session is an
 and everything that is its own (its view of the model, filter chain, open utterance, counters,
 events). The scheduler only decides what to decode next:
 
-- **finals before partials**: a snapshot (a partial, or the pause decode of a final) is decoded
-  only when no session has a final window waiting, so a final never waits behind a partial of
-  any session;
+- **finals before partials**: a snapshot is decoded only when no session has a final window
+  waiting, so a final never waits behind a partial of any session (but for the one decode
+  already running: a decode is not interrupted);
+- **pause decodes before partials**: among snapshots, the ``"pause"`` snapshots (taken 150 ms
+  into a pause, and the final's own text when the utterance ends there) of every session come
+  before the ``"partial"`` ones (interim text): each one decoded in time makes a final cost no
+  decode at all, where a partial only refreshes text on screen;
+- **a share for partials**: partial decodes may keep the model busy at most ``partial_share``
+  of the time (after a partial decode of *d* seconds, the next waits *d* (1 - share) / share),
+  so a final or a pause snapshot arriving finds the model free more often instead of waiting
+  for a partial decode to end. 1.0 (no limit) for the command line's one session; a server
+  sets ``server.partial_share``. Fewer partials are decoded on a busy server (counted in
+  ``partials_skipped``), never fewer finals;
 - **round robin**: sessions with a final waiting are served in turn, starting after the last one
   served (snapshots likewise, with their own turn), so one busy session cannot starve another;
 - **batches**: up to ``batch_size`` finals of *different* sessions are decoded in one
@@ -98,6 +108,7 @@ class Scheduler:
             raise :class:`~streamer.errors.LivescribeError` (every session attached then, or
             later, fails with it).
         batch_size: most finals of different sessions decoded in one call (>= 1).
+        partial_share: most of the model's time partial decodes may take, (0, 1].
         name: the thread's name.
 
     Attributes:
@@ -108,9 +119,13 @@ class Scheduler:
     """
 
     def __init__(self, load: Callable[[], WindowDecoder], batch_size: int = 1,
-                 name: str = "inference") -> None:
+                 partial_share: float = 1.0, name: str = "inference") -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not 0 < partial_share <= 1:
+            raise ValueError("partial_share must be within (0, 1]")
+        self.partial_share = partial_share
+        self._partials_after = 0.0  # monotonic time before which no partial decode starts
         self._load = load
         self.batch_size = batch_size
         self.ready = threading.Event()
@@ -215,7 +230,9 @@ class Scheduler:
             if not worked:
                 if self._stopping:
                     return
-                self._work.wait()
+                # a partial held back by its share is due at _partials_after at the latest
+                held = self._partials_after - time.monotonic()
+                self._work.wait(held if held > 0 else None)
 
     def _failed(self, error: LivescribeError) -> None:
         with self._lock:
@@ -232,8 +249,8 @@ class Scheduler:
                 + [s for s in sessions if s.serial <= last])
 
     def _step(self) -> bool:
-        """Decode one thing: the finals of up to ``batch_size`` sessions, else one snapshot.
-        Returns False when no session had work."""
+        """Decode one thing: the finals of up to ``batch_size`` sessions, else one pause
+        snapshot, else one partial snapshot. Returns False when no session had work."""
         sessions = self.sessions()
         finals = [s for s in self._turn(sessions, self._last_final) if s.has_final()]
         if finals:
@@ -243,15 +260,21 @@ class Scheduler:
             self._decode_finals(chosen)
             self._busy_s += time.perf_counter() - t0
             return True
-        for s in self._turn(sessions, self._last_snapshot):
-            snap = s.take_snapshot()
-            if snap is not None:
-                self._last_snapshot = s.serial
-                t0 = time.perf_counter()
-                s._handle_snapshot(snap)
-                self._busy_s += time.perf_counter() - t0
-                self._snapshots += 1
-                return True
+        partials = time.monotonic() >= self._partials_after
+        for reason in ("pause", "partial") if partials else ("pause",):
+            for s in self._turn(sessions, self._last_snapshot):
+                snap = s.take_snapshot(reason)
+                if snap is not None:
+                    self._last_snapshot = s.serial
+                    t0 = time.perf_counter()
+                    s._handle_snapshot(snap)
+                    d = time.perf_counter() - t0
+                    self._busy_s += d
+                    self._snapshots += 1
+                    if reason == "partial" and self.partial_share < 1:
+                        self._partials_after = time.monotonic() + d * (
+                            1 - self.partial_share) / self.partial_share
+                    return True
         return False
 
     def _decode_finals(self, chosen: Sequence[InferenceWorker]) -> None:

@@ -202,9 +202,10 @@ class InferenceWorker:
         """True when a final window (or the end) waits."""
         return self._pending is not None or not self.windows.empty()
 
-    def take_snapshot(self) -> SpeechWindow | None:
-        """The waiting snapshot, if this session decodes snapshots."""
-        return self.snapshots.take() if self._decodes_snapshots else None
+    def take_snapshot(self, reason: str | None = None) -> SpeechWindow | None:
+        """The waiting snapshot (of ``reason`` only, if given), if this session decodes
+        snapshots."""
+        return self.snapshots.take(reason) if self._decodes_snapshots else None
 
     def next_final(self) -> SpeechWindow | None:
         """The next final window, with the queued backlog merged into it when this live

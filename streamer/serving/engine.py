@@ -87,7 +87,8 @@ class ServingEngine:
         self._decoding = replace(config.decoding, beam_size=plan.beam_size)
         s = config.server
         self.batch_size = s.batch_size or (8 if plan.device == "cuda" else 1)
-        self.scheduler = Scheduler(self._load, batch_size=self.batch_size, name="inference")
+        self.scheduler = Scheduler(self._load, batch_size=self.batch_size,
+                                   partial_share=s.partial_share, name="inference")
         self._sessions: dict[str, ServerSession] = {}
         self._lock = threading.Lock()
         self._started_mono = time.monotonic()

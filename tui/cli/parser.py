@@ -233,6 +233,9 @@ def serve_flags(sub, flags: argparse.ArgumentParser) -> None:
              help="close a stream that sends nothing for this long (408 for a stalled upload)")
     _setting(g, "--batch-size", key="server.batch_size", metavar="N",
              help="finals of different sessions decoded in one call (0: 1 on CPU, 8 on CUDA)")
+    _setting(g, "--partial-share", key="server.partial_share", metavar="SHARE",
+             help="most of the model's time partial decodes may take (the rest is kept for "
+                  "finals)")
     _setting(g, "--log-format", key="server.log_format", choices=("json", "text"),
              help="stderr logs as JSON lines or text")
 
