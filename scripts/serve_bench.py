@@ -12,6 +12,9 @@ merged (backlog relief), filtered and the ring overruns; utterances with no capt
 ("lost"); the server's RSS when ready and its peak during the run (psutil), hence RSS per
 session.
 
+``batch``: pairs of meeting_dev utterances decoded one after the other and as one batch of
+two (the GPU path, :mod:`streamer.decoding.batch`) on this machine: the wall time of each.
+
 ``rest``: a fresh server, then ``--files`` recordings of 10-60 s from ``../shared/speech`` with
 references, ``--concurrency`` at a time, ``POST /v1/audio/transcriptions``: requests/s, audio
 seconds per second, p95 response time, WER; against ``livescribe --file X --speed max`` run
@@ -136,14 +139,14 @@ def meeting_parts(n: int, seconds: float) -> list[tuple[np.ndarray, list[dict]]]
     return parts
 
 
-async def live_client(base: str, audio: np.ndarray) -> dict:
+async def live_client(base: str, audio: np.ndarray, partials: bool = True) -> dict:
     """Send ``audio`` at real time over ``/v1/stream``; the finals with their arrival wall time,
     the partial count and the last stats line."""
     import websockets
 
-    finals, partials, stats = [], 0, {}
-    async with websockets.connect(base.replace("http", "ws") + "/v1/stream",
-                                  max_size=None) as ws:
+    finals, shown, stats = [], 0, {}
+    url = base.replace("http", "ws") + "/v1/stream" + ("" if partials else "?partials=false")
+    async with websockets.connect(url, max_size=None) as ws:
         await ws.recv()  # the session line
 
         async def send() -> float:
@@ -161,19 +164,20 @@ async def live_client(base: str, audio: np.ndarray) -> dict:
             if m["type"] == "final":
                 finals.append((m["start"], m["end"], time.monotonic(), m["text"], m["latency"]))
             elif m["type"] == "partial":
-                partials += 1
+                shown += 1
             elif m["type"] == "stats":
                 stats = m
         t0 = await sender
-    return {"t0": t0, "finals": finals, "partials": partials, "stats": stats}
+    return {"t0": t0, "finals": finals, "partials": shown, "stats": stats}
 
 
 def run_live(model: str, n: int, parts, arenas: int | None,
-             extra: tuple[str, ...] = ()) -> dict:
+             extra: tuple[str, ...] = (), partials: bool = True) -> dict:
     server = Server(model, arenas, extra=extra)
     try:
         async def all_clients():
-            return await asyncio.gather(*[live_client(server.base, a) for a, _ in parts[:n]])
+            return await asyncio.gather(*[live_client(server.base, a, partials)
+                                          for a, _ in parts[:n]])
 
         t0 = time.monotonic()
         results = asyncio.run(all_clients())
@@ -200,7 +204,8 @@ def run_live(model: str, n: int, parts, arenas: int | None,
         totals["partials"] += r["partials"]
     mb = 2**20
     return {"model": model, "streams": n, "arenas": arenas if arenas is not None else 2,
-            "serve_args": " ".join(extra), "load_avg": round(os.getloadavg()[0], 1),
+            "serve_args": " ".join(extra) + ("" if partials else " partials=false"),
+            "load_avg": round(os.getloadavg()[0], 1),
             "audio_s": round(sum(len(a) for a, _ in parts[:n]) / 16000, 1),
             "wall_s": round(wall, 1), "utterances": len(refs), "lost": lost,
             "latency": percentiles(lat), "server_latency": percentiles(server_lat),
@@ -208,7 +213,8 @@ def run_live(model: str, n: int, parts, arenas: int | None,
             "rss_ready_mb": round(server.ready_rss / mb, 1),
             "rss_peak_mb": round(server.peak / mb, 1),
             "rss_per_session_mb": round((server.peak - server.ready_rss) / mb / n, 1),
-            "utilization": perf["scheduler"]["utilization"], "rtf": perf["rtf"]}
+            "utilization": perf["scheduler"]["utilization"], "rtf": perf["rtf"],
+            "batches": perf["scheduler"]["batches"]}
 
 
 # -------------------------------------------------------------------------- REST
@@ -277,6 +283,44 @@ def run_rest(model: str, files: list[dict], concurrency: int, arenas: int | None
             "vs_cli_warm": round((cli_wall - cli_load) / wall, 2)}
 
 
+# -------------------------------------------------------------------------- batching
+def run_batch(model: str, pairs: int, threads: int = 0) -> dict:
+    """Decode ``pairs`` pairs of meeting_dev utterances (each pair of the same encoder context:
+    both under 8 s, or both 8-18 s) one after the other and as one batch; wall seconds of each,
+    and whether the batch gave the same words."""
+    from streamer.capture.audio import int16_to_float32
+    from streamer.decoding.batch import Job, decode_batch
+    from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+    from streamer.decoding.models import ModelSpec
+
+    d = WindowDecoder(ModelSpec(model, cpu_threads=threads), DecodingOptions(language="en"))
+    d.warm_up(28.0)
+    audio = np.concatenate(list(decode_blocks(SPEECH / "meeting_dev.flac", 16000 * 10)))
+    segs = json.loads((SPEECH / "meeting_dev.json").read_text())["segments"]
+    clips = [int16_to_float32(audio[int(s["start_s"] * 16000):int(s["end_s"] * 16000)])
+             for s in segs]
+    short = [c for c in clips if len(c) < 8 * 16000]
+    longer = [c for c in clips if 8 * 16000 <= len(c) < 18 * 16000]
+    todo = [(short[2 * i], short[2 * i + 1]) for i in range(len(short) // 2)]
+    todo = (todo + [(longer[2 * i], longer[2 * i + 1]) for i in range(len(longer) // 2)])[:pairs]
+    seq_s = batch_s = 0.0
+    same = 0
+    for a, b in todo:
+        t0 = time.perf_counter()
+        alone = [d.for_session().decode(x).text for x in (a, b)]
+        t1 = time.perf_counter()
+        views = [d.for_session() for _ in (a, b)]
+        both = decode_batch([Job(v, x, "en", False) for v, x in zip(views, (a, b))])
+        t2 = time.perf_counter()
+        seq_s += t1 - t0
+        batch_s += t2 - t1
+        same += sum(x.lower().split() == r.text.lower().split() for x, r in zip(alone, both))
+    return {"model": model, "threads": threads or "ct2 default", "pairs": len(todo),
+            "sequential_s": round(seq_s, 2), "batched_s": round(batch_s, 2),
+            "batch_over_sequential": round(batch_s / seq_s, 2),
+            "same_words": f"{same}/{2 * len(todo)}"}
+
+
 # -------------------------------------------------------------------------- report
 def live_markdown(rows: list[dict]) -> str:
     lines = ["| model | serve flags | streams | utterances | final p50 / p95 s | server p95 s "
@@ -306,7 +350,9 @@ def rest_markdown(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("mode", choices=("live", "rest"))
+    p.add_argument("mode", choices=("live", "rest", "batch"))
+    p.add_argument("--pairs", type=int, default=10, help="window pairs (batch)")
+    p.add_argument("--threads", type=int, default=0, help="CTranslate2 threads (batch)")
     p.add_argument("--model", default="tiny.en")
     p.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--seconds", type=float, default=52.0, help="audio per stream (live)")
@@ -316,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="server.malloc_arena_max for the server (default: its own, 2; 0: glibc's)")
     p.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
                    help="pass ARG to livescribe serve (e.g. --serve-arg=--threads=2)")
+    p.add_argument("--no-partials", action="store_true",
+                   help="live streams ask for finals only (/v1/stream?partials=false)")
     p.add_argument("--tag", default="", help="added to the result file name")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     a = p.parse_args(argv)
-    if max(a.streams) > 8 or a.files > 24 or a.seconds > 120:
+    if max(a.streams) > 8 or a.files > 24 or a.seconds > 120 or a.pairs > 20:
         p.error("bounded: at most 8 streams, 24 files, 120 s per stream")
     tag = f"{a.mode}-{a.model}" + (f"-arenas{a.arenas}" if a.arenas is not None else "") + \
         (f"-{a.tag}" if a.tag else "")
@@ -328,12 +376,17 @@ def main(argv: list[str] | None = None) -> int:
         parts = meeting_parts(max(a.streams), a.seconds)
         rows = []
         for n in a.streams:
-            rows.append(run_live(a.model, n, parts, a.arenas, extra))
+            rows.append(run_live(a.model, n, parts, a.arenas, extra, not a.no_partials))
             print(live_markdown(rows[-1:]), file=sys.stderr)
         result, md = {"machine": machine_info(), "runs": rows}, live_markdown(rows)
-    else:
+    elif a.mode == "rest":
         r = run_rest(a.model, rest_files(a.files), a.concurrency, a.arenas, extra)
         result, md = {"machine": machine_info(), "run": r}, rest_markdown(r)
+    else:
+        r = run_batch(a.model, a.pairs, a.threads)
+        result = {"machine": machine_info(), "run": r}
+        md = ("| " + " | ".join(r) + " |\n|" + "---|" * len(r) + "\n| "
+              + " | ".join(str(v) for v in r.values()) + " |\n")
     write_results(a.out, f"serve-{tag}", result, md, "serve_bench")
     return 0
 

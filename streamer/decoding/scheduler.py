@@ -23,10 +23,10 @@ events). The scheduler only decides what to decode next:
 - **round robin**: sessions with a final waiting are served in turn, starting after the last one
   served (snapshots likewise, with their own turn), so one busy session cannot starve another;
 - **batches**: up to ``batch_size`` finals of *different* sessions are decoded in one
-  CTranslate2 call (:func:`streamer.decoding.batch.decode_batch`). 1 on a CPU: the encoder
-  already uses every core there, so a batch only makes the first caption wait for the second
-  (``scripts/serve_bench.py``, docs/benchmarks.md "Server"); on a GPU several windows cost
-  little more than one;
+  CTranslate2 call (:func:`streamer.decoding.batch.decode_batch`). On a GPU several windows
+  cost little more than one. On this 2-core CPU two windows of the same context take 0.76-0.90
+  of their time one after the other, but the first caption waits for the second, and 8 live
+  streams did no better with batches of 2 (docs/benchmarks.md, "Server"): 1 on a CPU;
 - **bounded queues, and what happens when one is full**: a session's window queue holds
   ``pipeline.window_queue_size`` windows; when it is full only that session's segmenter waits
   (backpressure): behind it the session's ring buffer absorbs 30 s of live audio and then

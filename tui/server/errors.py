@@ -52,17 +52,17 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split()) or "error"
 
 
-def from_engine(exc: LivescribeError, param: str | None = None) -> HTTPError:
+def from_engine(exc: LivescribeError) -> HTTPError:
     """The HTTP error for an engine error: :class:`Busy` 429 (with ``Retry-After``),
-    :class:`NotReady` 503, :class:`LimitError` 413, :class:`InputError` (not audio) 400, any
-    other (a language the model lacks) 400."""
+    :class:`NotReady` 503, :class:`LimitError` 413 and :class:`InputError` (not audio) 400, both
+    about the ``file``; any other (a language the model lacks) 400 about the ``language``."""
     msg = one_line(str(exc))
     if isinstance(exc, Busy):
         return HTTPError(429, msg, "too_many_sessions", retry_after_s=exc.retry_after_s)
     if isinstance(exc, NotReady):
         return HTTPError(503, msg, "model_not_ready", retry_after_s=5)
     if isinstance(exc, LimitError):
-        return HTTPError(413, msg, "audio_too_long", param or "file")
+        return HTTPError(413, msg, "audio_too_long", "file")
     if isinstance(exc, InputError):
-        return HTTPError(400, f"bad audio: {msg}", "invalid_audio", param or "file")
-    return HTTPError(400, msg, "invalid_value", param)
+        return HTTPError(400, f"bad audio: {msg}", "invalid_audio", "file")
+    return HTTPError(400, msg, "invalid_value", "language")

@@ -52,6 +52,6 @@ def setup_server_logging(verbose: int, fmt: str = "json") -> None:
     level = logging.DEBUG if verbose > 0 else logging.INFO
     for name in ("streamer", "tui", "uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
-        lg.setLevel(level if name != "streamer" or verbose > 0 else logging.INFO)
+        lg.setLevel(level)
         lg.handlers[:] = []
         lg.propagate = True

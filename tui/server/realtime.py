@@ -106,8 +106,8 @@ class RealtimeConnection:
         else:
             await self.send("session.updated", session=self.describe())
 
-    async def append(self, event: dict) -> bool:
-        """Push the event's audio; False when the connection must close."""
+    async def append(self, event: dict) -> int | None:
+        """Push the event's audio; the close code when the connection must close."""
         if self.session is None:
             self.bridge = EventBridge((Caption, Partial, WindowDropped, SessionFailed))
             try:
@@ -116,11 +116,11 @@ class RealtimeConnection:
                     language=self.language, prompt=self.prompt, partials=True,
                     on_event=self.bridge.put)
             except LivescribeError as exc:
-                e = from_engine(exc, "language")
+                e = from_engine(exc)
+                busy = e.status in (429, 503)
                 await self.error(e.message, e.code or "error",
-                                 "server_error" if e.status in (429, 503) else
-                                 "invalid_request_error")
-                return False
+                                 "server_error" if busy else "invalid_request_error")
+                return 1013 if busy else 1008
             self.sender = asyncio.create_task(self.relay())
         try:
             self.session.source.push(base64.b64decode(event.get("audio") or "", validate=True))
@@ -128,8 +128,8 @@ class RealtimeConnection:
             await self.error("audio must be base64-encoded PCM16", "invalid_value")
         except LimitError as exc:
             await self.error(str(exc), "audio_too_long")
-            return False
-        return True
+            return 1008
+        return None
 
     # -- session events --------------------------------------------------------------------
     async def _start(self, utterance: int, start_s: float) -> dict:
@@ -210,14 +210,20 @@ async def realtime(ws: WebSocket) -> None:
                 await conn.error("send JSON events", "invalid_json")
                 continue
             if kind == "input_audio_buffer.append":
-                if not await conn.append(event):
-                    code = 1008
+                closing = await conn.append(event)
+                if closing is not None:
+                    code = closing
                     break
             elif kind in ("session.update", "transcription_session.update"):
                 await conn.update(event, beta=kind.startswith("transcription_session"))
             elif kind == "input_audio_buffer.commit":
                 if conn.session is not None:
-                    conn.session.source.flush()
+                    try:
+                        conn.session.source.flush()
+                    except LimitError as exc:
+                        await conn.error(str(exc), "audio_too_long")
+                        code = 1008
+                        break
             elif kind == "input_audio_buffer.clear":
                 await conn.send("input_audio_buffer.cleared")
             else:

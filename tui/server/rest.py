@@ -52,8 +52,7 @@ async def _open(request: Request, audio: bytes, name: str, language: str | None,
             engine.open, "upload", client_of(request), audio=audio, language=language,
             prompt=prompt, name=name, on_event=bridge.put)
     except LivescribeError as exc:
-        param = "language" if language and "language" in str(exc) else None
-        raise from_engine(exc, param) from None
+        raise from_engine(exc) from None
     return session, bridge
 
 

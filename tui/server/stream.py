@@ -78,7 +78,7 @@ async def stream(ws: WebSocket) -> None:
                               partials=q.get("partials", "true").lower() != "false",
                               on_event=bridge.put)
     except LivescribeError as exc:
-        await refuse(ws, from_engine(exc, "language"))
+        await refuse(ws, from_engine(exc))
         return
     await ws.accept()
     await ws.send_json({"type": "session", "id": session.id,
@@ -126,6 +126,9 @@ async def _receive(ws: WebSocket, session, idle_timeout_s: float) -> tuple[int, 
         if command == "end":
             return 1000, ""
         if command == "flush":
-            source.flush()
+            try:
+                source.flush()
+            except LimitError as exc:
+                return 1008, f"audio_too_long: {exc}"
         else:
             return 1003, "bad_message: send binary PCM, or {\"type\": \"flush\"|\"end\"}"
