@@ -297,3 +297,19 @@ def test_pause_decodes_of_any_session_come_before_partials(held_load):
     for w in (a, b):
         w.put(None)
         w.join(BOUND_S)
+
+
+def test_a_detached_session_is_served_no_more(held_load):
+    sched, go, model, log = held_load
+    a, _ = session(sched)
+    b, _ = session(sched)
+    a.start()
+    b.start()
+    a.put(window(1, 0))
+    b.put(window(2, 0))
+    sched.detach(a)  # its consumer is gone: what it queued is not decoded
+    assert a.done.is_set()
+    go.set()
+    b.put(None)
+    b.join(BOUND_S)
+    assert log == [("final", 2, 0)] and sched.sessions() == []

@@ -165,6 +165,15 @@ class Scheduler:
             self._bind(session)
         self.wake()
 
+    def detach(self, session: InferenceWorker) -> None:
+        """Serve ``session`` no more (its consumer is gone); what it queued is not decoded."""
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.remove(session)
+            if session in self._waiting:
+                self._waiting.remove(session)
+        session.done.set()
+
     def wake(self) -> None:
         """A session has work (a window, a snapshot, its end)."""
         self._work.set()

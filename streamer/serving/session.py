@@ -90,27 +90,39 @@ class ServerSession:
         """Wait for the session's end; True if it ended."""
         return self.done.wait(timeout)
 
+    def _hand(self, ev: Event | None) -> None:
+        """Give ``ev`` to the front end; a callback that fails is dropped, and the session's
+        events are still consumed to the end (the shared scheduler never waits on them)."""
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(ev)
+        except Exception:  # pragma: no cover - a front end's bug
+            logger.exception("session %s: the event callback failed; events are dropped",
+                             self.id)
+            self._on_event = None
+
     def _consume(self) -> None:
         try:
             for ev in self.pipeline.events():
                 self._note(ev)
-                if self._on_event is not None:
-                    self._on_event(ev)
+                self._hand(ev)
         except LivescribeError as exc:  # the source could not start
             self.error = exc
-            if self._on_event is not None:
-                self._on_event(SessionFailed(str(exc), int(exc.exit_code)))
+            self._hand(SessionFailed(str(exc), int(exc.exit_code)))
         except Exception as exc:  # pragma: no cover - a bug ends this session only
             logger.exception("session %s failed", self.id)
             self.error = LivescribeError(f"internal error: {exc}")
-            if self._on_event is not None:
-                self._on_event(SessionFailed(str(self.error), 70))
+            self.pipeline.stop()
+            worker = self.pipeline.worker
+            if worker.scheduler is not None:  # nothing more is decoded for it
+                worker.scheduler.detach(worker)
+            self._hand(SessionFailed(str(self.error), 70))
         finally:
             self.done.set()
             if self._on_done is not None:
                 self._on_done(self)
-            if self._on_event is not None:
-                self._on_event(None)  # the end
+            self._hand(None)  # the end
 
     def _note(self, ev: Event) -> None:
         if isinstance(ev, Caption):
