@@ -3,9 +3,9 @@
 A session's windows wait in a bounded queue (``None`` ends it) and its snapshots in a one-slot
 mailbox; the thread that owns the warm model, a :class:`~streamer.decoding.scheduler.Scheduler`
 (a private one for the command line, loaded by ``load``: the tuning plan's fallback chain, then
-calibration; one shared by every session of a server), takes them in turn. Here is what is the
-session's own: its view of the model (language, prompt), filter chain, open utterance, counters
-and event queue. Each final is decoded, filtered, and becomes a :class:`Caption` or a
+calibration; one shared by every session of a server), takes them in turn. What is the
+session's own lives here: its view of the model (language, prompt), filter chain, open
+utterance, counters and event queue. Each final is decoded, filtered, and becomes a :class:`Caption` or a
 :class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
 
 **Backpressure.** When the source is live and windows are waiting (inference fell behind real
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
     from streamer.decoding.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
-
-
 
 #: take a final from its pause snapshot's decode when the speech bounds match (False: always
 #: decode the final window; scripts/partials_bench.py --no-reuse measures the difference)
