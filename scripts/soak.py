@@ -235,9 +235,11 @@ def soak(audio: Path, config: Config, minutes: float, speed: float,
     # latency: measured (real time) or simulated on a 1x clock (max speed)
     captions = [SimpleNamespace(start_s=s, end_s=e, window_index=int(w), text="")
                 for s, e, w in zip(cap["start"], cap["end"], cap["window"])]
+    # (no reason or speech end kept per window: the simulation treats each window as ready
+    # when its last sample is captured, as it did before pause decodes existed)
     run = SimpleNamespace(
-        captions=captions,
-        started={int(i): SimpleNamespace(end_s=e, started_wall=w)
+        captions=captions, vad=None,
+        started={int(i): SimpleNamespace(end_s=e, started_wall=w, reason="", speech_end_s=None)
                  for i, e, w in zip(win["index"], win["end"], win["started_wall"])},
         finished_wall={int(i): w for i, w in zip(fin_index, fin_wall)})
     if realtime:

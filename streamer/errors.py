@@ -56,6 +56,12 @@ class LoadError(ModelError):
     work, unlike for a :class:`ModelError` about the model itself."""
 
 
+class LimitError(InputError):
+    """Input over a limit the configuration sets (a server's upload size, audio duration)."""
+
+    exit_code = ExitCode.DATA_ERROR
+
+
 class DeviceError(LivescribeError):
     """No PortAudio, no input device, busy or vanished device."""
 

@@ -29,6 +29,7 @@ from streamer.capture.audio import SAMPLE_RATE
 from streamer.capture.recorder import Recorder
 from streamer.capture.ringbuffer import RingBuffer
 from streamer.config.schema import Config, InputOptions
+from streamer.decoding.scheduler import Scheduler
 from streamer.decoding.worker import InferenceWorker
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import (CaptureStarted, Event, FragmentDropped, InputLevel, PipelineStats,
@@ -110,6 +111,9 @@ class Pipeline:
             into :class:`PlanReady`).
         loader: builds a decoder from a :class:`~streamer.decoding.models.ModelSpec`
             (:func:`streamer.tuning.loader.default_loader` when None; tests inject fakes).
+        scheduler: a running :class:`~streamer.decoding.scheduler.Scheduler` whose warm model
+            decodes this session with others (a server's); ``plan`` is then the plan it loaded
+            and calibrated. None: the session loads its own model (the command line).
 
     Raises:
         LivescribeError: ``model.strict`` and an impossible override (78), a bad input (65,
@@ -122,7 +126,8 @@ class Pipeline:
     """
 
     def __init__(self, config: Config = Config(), make_source=None, *, plan: Plan | None = None,
-                 machine: Probe | None = None, loader: Loader | None = None) -> None:
+                 machine: Probe | None = None, loader: Loader | None = None,
+                 scheduler: Scheduler | None = None) -> None:
         self.config = config
         if plan is None:
             machine, plan = plan_for(config.model, config.decoding.language, machine,
@@ -156,7 +161,8 @@ class Pipeline:
             self._load, self._decoding, config.filters, self._windows, self._events,
             merge_backlog=live, gate=config.gate,
             commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
-            partials=self.partials, pause_decodes=vad.pause_snapshots)
+            partials=self.partials, pause_decodes=vad.pause_snapshots, scheduler=scheduler)
+        self._shared = scheduler is not None
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()
         self.error: LivescribeError | None = None
@@ -198,15 +204,15 @@ class Pipeline:
         finally:
             if self.recorder is not None:
                 self.recorder.close()
-            self._windows.put(None)
+            self.worker.put(None)
 
     def _queue_window(self, w: SpeechWindow) -> None:
         """Send a final window to the worker's queue (blocks while it is full: backpressure)
         or a snapshot to its slot (never blocks; the newest wins)."""
         if w.is_snapshot:
-            self.worker.snapshots.offer(w)
+            self.worker.offer(w)
             return
-        self._windows.put(w)
+        self.worker.put(w)
         self.windows_sent += 1
 
     def stats(self, final: bool = False) -> PipelineStats:
@@ -246,6 +252,8 @@ class Pipeline:
         yield SourceOpened(self.source.description, int(rate) if rate else None, live,
                            getattr(self.source, "duration_s", None))
         yield plan_event(self.plan, False, self._cpu_features)
+        if self._shared:  # loaded and calibrated by the scheduler's owner
+            self._events.put(plan_event(self.plan, True, self._cpu_features))
         self.worker.start()
         early = getattr(self.source, "start_before_model", False)
         if early:  # a microphone: nothing said while the model loads is lost

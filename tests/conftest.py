@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import subprocess
@@ -189,3 +190,47 @@ def wait_for_speech_after(proc: subprocess.Popen, after_s: float) -> bool:
         if m and float(m.group(1)) > after_s:
             return True
     return False
+
+
+@contextlib.contextmanager
+def running_server(app, timeout_s: float = 120):
+    """Serve the ASGI ``app`` with uvicorn on a free loopback port, in a thread; yields its
+    ``http://127.0.0.1:PORT`` address once it accepts connections, stops it after."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, ws="websockets-sansio",
+                                           lifespan="on", timeout_graceful_shutdown=5))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:  # bounds a hang only: the test waits for startup, not a clock
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout_s)
+
+
+def wait_ready(base: str, timeout_s: float = 120) -> dict:
+    """Poll ``GET /health`` until it answers 200 (the model is loaded); its body."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        r = httpx.get(base + "/health")
+        if r.status_code == 200:
+            return r.json()
+        assert r.status_code == 503 and r.json()["status"] == "loading", r.text
+        assert time.monotonic() < deadline, "the model did not load"
+        time.sleep(0.05)

@@ -157,9 +157,11 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     printed is in the journal (in order, same text), and the utterance open at the signal is
     cut, transcribed and journalled before exit 143."""
     path = tmp_path / "t.txt"
+    # --end-silence-ms 300: the clip in three utterances (one at the default 600 ms)
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--format",
-                             "jsonl", "--speed", "1", "--transcript", str(path), "-vv"], cwd=ROOT,
+                             "jsonl", "--speed", "1", "--end-silence-ms", "300", "--transcript",
+                             str(path), "-vv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     journal_then = parse(path)

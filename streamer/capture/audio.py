@@ -3,15 +3,19 @@
 Inside the pipeline audio is 16 kHz mono. The ring buffer and webrtcvad carry ``int16`` PCM;
 Whisper takes ``float32`` in [-1, 1]. Decoding uses PyAV (the library faster-whisper decodes
 with) and is incremental, so a four-hour file starts at once and uses constant memory; stdin
-(``-``) is read the same way, as a stream, in any container PyAV reads or as raw PCM.
+(``-``) is read the same way, as a stream, in any container PyAV reads or as raw PCM. A file
+may also be bytes in memory (a server's upload): PyAV reads it from there, and no path a client
+chose ever reaches the file system.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -49,6 +53,9 @@ def check_readable(path: str | os.PathLike) -> Path:
 
 #: the input name that means stdin (``--file -``)
 STDIN = "-"
+#: what :func:`decode_blocks` reads: a path, :data:`STDIN`, or a file's bytes in memory
+#: (``bytes``, a binary file object such as ``io.BytesIO``)
+AudioInput = str | os.PathLike | bytes | BinaryIO
 #: FFmpeg's raw PCM demuxers: no header, so their rate and channels must be given
 RAW_PCM = re.compile(r"^(?:[suf](?:8|16|24|32|64)(?:le|be)?|alaw|mulaw|vidc)$")
 
@@ -70,23 +77,33 @@ def raw_options(input_format: str | None, rate_hz: int | None,
     return {"sample_rate": str(rate_hz or SAMPLE_RATE), "ch_layout": layout}
 
 
-def _open(path, input_format: str | None, options: dict[str, str], stdin_fd: int):
-    """Open ``path`` (or stdin for :data:`STDIN`) with PyAV; return ``(container, name)``.
+def _open(source: AudioInput, input_format: str | None = None,
+          options: dict[str, str] | None = None, stdin_fd: int = 0):
+    """Open ``source`` (a path, stdin for :data:`STDIN`, or bytes in memory) with PyAV; return
+    ``(container, label for messages)``.
 
     Raises:
         InputError: missing, empty or unreadable (66/65), unknown format (2), not audio (65).
     """
     import av  # PyAV ships with faster-whisper
 
-    if str(path) == STDIN:
-        url, name = f"pipe:{stdin_fd}", "stdin"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    if hasattr(source, "read"):  # in memory: nothing touches the file system
+        name = getattr(source, "name", None) or "the uploaded audio"
+        if source.seek(0, io.SEEK_END) == 0:
+            raise InputError(f"{name} is empty", ExitCode.DATA_ERROR)
+        source.seek(0)
+        target = source
+    elif isinstance(source, (str, os.PathLike)) and os.fspath(source) == STDIN:
+        target, name = f"pipe:{stdin_fd}", "stdin"
     else:
-        p = check_readable(path)
+        p = check_readable(source)
         if p.stat().st_size == 0:
             raise InputError(f"input file is empty: {p}", ExitCode.DATA_ERROR)
-        url, name = str(p), str(p)
+        target, name = str(p), str(p)
     try:
-        return av.open(url, mode="r", format=input_format, options=options,
+        return av.open(target, mode="r", format=input_format, options=options or {},
                        metadata_errors="ignore"), name
     except (av.error.PermissionError, av.error.FileNotFoundError) as exc:
         raise InputError(f"cannot open {name}: {exc.strerror}") from None  # exit 66
@@ -102,33 +119,36 @@ def _open(path, input_format: str | None, options: dict[str, str], stdin_fd: int
                          ExitCode.DATA_ERROR) from None
 
 
-def duration_s(path, input_format: str | None = None) -> float | None:
-    """Seconds of audio in the file at ``path`` as its container says (None: stdin, raw data
-    or a container that does not say). Opens the file once more; never raises for bad input
-    (None)."""
-    if str(path) == STDIN:
+def duration_s(source: AudioInput, input_format: str | None = None) -> float | None:
+    """The duration a file's container declares, seconds (None: stdin, raw data, or a container
+    that declares none, as a WAV being written may not). A cheap check before decoding (it
+    opens the file once more); the decode itself is the truth.
+
+    Raises:
+        InputError: as :func:`decode_blocks` (not audio: exit 65).
+    """
+    if (isinstance(source, (str, os.PathLike)) and os.fspath(source) == STDIN) or (input_format and RAW_PCM.match(input_format)):
         return None
-    try:
-        container, _ = _open(path, input_format, {}, 0)
-    except InputError:
-        return None
+    container, name = _open(source, input_format)
     with container:
-        if container.duration:  # microseconds
-            return container.duration / 1_000_000
-        streams = container.streams.audio
-        if streams and streams[0].duration and streams[0].time_base:
-            return float(streams[0].duration * streams[0].time_base)
+        if not container.streams.audio:
+            raise InputError(f"no audio stream in {name}", ExitCode.DATA_ERROR)
+        if container.duration is not None:
+            return container.duration / 1_000_000  # AV_TIME_BASE: microseconds
+        stream = container.streams.audio[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
     return None
 
 
-def decode_blocks(path: str | os.PathLike, block_samples: int, *,
+def decode_blocks(path: AudioInput, block_samples: int, *,
                   input_format: str | None = None, rate_hz: int | None = None,
                   channels: int | None = None, stdin_fd: int = 0) -> Iterator[np.ndarray]:
     """Decode any input PyAV reads to 16 kHz mono, incrementally, in fixed-size blocks.
 
     Args:
-        path: audio or video file (wav, flac, mp3, m4a, ogg, mp4, mkv, ...); the first audio
-            stream is used. :data:`STDIN` (``"-"``) reads ``stdin_fd`` as a stream (FFmpeg's
+        path: audio or video file (wav, flac, mp3, m4a, ogg, mp4, mkv, ...), or its bytes in
+            memory; the first audio stream is used. :data:`STDIN` (``"-"``) reads ``stdin_fd`` as a stream (FFmpeg's
             ``pipe:`` protocol): never seeked, so any container that can be read front to
             back works (wav, flac, mp3, ogg, mkv/webm, fragmented mp4; not an mp4 whose index
             is at its end).

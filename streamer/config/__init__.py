@@ -7,9 +7,9 @@ Every front end (the ``livescribe`` command, the terminal UI, the benchmark scri
 
 from streamer.config.build import BuiltConfig, build_config, default_config_path, parse_value
 from streamer.config.schema import (Config, InputOptions, ModelRequest, OutputOptions,
-                                    PipelineOptions, Setting, UiOptions, format_value, get,
-                                    settings)
+                                    PipelineOptions, ServerOptions, Setting, UiOptions,
+                                    format_value, get, settings)
 
 __all__ = ["BuiltConfig", "Config", "InputOptions", "ModelRequest", "OutputOptions",
-           "PipelineOptions", "Setting", "UiOptions", "build_config", "default_config_path",
-           "format_value", "get", "parse_value", "settings"]
+           "PipelineOptions", "ServerOptions", "Setting", "UiOptions", "build_config",
+           "default_config_path", "format_value", "get", "parse_value", "settings"]

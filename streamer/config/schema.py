@@ -28,6 +28,8 @@ from streamer.segmentation.segmenter import VadOptions
 DEVICES = ("auto", "cpu", "cuda")
 #: choices of :attr:`UiOptions.mode`
 UI_MODES = ("auto", "tui", "plain")
+#: choices of :attr:`ServerOptions.log_format`
+LOG_FORMATS = ("json", "text")
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,57 @@ class PipelineOptions:
 
 
 @dataclass(frozen=True)
+class ServerOptions:
+    """``livescribe serve``: where it listens and what it admits (docs/server.md).
+
+    Attributes:
+        host: address to bind; anything but loopback needs an API key (``--api-key`` or
+            ``LIVESCRIBE_API_KEY``, never a setting: ``livescribe config`` would print it).
+        port: TCP port.
+        max_sessions: concurrent sessions (uploads and streams) on the one model; more are
+            refused with 429 and ``Retry-After``. 8: what tiny.en keeps up with in real time on
+            2 cores (docs/benchmarks.md, "Server").
+        max_upload_mb: largest upload, MB (10^6 bytes); larger is refused with 413.
+        max_audio_s: longest audio of one upload or stream, seconds (413, or the stream closed).
+        idle_timeout_s: a stream that sends nothing for this long is closed, an upload whose
+            body stalls this long gets 408, seconds.
+        batch_size: finals of different sessions decoded in one call; 0 = auto (1 on a CPU,
+            8 on CUDA; :mod:`streamer.decoding.scheduler`).
+        partial_share: most of the model's time partial decodes may take, (0, 1]; the rest is
+            kept for finals and pause decodes (:mod:`streamer.decoding.scheduler`; measured in
+            docs/benchmarks.md, "Server").
+        malloc_arena_max: glibc malloc arenas for the server process (``MALLOC_ARENA_MAX``):
+            many session threads otherwise grow memory through arena fragmentation
+            (docs/deploy.md); 0 leaves glibc's default.
+        log_format: stderr logs as JSON lines (``json``) or text.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_sessions: int = 8
+    max_upload_mb: float = 200.0
+    max_audio_s: float = 7200.0
+    idle_timeout_s: float = 30.0
+    batch_size: int = 0
+    partial_share: float = 0.5
+    malloc_arena_max: int = 2
+    log_format: str = "json"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError("server port must be within 0..65535")
+        if self.max_sessions < 1 or self.batch_size < 0 or self.malloc_arena_max < 0:
+            raise ValueError("server max_sessions must be >= 1, batch_size and "
+                             "malloc_arena_max >= 0")
+        if min(self.max_upload_mb, self.max_audio_s, self.idle_timeout_s) <= 0:
+            raise ValueError("server limits must be > 0")
+        if not 0 < self.partial_share <= 1:
+            raise ValueError("server partial_share must be within (0, 1]")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"server log format must be one of {', '.join(LOG_FORMATS)}")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything that tunes a session, one group per concern, in the order data flows.
 
@@ -223,6 +276,7 @@ class Config:
     output: OutputOptions = field(default_factory=OutputOptions)
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
     ui: UiOptions = field(default_factory=UiOptions)
+    server: ServerOptions = field(default_factory=ServerOptions)
 
 
 #: fields that exist in a group but are not settings (another setting decides them)

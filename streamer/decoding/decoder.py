@@ -23,15 +23,13 @@ CTranslate2 model) rather than copying its transcribe loop.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from streamer.decoding.models import ModelSpec, download, resolve_model
-from streamer.decoding.prompt import hotword_tokens, suppressed_tokens
-from streamer.decoding.words import align_words
+from streamer.decoding.prompt import suppressed_tokens  # noqa: F401 - batch.py's import
 from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
 
 logger = logging.getLogger(__name__)
@@ -173,20 +171,49 @@ class WindowDecoder:
         self.load_s = time.perf_counter() - t0
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language: str | None = options.language if self.multilingual else "en"
-        if options.language and not self.multilingual and options.language != "en":
-            raise ModelError(f"model {model.name!r} is English-only; --language {options.language}"
-                             " needs a multilingual model such as base")
-        if options.task == "translate" and not self.multilingual:
-            raise ModelError(f"model {model.name!r} is English-only; --task translate needs a "
-                             "multilingual model such as base")
-        if options.language and options.language not in self.model.supported_languages:
-            raise LivescribeError(f"unknown language code {options.language!r}", ExitCode.USAGE)
+        self._check_language(options.language)
         self._votes: dict[str, list[float]] = {}
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
             self.model.feature_extractor.hop_length  # 100 mel frames per second
         self.warmup_s = 0.0
+
+    def _check_language(self, language: str | None) -> None:
+        """Raises ModelError (an English-only model and another language) or LivescribeError
+        (exit 2: an unknown language code)."""
+        if language and not self.multilingual and language != "en":
+            raise ModelError(f"model {self.resolved.name!r} is English-only; --language "
+                             f"{language} needs a multilingual model such as base")
+        if language and language not in self.model.supported_languages:
+            raise LivescribeError(f"unknown language code {language!r}", ExitCode.USAGE)
+        if self.options.task == "translate" and not self.multilingual:
+            raise ModelError(f"model {self.resolved.name!r} is English-only; --task translate "
+                             "needs a multilingual model such as base")
+
+    def for_session(self, options: DecodingOptions | None = None) -> WindowDecoder:
+        """This warm model as one session sees it: the same weights, tokenizers and
+        calibrated options (nothing is loaded or copied), with its own language state (the
+        detection votes, the language once fixed) and initial prompt.
+
+        Args:
+            options: the session's decoding options; their ``language`` and ``initial_prompt``
+                are taken, the rest stays the model's. None: the model's own.
+
+        Raises:
+            ModelError, LivescribeError: the session's language does not suit the model.
+        """
+        import copy
+
+        view = copy.copy(self)
+        if options is not None:
+            self._check_language(options.language)
+            view.options = replace(self.options, language=options.language,
+                                   initial_prompt=options.initial_prompt)
+        view.language = view.options.language if self.multilingual else "en"
+        view._votes = {}
+        view._prompt_tokens = None
+        return view
 
     def warm_up(self, seconds: float = 5.0) -> float:
         """Decode ``seconds`` of low noise once so the first real window is fast.
@@ -213,7 +240,8 @@ class WindowDecoder:
         return tok
 
     def decode(self, audio: np.ndarray, speech_s: float | None = None,
-               previous_text: str | None = None, prefix: str | None = None) -> DecodeResult:
+               previous_text: str | None = None, prefix: str | None = None,
+               first: DecodeResult | None = None) -> DecodeResult:
         """Decode one window, checked for loops and early ends (see the module doc).
 
         Args:
@@ -225,6 +253,9 @@ class WindowDecoder:
             prefix: text the window is known to start with (an utterance's stable partial
                 words): the decoder is forced through it and continues after it, and the
                 returned text starts with exactly this string. None or empty forces nothing.
+            first: its plain decode, already run (in a batch,
+                :func:`streamer.decoding.batch.decode_batch`): checked, and the fallback goes
+                on from it.
 
         Returns:
             The text and the model's confidence figures of the kept decode; its timings are
@@ -236,8 +267,9 @@ class WindowDecoder:
         tried: list[DecodeResult] = []
         names: list[str] = []
         for mode in modes:
-            r = self._decode(audio, self.language, detect=self.language is None, mode=mode,
-                             previous_text=previous_text, prefix=prefix)
+            r = first if mode == "plain" and first is not None else self._decode(
+                audio, self.language, detect=self.language is None, mode=mode,
+                previous_text=previous_text, prefix=prefix)
             problem = self._problem(r.text, speech_s) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)
@@ -282,106 +314,11 @@ class WindowDecoder:
                 prefix: str | None = None) -> DecodeResult:
         """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
         ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
-        tokens, context sized to the audio; timestamps beyond the audio are suppressed)."""
-        from faster_whisper.transcribe import get_compression_ratio
+        tokens, context sized to the audio; timestamps beyond the audio are suppressed).
+        A batch of one of :func:`streamer.decoding.batch.decode_many`, the one decode path."""
+        from streamer.decoding.batch import Job, decode_many
 
-        model = self.model
-        o = self.options
-        t0 = time.perf_counter()
-        features = model.feature_extractor(audio)  # float32 [n_mels, n_frames], 100 frames/s
-        full = model.feature_extractor.nb_max_frames  # 3000
-        if o.encoder_context_s is None or mode == "full":
-            frames = full
-        else:
-            wanted = features.shape[-1] + int(o.trailing_context_s * self._frames_per_s)
-            frames = min(full, max(int(o.encoder_context_s * self._frames_per_s), wanted))
-        if features.shape[-1] < frames:
-            features = np.pad(features, ((0, 0), (0, frames - features.shape[-1])))
-        else:
-            features = features[:, :frames]
-        t1 = time.perf_counter()
-        encoder_output = model.encode(features)
-        t2 = time.perf_counter()
-        probs: dict[str, float] = {}
-        if self.multilingual:  # one decoder step; the language filter needs the figures
-            probs = {tok[2:-2]: p for tok, p in
-                     self.model.model.detect_language(encoder_output)[0]}
-        if detect:
-            language = self._detect(probs)
-        tok = self._tokenizer(language or "en")
-        prompt: list[int] = []
-        context: list[int] = []
-        if o.initial_prompt:
-            if self._prompt_tokens is None:
-                self._prompt_tokens = tok.encode(" " + o.initial_prompt.strip())
-            context += self._prompt_tokens
-        if previous_text:
-            context += tok.encode(" " + previous_text.strip())
-        hot = [] if prefix else hotword_tokens(tok, o.hotwords, MAX_TEXT_TOKENS // 2)
-        if context or hot:  # upstream keeps the last half of the decoder context for the prompt
-            prompt = [tok.sot_prev, *hot, *context[-(MAX_TEXT_TOKENS // 2 - 1):]]
-        prompt += [*tok.sot_sequence]
-        duration_s = audio.shape[0] / 16000
-        suppress = suppressed_tokens(tok)
-        timestamps = mode == "timestamps"
-        if timestamps:
-            # no timestamp past the end of the audio: text there cannot be speech
-            last = int(duration_s / TIMESTAMP_S) + 2
-            suppress += range(tok.timestamp_begin + last, tok.timestamp_begin + 1501)
-        else:
-            prompt.append(tok.no_timestamps)
-        prefix = prefix.strip() if prefix else ""
-        forced = tok.encode(" " + prefix) if prefix else []
-        if forced and timestamps:
-            prompt.append(tok.timestamp_begin)  # a forced text starts at <|0.00|>, as upstream
-        prompt += forced
-        per_s = o.max_tokens_per_s * (2 if timestamps else 1)  # a timestamp pair per segment
-        max_new = 16 + int(math.ceil(duration_s * per_s))
-        result = model.model.generate(
-            encoder_output, [prompt],
-            beam_size=o.beam_size,
-            max_length=min(MAX_TEXT_TOKENS, len(prompt) + max_new),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=o.suppress_blank,
-            suppress_tokens=suppress,
-            max_initial_timestamp_index=50,  # upstream: the first segment starts within 1 s
-        )[0]
-        t3 = time.perf_counter()
-        ids = result.sequences_ids[0]
-        tokens = [t for t in ids if t < tok.eot]  # text tokens (timestamps are above eot)
-        # generate returns the cumulative log-prob divided by length (length_penalty 1);
-        # faster-whisper divides by (length + 1) for the end token; we do the same.
-        avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
-        body = ids[1:] if forced and timestamps and ids and ids[0] >= tok.eot else ids
-        if forced and body[:len(forced)] == forced:
-            # the forced words as given, then what the model added after them
-            rest = [t for t in body[len(forced):] if t < tok.eot]
-            text = prefix + tok.decode(rest).rstrip()
-        elif forced:  # pragma: no cover - CTranslate2 returned the prompt otherwise
-            logger.warning("forced prefix not echoed by the decoder; text may not extend it")
-            text = tok.decode(tokens).strip()
-        else:
-            text = tok.decode(tokens).strip()
-        if timestamps:
-            text = " ".join(text.split())
-        ratio = get_compression_ratio(text) if text else 0.0
-        words = align_words(model, tok, encoder_output, tokens, min(frames, int(
-            duration_s * self._frames_per_s))) if o.word_timestamps else ()
-        return DecodeResult(
-            text=text,
-            language=language or "en",
-            avg_logprob=float(avg_logprob),
-            no_speech_prob=float(result.no_speech_prob),
-            compression_ratio=ratio,
-            feature_s=t1 - t0,
-            encode_s=t2 - t1,
-            decode_s=t3 - t2,
-            detected_language=max(probs, key=probs.get) if probs else None,
-            language_probability=probs.get(language or "en") if probs else None,
-            attempts=(mode,),
-            words=words,
-        )
+        return decode_many([Job(self, audio, language, detect, previous_text, prefix)], mode)[0]
 
     def _detect(self, probs: dict[str, float]) -> str:
         """The language to decode this window in, while none is fixed: the top detection."""
@@ -407,3 +344,4 @@ class WindowDecoder:
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)
+

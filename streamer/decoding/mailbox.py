@@ -26,8 +26,11 @@ class SnapshotSlot:
                 self.replaced += 1
             self._item = window
 
-    def take(self) -> SpeechWindow | None:
-        """Remove and return the waiting snapshot, or None."""
+    def take(self, reason: str | None = None) -> SpeechWindow | None:
+        """Remove and return the waiting snapshot, or None; with ``reason``, only a snapshot
+        of that reason (``"pause"``, ``"partial"``)."""
         with self._lock:
+            if reason is not None and (self._item is None or self._item.reason != reason):
+                return None
             item, self._item = self._item, None
             return item

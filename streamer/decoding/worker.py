@@ -1,10 +1,12 @@
-"""The inference worker: one thread, one warm model, windows in, captions out.
+"""The inference worker: one session's decoding, windows in, captions out.
 
-It gets its warm model from the load function it is given (the pipeline's: the tuning plan's
-fallback chain, then calibration, :func:`streamer.tuning.loader.start_decoder`), then takes
-:class:`SpeechWindow` s from a bounded queue until it receives the ``None`` sentinel, decodes
-each, runs the filter chain and puts a :class:`Caption` or a :class:`WindowDropped` on the event
-queue. Failures travel as data: a load error is stored in :attr:`error` and ends the worker.
+A session's windows wait in a bounded queue (``None`` ends it) and its snapshots in a one-slot
+mailbox; the thread that owns the warm model, a :class:`~streamer.decoding.scheduler.Scheduler`
+(a private one for the command line, loaded by ``load``: the tuning plan's fallback chain, then
+calibration; one shared by every session of a server), takes them in turn. What is the
+session's own lives here: its view of the model (language, prompt), filter chain, open
+utterance, counters and event queue. Each final is decoded, filtered, and becomes a :class:`Caption` or a
+:class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
 
 **Backpressure.** When the source is live and windows are waiting (inference fell behind real
 time), the worker takes every queued window, up to ``max_merge_s`` of audio, and decodes them
@@ -39,58 +41,30 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from streamer.capture.audio import int16_to_float32
-from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
 from streamer.decoding.filters import FilterChain, FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
 from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
-from streamer.errors import ExitCode, LivescribeError
+from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
-from streamer.segmentation.window import SpeechWindow
+# merge_windows lives with SpeechWindow; imported here too, where the backlog is merged
+from streamer.segmentation.window import MERGE_GAP_S, SpeechWindow, merge_windows  # noqa: F401
+
+if TYPE_CHECKING:
+    from streamer.decoding.scheduler import Scheduler
 
 logger = logging.getLogger(__name__)
-
-MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not run together
-SNAPSHOT_POLL_S = 0.02  #: how often an idle worker looks for a snapshot to decode, seconds
-
 
 #: take a final from its pause snapshot's decode when the speech bounds match (False: always
 #: decode the final window; scripts/partials_bench.py --no-reuse measures the difference)
 REUSE_PAUSE_DECODE = True
-
-
-def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
-    """Join consecutive windows into one for a single decode.
-
-    The audio is the windows' ``int16`` samples with :data:`MERGE_GAP_S` of digital silence
-    between them (the gaps between utterances are not kept, so ``audio`` may be shorter than
-    ``end_s - start_s``). Stream times span the first window's start to the last one's end; the
-    capture time is the last window's.
-    """
-    gap = np.zeros(int(MERGE_GAP_S * 16000), np.int16)
-    parts: list[np.ndarray] = []
-    for i, w in enumerate(windows):
-        if i:
-            parts.append(gap)
-        parts.append(w.audio)
-    first, last = windows[0], windows[-1]
-    confirmed = [w.confirmed_s for w in windows]
-    peaks = [w.peak_speech_prob for w in windows]
-    return SpeechWindow(index=first.index, audio=np.concatenate(parts), start_s=first.start_s,
-                        end_s=last.end_s, voiced_s=sum(w.voiced_s for w in windows),
-                        captured_wall=last.captured_wall, reason="merged",
-                        speech_start_s=first.speech_bounds[0], speech_end_s=last.speech_bounds[1],
-                        confirmed_s=None if None in confirmed else sum(confirmed),
-                        speech_end_wall=last.speech_end_wall,
-                        peak_speech_prob=None if None in peaks else max(peaks),
-                        last_index=last.utterance)
 
 
 class InferenceWorker:
@@ -116,6 +90,9 @@ class InferenceWorker:
         pause_decodes: decode ``"pause"`` snapshots when no final waits even without partials
             (a speculative decode of the final, reused when the utterance ends there; the
             pipeline sets it for live input). Implied by ``partials``.
+        scheduler: the :class:`~streamer.decoding.scheduler.Scheduler` whose model decodes
+            this session's windows (a server's, shared by its sessions); None: :meth:`start`
+            makes a private one that loads the model with ``load``.
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
@@ -131,7 +108,8 @@ class InferenceWorker:
                  filters: FilterOptions, windows: queue.Queue, events: queue.Queue,
                  merge_backlog: bool = False, max_merge_s: float = 24.0,
                  gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
-                 partials: bool = False, pause_decodes: bool = False) -> None:
+                 partials: bool = False, pause_decodes: bool = False,
+                 scheduler: Scheduler | None = None) -> None:
         if not 0 < max_merge_s <= 28:
             raise ValueError("max_merge_s must be within (0, 28] seconds")
         self._load = load
@@ -154,92 +132,136 @@ class InferenceWorker:
         self.windows_gated = 0
         self.commit_limit_s = commit_limit_s
         self.snapshots = SnapshotSlot()
-        self._poll_s = SNAPSHOT_POLL_S if partials or pause_decodes else None
         self._emit_partials = partials
         self.partials = 0
         self.finals_reused = 0
         self._snapshots_stale = 0
         self._utt: UtteranceState | None = None
         self._closed = -1  # highest utterance id a final (or its drop) has ended
-        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
+        self.scheduler = scheduler
+        self._private = False
+        self._decodes_snapshots = partials or pause_decodes
+        self._pending: SpeechWindow | None = None  # taken from the queue, not yet merged
+        self.ended = False  #: the end (``None``) was taken from the queue
+        self.serial = 0  #: the scheduler's number for it (attach order, for round robin)
+        self.done = threading.Event()  #: set once every window before the end is handled
 
     def start(self) -> None:
-        """Start the worker thread (loading begins at once)."""
-        self._thread.start()
+        """Begin: attach to the scheduler given at construction (a server's shared model), or
+        start a private one whose thread loads the model with ``load`` (one session, one
+        model: the command line)."""
+        if self.scheduler is None:
+            from streamer.decoding.scheduler import Scheduler
+
+            self.scheduler = Scheduler(self._load)
+            self._private = True
+            self.scheduler.start()
+        self.scheduler.attach(self)
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for the worker to finish the queued windows and exit."""
-        self._thread.join(timeout)
+        """Wait until every window queued before the end is decoded (a private scheduler is
+        then stopped)."""
+        self.done.wait(timeout)
+        if self._private and self.done.is_set():
+            self.scheduler.stop()
+            self.scheduler.join(timeout)
 
-    def is_alive(self) -> bool:
-        """True while the thread runs."""
-        return self._thread.is_alive()
+    def put(self, window: SpeechWindow | None) -> None:
+        """Queue a final window, or the end (None); blocks while the queue is full
+        (backpressure: the segmenter waits, the ring buffer behind it absorbs)."""
+        self.windows.put(window)
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
-    def _run(self) -> None:
-        try:  # the fallback chain, then calibration (may step down), before any caption
-            self.decoder = self._load()
+    def offer(self, snapshot: SpeechWindow) -> None:
+        """Offer a snapshot of the open utterance (never blocks; the newest wins)."""
+        self.snapshots.offer(snapshot)
+        if self.scheduler is not None:
+            self.scheduler.wake()
+
+    def bind(self, decoder: WindowDecoder, ready: ModelReady) -> None:
+        """The model is ready: take this session's view of it (its language and prompt,
+        :meth:`WindowDecoder.for_session`) and announce it; a language the model cannot
+        decode fails the session (:meth:`fail`)."""
+        try:
+            self.decoder = decoder.for_session(self.decoding)
         except LivescribeError as exc:
-            self.error = exc
-            self.ready.set()
+            self.fail(exc)
             return
-        except Exception as exc:  # pragma: no cover - unexpected load failure
-            logger.exception("model load failed")
-            self.error = LivescribeError(f"model load failed: {exc}", ExitCode.SOFTWARE)
-            self.ready.set()
-            return
-        d = self.decoder
-        self.events.put(ModelReady(
-            model=d.spec.name, device=d.spec.device,
-            compute_type=d.model.model.compute_type, threads=d.spec.cpu_threads,
-            beam_size=d.options.beam_size, load_s=d.load_s, warmup_s=d.warmup_s,
-            multilingual=d.multilingual))
+        self.events.put(ready)
         self.ready.set()
-        pending: SpeechWindow | None = None
-        while True:
-            if pending is not None:
-                window, pending = pending, None
-            else:
-                try:
-                    window = self.windows.get(timeout=self._poll_s)
-                except queue.Empty:  # no final waits: spare time for the open utterance
-                    snap = self.snapshots.take()
-                    if snap is not None:
-                        self._handle_snapshot(snap)
-                    continue
-            if window is None:
+
+    def fail(self, error: LivescribeError) -> None:
+        """The model could not serve this session: nothing will be decoded."""
+        self.error = error
+        self.ready.set()
+        self.done.set()
+
+    def has_final(self) -> bool:
+        """True when a final window (or the end) waits."""
+        return self._pending is not None or not self.windows.empty()
+
+    def take_snapshot(self, reason: str | None = None) -> SpeechWindow | None:
+        """The waiting snapshot (of ``reason`` only, if given), if this session decodes
+        snapshots."""
+        return self.snapshots.take(reason) if self._decodes_snapshots else None
+
+    def next_final(self) -> SpeechWindow | None:
+        """The next final window, with the queued backlog merged into it when this live
+        session is behind (see the module doc); None when the end comes first. Sets
+        :attr:`ended` once the end is taken. Never blocks."""
+        if self._pending is not None:
+            window, self._pending = self._pending, None
+        else:
+            try:
+                window = self.windows.get_nowait()
+            except queue.Empty:
+                return None
+        if window is None:
+            self.ended = True
+            return None
+        batch = [window]
+        while self.merge_backlog:
+            try:
+                nxt = self.windows.get_nowait()
+            except queue.Empty:
                 break
-            batch = [window]
-            ended = False
-            while self.merge_backlog:
-                try:
-                    nxt = self.windows.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    ended = True
-                    break
-                if sum(len(w.audio) for w in batch) / 16000 + MERGE_GAP_S + nxt.duration_s \
-                        > self.max_merge_s:
-                    pending = nxt
-                    break
-                batch.append(nxt)
-            if len(batch) > 1:
-                self.windows_merged += len(batch) - 1
-                logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
-                            "one decode", batch[0].index, batch[-1].index,
-                            sum(len(w.audio) for w in batch) / 16000)
-                window = merge_windows(batch)
-            self._handle(window)
-            if ended:
+            if nxt is None:
+                self.ended = True
                 break
+            if sum(len(w.audio) for w in batch) / 16000 + MERGE_GAP_S + nxt.duration_s \
+                    > self.max_merge_s:
+                self._pending = nxt
+                break
+            batch.append(nxt)
+        if len(batch) > 1:
+            self.windows_merged += len(batch) - 1
+            logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
+                        "one decode", batch[0].index, batch[-1].index,
+                        sum(len(w.audio) for w in batch) / 16000)
+            window = merge_windows(batch)
+        return window
 
     @property
     def partials_skipped(self) -> int:
         """Snapshots never decoded: replaced in the slot, or their utterance already ended."""
         return self.snapshots.replaced + self._snapshots_stale
 
-    def _handle(self, w: SpeechWindow) -> None:
-        """Decode a final window (an utterance or a merge of them) into a caption or a drop."""
+    def _reuses_pause(self, w: SpeechWindow, utt: UtteranceState | None) -> bool:
+        """True when ``w`` ends where its utterance's last kept pause decode did."""
+        return (REUSE_PAUSE_DECODE and utt is not None and utt.pause is not None
+                and w.reason != "merged"
+                and utt.pause[0] == w.speech_bounds)
+
+    def needs_decode(self, w: SpeechWindow) -> bool:
+        """True when :meth:`_handle` would decode final window ``w`` (it passes the gate and
+        does not reuse a pause decode): what the scheduler batches."""
+        utt = self._utt if self._utt is not None and self._utt.index == w.index else None
+        return not self._reuses_pause(w, utt) and gate_check(w.audio, self.gate).passed
+
+    def _handle(self, w: SpeechWindow, free: DecodeResult | None = None) -> None:
+        """Decode a final window (an utterance or a merge of them) into a caption or a drop.
+        ``free``: its free decode, already run in a batch (:meth:`needs_decode`)."""
         assert self.decoder is not None
         utt = self._utt if self._utt is not None and self._utt.index == w.index else None
         self._utt = None
@@ -254,15 +276,13 @@ class InferenceWorker:
             self.events.put(WindowGated(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
         t0 = time.perf_counter()
-        reused = (REUSE_PAUSE_DECODE and utt is not None and utt.pause is not None
-                  and w.reason != "merged"
-                  and utt.pause[0] == w.speech_bounds)
+        reused = self._reuses_pause(w, utt)
         if reused:  # the utterance ended where its last pause snapshot did: that is its text
             r = utt.pause[1]
             self.finals_reused += 1
         else:
             try:
-                r = self._decode_keeping(w, utt.stable if utt is not None else "")
+                r = self._decode_keeping(w, utt.stable if utt is not None else "", free)
             except Exception as exc:  # a failed decode loses one window, never the session
                 logger.exception("decoding window %d failed", w.index)
                 self.filtered["error"] += 1
@@ -272,7 +292,8 @@ class InferenceWorker:
         t1 = time.perf_counter()
         verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
-        self.inference_s += t2 - t0
+        self.inference_s += t2 - t0 + (free.feature_s + free.encode_s + free.decode_s
+                                       if free is not None else 0.0)
         self.windows_decoded += 1
         if not reused:
             self.events.put(WindowTimings(w.index, r.feature_s, r.encode_s, r.decode_s, t2 - t1))
@@ -295,7 +316,7 @@ class InferenceWorker:
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
             utterance=w.utterance, words=to_stream(r.words, w)))
 
-    def _decode_keeping(self, w: SpeechWindow, stable: str):
+    def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None):
         """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).
 
         The window is decoded freely first: when its words agree with the stable words
@@ -303,9 +324,10 @@ class InferenceWorker:
         words, so a final is the model's own reading whenever the partials were right. Only
         when they disagree is it decoded again, forced through the stable text
         (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
+        ``free``: the free decode, already run (in a batch).
         """
         audio = int16_to_float32(w.audio)
-        r = self.decoder.decode(audio, speech_s=w.voiced_s)
+        r = free if free is not None else self.decoder.decode(audio, speech_s=w.voiced_s)
         if not stable:
             return r
         words, kept = r.text.split(), stable.split()

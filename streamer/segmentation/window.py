@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+MERGE_GAP_S = 0.2  #: silence put between merged windows so their words do not run together
+
 
 @dataclass(frozen=True)
 class SpeechWindow:
@@ -71,3 +73,30 @@ class SpeechWindow:
         """``(speech_start_s, speech_end_s)``, the window's bounds where those are unknown."""
         return (self.start_s if self.speech_start_s is None else self.speech_start_s,
                 self.end_s if self.speech_end_s is None else self.speech_end_s)
+
+
+def merge_windows(windows: list[SpeechWindow]) -> SpeechWindow:
+    """Join consecutive windows into one for a single decode.
+
+    The audio is the windows' ``int16`` samples with :data:`MERGE_GAP_S` of digital silence
+    between them (the gaps between utterances are not kept, so ``audio`` may be shorter than
+    ``end_s - start_s``). Stream times span the first window's start to the last one's end; the
+    capture time is the last window's.
+    """
+    gap = np.zeros(int(MERGE_GAP_S * 16000), np.int16)
+    parts: list[np.ndarray] = []
+    for i, w in enumerate(windows):
+        if i:
+            parts.append(gap)
+        parts.append(w.audio)
+    first, last = windows[0], windows[-1]
+    confirmed = [w.confirmed_s for w in windows]
+    peaks = [w.peak_speech_prob for w in windows]
+    return SpeechWindow(index=first.index, audio=np.concatenate(parts), start_s=first.start_s,
+                        end_s=last.end_s, voiced_s=sum(w.voiced_s for w in windows),
+                        captured_wall=last.captured_wall, reason="merged",
+                        speech_start_s=first.speech_bounds[0], speech_end_s=last.speech_bounds[1],
+                        confirmed_s=None if None in confirmed else sum(confirmed),
+                        speech_end_wall=last.speech_end_wall,
+                        peak_speech_prob=None if None in peaks else max(peaks),
+                        last_index=last.utterance)

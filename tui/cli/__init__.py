@@ -4,7 +4,7 @@
 (:func:`streamer.config.build_config`: defaults, config file, ``LIVESCRIBE_*``, flags), and runs
 a command: a captioning session in the terminal UI (:mod:`tui.run`, Textual imported only then)
 or as plain captions (:mod:`tui.cli.plain`), or ``info``, ``config``, ``devices``
-(:mod:`tui.cli.commands`).
+(:mod:`tui.cli.commands`), or the transcription server, ``serve`` (:mod:`tui.cli.serve`).
 
 stdout carries data only (captions, or a command's output); logs, warnings and errors go to
 stderr, errors as one line. Exit codes are :class:`streamer.errors.ExitCode` (BSD sysexits):
@@ -180,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             from tui.cli.commands import info
 
             return info(built.config, json_out=args.json)
+        if args.command == "serve":
+            from tui.cli.serve import serve
+
+            return serve(args, built)
         return run(args, built.config)
 
     return guard(command, lambda: verbose)

@@ -7,9 +7,9 @@ puts them over the defaults, the config file and the environment and can say whe
 came from. Text is parsed by the engine's :func:`streamer.config.parse_value`, so a flag, a
 ``LIVESCRIBE_*`` variable and the config file accept the same spellings.
 
-Commands: ``livescribe [flags]`` captions; ``livescribe info``, ``livescribe config`` and
-``livescribe devices`` are subparsers, so flags may come before or after them
-(``livescribe -v info``).
+Commands: ``livescribe [flags]`` captions; ``livescribe info``, ``livescribe config``,
+``livescribe devices`` and ``livescribe serve`` are subparsers, so flags may come before or
+after them (``livescribe -v info``).
 """
 
 from __future__ import annotations
@@ -224,9 +224,46 @@ def build_parser() -> argparse.ArgumentParser:
                                          "default. Pass the index or a unique part of the name "
                                          "to 'livescribe --input-device'.")
     devices.add_argument("--json", action="store_true", help="one JSON array for machines")
+    serve_flags(sub, flags)
     devices.add_argument("-v", "--verbose", dest="ui.verbose", action="count", default=SUPPRESS,
                          help="more logging on stderr")
     return p
+
+
+def serve_flags(sub, flags: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand: the session flags (model, decoding, VAD, filters) and the
+    server's own (docs/server.md)."""
+    serve = sub.add_parser(
+        "serve", parents=[flags], help="run the transcription server (HTTP and WebSocket)",
+        description="Serve transcription over HTTP and WebSocket on one warm model: the OpenAI "
+                    "transcription REST API (POST /v1/audio/transcriptions), the OpenAI "
+                    "Realtime transcription protocol (/v1/realtime), livescribe's JSON-lines "
+                    "stream (/v1/stream), /health, /v1/sessions, /performance. Logs on stderr "
+                    "as JSON lines. Binds loopback unless told otherwise; any other address "
+                    "needs an API key. See docs/server.md.")
+    g = serve.add_argument_group("server")
+    _setting(g, "--host", key="server.host", help="address to listen on (not loopback: needs "
+                                                 "--api-key)")
+    _setting(g, "--port", key="server.port", help="TCP port (0: any free port)")
+    g.add_argument("--api-key", dest="api_key", metavar="KEY", default=None,
+                   help="require 'Authorization: Bearer KEY' on every route but /health "
+                        "(default: $LIVESCRIBE_API_KEY; never a setting, so 'livescribe "
+                        "config' cannot show it)")
+    _setting(g, "--max-sessions", key="server.max_sessions", metavar="N",
+             help="concurrent sessions; more are answered 429 with Retry-After")
+    _setting(g, "--max-upload-mb", key="server.max_upload_mb", metavar="MB",
+             help="largest upload (413 beyond)")
+    _setting(g, "--max-audio", key="server.max_audio_s", metavar="SECONDS",
+             help="longest audio of an upload or a stream (413, or the stream is closed)")
+    _setting(g, "--idle-timeout", key="server.idle_timeout_s", metavar="SECONDS",
+             help="close a stream that sends nothing for this long (408 for a stalled upload)")
+    _setting(g, "--batch-size", key="server.batch_size", metavar="N",
+             help="finals of different sessions decoded in one call (0: 1 on CPU, 8 on CUDA)")
+    _setting(g, "--partial-share", key="server.partial_share", metavar="SHARE",
+             help="most of the model's time partial decodes may take (the rest is kept for "
+                  "finals)")
+    _setting(g, "--log-format", key="server.log_format", choices=("json", "text"),
+             help="stderr logs as JSON lines or text")
 
 
 def flags_from(args: argparse.Namespace) -> dict[str, object]:
