@@ -21,7 +21,10 @@ thread (no capture or worker threads, so no backpressure merging), and is scored
   overlap, de-duplicated by word timestamps).
 
 ``--end-silence MS`` (repeatable) runs c with each end-of-utterance silence instead
-(``VadOptions.end_silence_ms``; docs/benchmarks.md, "End of utterance").
+(``VadOptions.end_silence_ms``; docs/benchmarks.md, "End of utterance"). ``--reference-segments``
+adds a row decoding each reference utterance alone with the stream's decoder (beam 1, encoder
+context sized to the audio; a longer one than 28 s keeps the oracle's text): what a perfect
+segmenter would give, which tells segmentation losses from decoding losses.
 
 Usage::
 
@@ -147,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--strategy", action="append", choices=list(STRATEGIES),
                    help="repeatable; default all")
+    p.add_argument("--reference-segments", action="store_true",
+                   help="also decode each reference utterance alone with the stream's decoder")
     p.add_argument("--end-silence", action="append", type=int, metavar="MS",
                    help="run c-utterance with this end-of-utterance silence (repeatable) "
                         "instead of the strategies")
@@ -162,8 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         x, segs = conditions.build(name)
         refs = [s["reference"] for s in segs]
-        orc = score(refs, oracle_texts(x, segs, args.model,
-                                       args.out / "oracle" / f"{name}-{args.model}.json"))
+        oracle = oracle_texts(x, segs, args.model, args.out / "oracle" / f"{name}-{args.model}.json")
+        orc = score(refs, oracle)
+        if args.reference_segments:
+            t0 = time.perf_counter()
+            texts = [o if s["end_s"] - s["start_s"] > 28 else decoder.decode(
+                x[int(s["start_s"] * 16000):int(s["end_s"] * 16000)],
+                speech_s=s["speech_end_s"] - s["speech_start_s"]).text
+                for s, o in zip(segs, oracle)]
+            got = score(refs, texts)
+            print(f"| {name} | reference segments | {got['wer']} | {orc['wer']} | "
+                  f"{len([k for k in got['lost'] if k not in orc['lost']])} | "
+                  f"{time.perf_counter() - t0:.0f} |", flush=True)
         for label, (vad, how) in runs.items():
             t0 = time.perf_counter()
             got = score(refs, run(x, decoder, vad, how))

@@ -1,8 +1,8 @@
-"""Stability of interim text: LocalAgreement-2 over the decodes of one open utterance.
+"""Stability of interim text: LocalAgreement-3 over the decodes of one open utterance.
 
-The words two decodes of the utterance agree on (compared without case and punctuation) become
-stable (Macháček et al., 2023, whisper_streaming's LocalAgreement-n with n = 2), under the rules
-measured in docs/benchmarks.md, "Interim captions". :class:`UtteranceState` holds one
+The words three decodes of the utterance agree on (compared without case and punctuation)
+become stable (Macháček et al., 2023, whisper_streaming's LocalAgreement-n, here with n = 3),
+under the rules measured in docs/benchmarks.md, "Interim captions". :class:`UtteranceState` holds one
 utterance's stable text and earlier hypotheses; :mod:`streamer.decoding.worker` decodes, this
 module only compares words.
 """
@@ -31,6 +31,14 @@ def agreed_prefix(older: list[str], newer: list[str]) -> int:
 AGREEMENT_GROWTH_S = 0.4
 #: no word becomes stable from a decode of less audio than this, seconds
 COMMIT_MIN_AUDIO_S = 1.0
+#: hypotheses that must agree on a word, each decoded on :data:`AGREEMENT_GROWTH_S` more audio
+#: than the one before (LocalAgreement-n). 3 by ``scripts/partials_bench.py``: with 2, tiny.en's
+#: finals lost 1.1 WER points against partials off (stable words from short decodes that the
+#: final disagreed with were forced on it), with 3 0.3; agreement over 1.0 s of growth instead
+#: (n = 2) lost 0.8 (docs/benchmarks.md, "Interim captions")
+AGREEMENT_N = 3
+
+
 class UtteranceState:
     """Partial state of the open utterance: its stable text and earlier hypotheses."""
 
@@ -41,19 +49,26 @@ class UtteranceState:
         self.pause: tuple[tuple[float, float], object] | None = None  # (speech bounds, result)
 
     def commit(self, n_samples: int, words: list[str]) -> None:
-        """LocalAgreement-2 with a hold-back: make stable the words ``words`` shares with the
-        latest hypothesis decoded on at least :data:`AGREEMENT_GROWTH_S` less audio, except the
+        """LocalAgreement-n with a hold-back: make stable the words ``words`` shares with the
+        latest hypothesis decoded on at least :data:`AGREEMENT_GROWTH_S` less audio (and with
+        the one before that, and so on: :data:`AGREEMENT_N` hypotheses in all), except the
         last shared word when fewer than two words follow it (a word at the audio's edge may
         still grow: "America" -> "Americans"). Stable words keep the form already shown (the
         older hypothesis's); the last one is held without its trailing punctuation until the
         next word becomes stable, which appends it (so the stable text only grows and keeps
         the punctuation Whisper gave: a prefix without any steers later decodes into
         unpunctuated text)."""
-        base = next((w for size, w in reversed(self.history)
-                     if n_samples - size >= AGREEMENT_GROWTH_S * 16000), None)
-        if base is None or n_samples < COMMIT_MIN_AUDIO_S * 16000:
+        if n_samples < COMMIT_MIN_AUDIO_S * 16000:
             return
-        n = agreed_prefix(base, words)
+        n, size, base = len(words), n_samples, None
+        for _ in range(AGREEMENT_N - 1):  # each older hypothesis must agree too
+            size, older = next(((s, w) for s, w in reversed(self.history)
+                                if size - s >= AGREEMENT_GROWTH_S * 16000), (None, None))
+            if older is None:
+                return
+            if base is None:  # stable words take the form of the newest agreeing one
+                base = older
+            n = min(n, agreed_prefix(older, words))
         if len(words) - n < 2:
             n -= 1
         stable = self.stable.split()

@@ -22,8 +22,9 @@ one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) an
 only when no final window waits: finals come first, and every snapshot replaced or made stale
 by its final is counted in ``partials_skipped``. A snapshot's text passes the same filter chain
 as a final (without becoming the chain's previous caption) before it is a :class:`Partial`.
-Stability is LocalAgreement-2 (Macháček et al., 2023, whisper_streaming): the words two
-decodes of the utterance agree on (compared without case and punctuation) become stable, and
+Stability is LocalAgreement-3 (Macháček et al., 2023, whisper_streaming;
+:mod:`streamer.decoding.stability`): the words three decodes of the utterance agree on
+(compared without case and punctuation) become stable, and
 every later decode of the utterance, its final included, keeps them: a free decode that agrees
 is used as is, one that disagrees is decoded again forced through the stable text
 (:meth:`WindowDecoder.decode`'s ``prefix``), so stable words never change. Words
