@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Onset rules for the segmenter: speech found against non-speech opened (issue 12 study).
+
+The segmenter opens an utterance only on Silero VAD: two consecutive 30 ms frames at >= 0.5
+(``VadOptions.speech_threshold``, ``onset_frames``). A telephone-band utterance of the
+robustness benchmark never reaches 0.5, so this study asks what a second onset path would cost:
+``R1:T:W:K:S`` also opens when at least ``K`` of the last ``W`` frames are webrtcvad-voiced at
+``S`` dB or more above the adaptive floor and Silero reached ``T`` among them (and is still at
+``T``/2). It counts reference utterances with an onset inside their speech, on speech conditions
+(``scripts/conditions.py``), and sounds of ``../shared/nonspeech`` with an onset inside them, at
+their level and 20 dB down. Frame decisions come from the real :class:`SpeechDetector`.
+
+Usage::
+
+    .venv/bin/python scripts/onset_study.py R0 R1:0.3:10:8:10 R1:0.2:10:8:10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import conditions  # noqa: E402
+from streamer.capture.audio import float32_to_int16  # noqa: E402
+from streamer.segmentation.vad import DetectorOptions, SpeechDetector  # noqa: E402
+
+FRAME_S = 0.03
+NONSPEECH = ROOT.parent / "shared" / "nonspeech"
+
+
+def frame_decisions(x: np.ndarray) -> np.ndarray:
+    """``float [n_frames, 3]``: Silero probability, webrtcvad voiced, SNR dB, per 30 ms frame."""
+    pcm = float32_to_int16(x)
+    det = SpeechDetector(DetectorOptions(), 30)
+    out = []
+    for i in range(0, pcm.size // 480 * 480, 480):
+        d = det.frame(pcm[i:i + 480])
+        out.append((d.speech_prob, d.voiced, d.snr_db))
+    return np.array(out, dtype=float)
+
+
+def onsets(frames: np.ndarray, rule: str) -> np.ndarray:
+    """``bool [n_frames]``: frames where ``rule`` would open an utterance (see the module doc)."""
+    p, voiced, snr = frames[:, 0], frames[:, 1] > 0, frames[:, 2]
+    trig = np.zeros(len(p), bool)
+    trig[1:] = (p[1:] >= .5) & (p[:-1] >= .5)  # R0: the segmenter's rule
+    if rule != "R0":
+        _, t, w, k, s = rule.split(":")
+        t, w, k, s = float(t), int(w), int(k), float(s)
+        good = np.concatenate([[0], np.cumsum(voiced & (snr >= s))])
+        for i in range(w, len(p)):
+            if good[i + 1] - good[i + 1 - w] >= k and p[i + 1 - w:i + 1].max() >= t \
+                    and p[i] >= t / 2:
+                trig[i] = True
+    return trig
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print, per rule, utterances found on speech conditions and sounds opened on non-speech."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rules", nargs="+")
+    ap.add_argument("--condition", action="append",
+                    help="speech conditions (default: phone dev voices pink10)")
+    args = ap.parse_args(argv)
+    for name in args.condition or ["phone", "dev", "voices", "pink10"]:
+        x, segs = conditions.build(name)
+        f = frame_decisions(x)
+        for r in args.rules:
+            t = onsets(f, r)
+            hit = sum(t[int(s["speech_start_s"] / FRAME_S):int(s["speech_end_s"] / FRAME_S) + 1]
+                      .any() for s in segs)
+            print(f"{name:10s} {r:20s} utterances with an onset {hit}/{len(segs)}", flush=True)
+    x = conditions.load(NONSPEECH / "nonspeech_dev.flac")
+    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
+    for gain_db in (0, -20):
+        f = frame_decisions(x * 10 ** (gain_db / 20))
+        for r in args.rules:
+            t = onsets(f, r)
+            kinds = [s["kind"] for s in meta
+                     if t[int(s["start_s"] / FRAME_S):int(s["end_s"] / FRAME_S) + 1].any()]
+            print(f"nonspeech {gain_db:+d} dB {r:20s} sounds opened: effects "
+                  f"{kinds.count('effect')}, music {kinds.count('music')} (of {len(meta)})",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
