@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import PipelineStats, WindowTimings
+from streamer.events import Event, PipelineStats, SourceOpened, WindowTimings
 from streamer.output.journal import JournalSink, open_journal
 from streamer.output.sinks import Sink, make_sink
 
@@ -38,6 +38,26 @@ def open_output(config: Config) -> TextIO | None:
     except OSError as exc:
         raise LivescribeError(f"cannot write {path}: {exc.strerror or exc}",
                               ExitCode.CANT_CREATE) from None
+
+
+def begin(pipeline, config: Config) -> tuple[Iterator[Event], SourceOpened, TextIO | None]:
+    """Start ``pipeline``'s events and open the configured output file, as both front ends do.
+
+    Returns:
+        ``(the rest of the events, the SourceOpened event, the output file or None)``; nothing
+        runs yet, so a bad output stops the session cleanly here.
+
+    Raises:
+        LivescribeError: the output cannot be created (73); the pipeline is stopped first.
+    """
+    events = pipeline.events()
+    opened = next(events)
+    assert isinstance(opened, SourceOpened)
+    try:
+        return events, opened, open_output(config)
+    except LivescribeError:
+        pipeline.stop()
+        raise
 
 
 def caption_sink(config: Config, stream: TextIO, partials: bool = False) -> Sink:

@@ -17,10 +17,9 @@ import sys
 
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import SourceOpened
 from tui.app import LivescribeApp, make_app
 from tui.loghandler import TuiLogHandler
-from tui.outputs import caption_sink, format_benchmark, journal_failure, open_output, start_journal
+from tui.outputs import begin, caption_sink, format_benchmark, journal_failure, start_journal
 
 #: ``ui.verbose`` -> the lowest level the app receives
 _LEVELS = {0: logging.WARNING, 1: logging.INFO}
@@ -40,14 +39,7 @@ def run_tui(pipeline, config: Config) -> int:
             terminal is restored.
     """
     verbose = config.ui.verbose
-    events = pipeline.events()
-    opened = next(events)  # SourceOpened: nothing runs yet
-    assert isinstance(opened, SourceOpened)
-    try:
-        out = open_output(config)
-    except LivescribeError:
-        pipeline.stop()
-        raise
+    events, opened, out = begin(pipeline, config)
     sinks = [caption_sink(config, out)] if out is not None else []
     app = make_app(pipeline, model_name=config.model.name, sinks=sinks,
                    events=itertools.chain([opened], events), show_log=verbose > 0,

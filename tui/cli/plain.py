@@ -21,10 +21,9 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from streamer.config import Config
 from streamer.errors import ExitCode, LivescribeError
-from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SessionFailed,
-                             SourceOpened, WindowTimings)
-from tui.outputs import (TIMINGS_KEPT, caption_sink, format_benchmark, journal_failure,
-                         open_output, report, start_journal)
+from streamer.events import Caption, ModelReady, Partial, PipelineStats, SessionFailed, WindowTimings
+from tui.outputs import (TIMINGS_KEPT, begin, caption_sink, format_benchmark, journal_failure,
+                         report, start_journal)
 from tui.progress import ReplayProgress, model_progress
 
 logger = logging.getLogger("tui")
@@ -43,14 +42,7 @@ def run_plain(pipeline, config: Config) -> int:
             session failed (its code), or the journal failed mid-session (74); every caption
             decoded before a failure was written first.
     """
-    events = pipeline.events()
-    opened = next(events)  # SourceOpened: nothing runs yet, so a bad output stops cleanly here
-    assert isinstance(opened, SourceOpened)
-    try:
-        out = open_output(config)
-    except LivescribeError:
-        pipeline.stop()
-        raise
+    events, opened, out = begin(pipeline, config)
     out_stream = out or sys.stdout
     sink = caption_sink(config, out_stream, partials=bool(config.output.partials))
     try:
