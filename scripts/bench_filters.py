@@ -48,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 from streamer.capture.audio import decode_blocks, int16_to_float32  # noqa: E402
 from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder  # noqa: E402
 from streamer.segmentation.window import SpeechWindow  # noqa: E402
-from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterChain, FilterOptions,  # noqa: E402
-                              is_known_phrase)
+from streamer.decoding.chain import FilterChain  # noqa: E402
+from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterOptions,  # noqa: E402
+                                       is_known_phrase)
 from streamer.decoding.gate import GateOptions  # noqa: E402
 from streamer.decoding.gate import check as gate_check  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402

@@ -50,7 +50,7 @@ import conditions  # noqa: E402
 from robust_bench import oracle_texts, score  # noqa: E402
 from streamer.capture.audio import float32_to_int16, int16_to_float32  # noqa: E402
 from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E402
-from streamer.decoding.filters import FilterChain  # noqa: E402
+from streamer.decoding.chain import FilterChain  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402
 from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 

@@ -18,10 +18,11 @@ import pytest
 from conftest import ASSETS, load_pcm
 from streamer.decoding.decoder import DecodeResult
 from streamer.segmentation.window import SpeechWindow
-from streamer.decoding.filters import (FILTERS_OFF, FilterChain, FilterContext, FilterOptions, annotation,
-                              compression_ratio, is_known_phrase, known_phrase, language,
-                              low_alnum, no_speech, repeat_previous, repetition, run_chain,
-                              trim_loop)
+from streamer.decoding.chain import FilterChain, run_chain
+from streamer.decoding.filters import (FILTERS_OFF, FilterContext, FilterOptions, annotation,
+                                       compression_ratio, is_known_phrase, known_phrase, language,
+                                       low_alnum, no_speech, repeat_previous, repetition)
+from streamer.decoding.text import trim_loop
 
 OPTS = FilterOptions()
 
@@ -39,7 +40,7 @@ def result(text: str, no_speech_prob: float, avg_logprob: float, lang: str = "en
 def window(voiced_s: float, start_s: float = 0.0, duration_s: float = 5.0) -> SpeechWindow:
     """A window with ``voiced_s`` seconds of webrtcvad speech frames."""
     return SpeechWindow(0, np.zeros(0, np.int16), start_s, start_s + duration_s, voiced_s, 0.0,
-                        "pause")
+                        "end")
 
 
 CTX = FilterContext()
@@ -245,3 +246,18 @@ def test_nonspeech_benchmark_runs_and_reports_well_formed_numbers():
         assert res["sources"][name]["windows_vad"] == 0 and res["sources"][name]["words"] == 0
     assert res["words"] == 0
     assert "words emitted" in markdown(res)
+
+
+def test_interim_text_needs_the_model_to_hear_speech():
+    # a game sound's pause snapshot decoded "Oops." at no_speech_prob 0.75, avg_logprob -0.97:
+    # Whisper's two-part rule keeps it; interim text needs no_speech_prob <= 0.6 alone
+    from dataclasses import replace as _replace
+
+    r = result("Oops.", 0.75, -0.97)
+    final = window(1.8)
+    snapshot = _replace(final, reason="pause")
+    assert no_speech(r, final, OPTS, FilterContext()).keep
+    v = no_speech(r, snapshot, OPTS, FilterContext())
+    assert not v.keep and "partial" in v.reason
+    ok = _replace(r, no_speech_prob=0.55, avg_logprob=-0.2)  # real speech's snapshots: <= 0.59
+    assert no_speech(ok, snapshot, OPTS, FilterContext()).keep

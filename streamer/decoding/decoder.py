@@ -58,7 +58,7 @@ class DecodingOptions:
         language_detection_threshold: a window whose top language probability exceeds this
             fixes the language at once (faster-whisper's default 0.5).
         fallback: decode a window again when its text is a loop (compression ratio above
-            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.filters.trim_loop`)
+            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
             over at least ``early_end_min_speech_s``): first with the full 30 s context, then
             in timestamp mode; the first clean text is kept, else the longest loop-trimmed one.
@@ -281,7 +281,7 @@ class WindowDecoder:
             # every decode failed its check: the longest text once its loop is cut
             from faster_whisper.transcribe import get_compression_ratio
 
-            from streamer.decoding.filters import trim_loop
+            from streamer.decoding.text import trim_loop
 
             best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
             text = trim_loop(best.text)[0]
@@ -298,7 +298,7 @@ class WindowDecoder:
         """``"loop"``, ``"early_end"`` or ``""`` for a decoded text (options' thresholds)."""
         from faster_whisper.transcribe import get_compression_ratio
 
-        from streamer.decoding.filters import trim_loop
+        from streamer.decoding.text import trim_loop
 
         o = self.options
         if text and (get_compression_ratio(text) > o.loop_compression_ratio

@@ -1,9 +1,9 @@
 """Anti-hallucination filters: each looks at one decoded window and keeps or drops it.
 
 A filter is a small named function ``(result, window, options, context) -> Verdict``; the chain
-stops at the first drop. :class:`FilterChain` holds the little state the chain needs between
-windows (the previous caption) and is what the worker calls; the worker counts drops per filter
-name and emits a :class:`~streamer.events.WindowDropped` event for each.
+stops at the first drop. :class:`~streamer.decoding.chain.FilterChain` runs it and holds the
+little state it needs between windows (the previous caption); the worker counts drops per
+filter name and emits a :class:`~streamer.events.WindowDropped` event for each.
 
 The filters, in chain order:
 
@@ -12,7 +12,8 @@ The filters, in chain order:
   ``♪ ... ♪``), never speech;
 - ``low_alnum``: too small a share of letters and digits (``"..."``, ``"- -"``);
 - ``no_speech``: Whisper's silence rule, no_speech_prob above a threshold with avg_logprob < -1
-  (openai/whisper ``transcribe.py``: 0.6 and -1.0; ours 0.45, measured);
+  (openai/whisper ``transcribe.py``: 0.6 and -1.0; ours 0.45, measured); for interim text,
+  no_speech_prob above 0.6 alone;
 - ``low_logprob``: avg_logprob below a hard floor (-1.1, measured: music);
 - ``weak_detection``: Silero VAD found the window only weakly (peak probability below 0.92,
   under 0.6 s confirmed) and the decode is unsure too (avg_logprob < -1.0): two independent
@@ -33,17 +34,15 @@ loop trimming, the phrase list) are in :mod:`streamer.decoding.text`.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from streamer.decoding.decoder import DecodeResult
 from streamer.decoding.text import (HALLUCINATIONS_PATH, _tokens, is_known_phrase, longest_run,
-                                    normalize, trim_loop)
+                                    normalize)
 from streamer.segmentation.window import SpeechWindow
 
-logger = logging.getLogger(__name__)
 
 
 
@@ -104,6 +103,10 @@ class FilterOptions:
         loop_no_speech_threshold: a caption that held a loop is dropped (``repetition``) rather
             than cut when no_speech_prob is above this: loops on real speech decoded with
             no_speech_prob <= 0.6, loops on music with 0.73-0.79 (our benchmark).
+        partial_no_speech_threshold: interim text (a snapshot's decode) is dropped when
+            no_speech_prob is above this, whatever its avg_logprob (upstream's 0.6 alone): no
+            kept partial of meeting_dev went above 0.59; a game sound's "Oops." did (0.75 at
+            avg_logprob -0.97, shared non-speech 20 dB down; docs/benchmarks.md).
     """
 
     no_speech_threshold: float | None = 0.45
@@ -126,6 +129,7 @@ class FilterOptions:
     drop_annotations: bool = True
     trim_loops: bool = True
     loop_no_speech_threshold: float | None = 0.65
+    partial_no_speech_threshold: float | None = 0.6
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,11 @@ def low_alnum(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterConte
 
 
 def no_speech(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterContext) -> Verdict:
-    """Whisper's silence rule: high no_speech_prob together with low avg_logprob."""
+    """Whisper's silence rule: high no_speech_prob together with low avg_logprob; for interim
+    text (a snapshot), no_speech_prob above ``partial_no_speech_threshold`` alone."""
+    t = o.partial_no_speech_threshold
+    if w.is_snapshot and t is not None and r.no_speech_prob > t:
+        return Verdict(False, "no_speech", f"partial: no_speech_prob {r.no_speech_prob:.2f} > {t}")
     if o.no_speech_threshold is None or o.log_prob_threshold is None:
         return KEEP
     if r.no_speech_prob > o.no_speech_threshold and r.avg_logprob < o.log_prob_threshold:
@@ -332,7 +340,7 @@ FILTERS_OFF = FilterOptions(
     weak_peak_speech_prob=None,
     compression_ratio_threshold=None, min_alnum_share=None, max_word_run=None, max_phrase_run=None, language_prob_threshold=None,
     repeat_within_s=None, phrases_path="", drop_annotations=False, trim_loops=False,
-    loop_no_speech_threshold=None)
+    loop_no_speech_threshold=None, partial_no_speech_threshold=None)
 
 #: The chain, in order of evaluation.
 DEFAULT_CHAIN: tuple[Filter, ...] = (empty_text, annotation, low_alnum, no_speech, low_logprob,
@@ -347,60 +355,3 @@ FILTER_NAMES: dict[Filter, str] = {
     repetition: "repetition", language: "language", known_phrase: "known_phrase",
     repeat_previous: "repeat_previous",
 }
-
-
-def run_chain(result: DecodeResult, window: SpeechWindow, options: FilterOptions,
-              context: FilterContext = FilterContext(),
-              chain: tuple[Filter, ...] = DEFAULT_CHAIN) -> Verdict:
-    """Apply ``chain`` in order; return the first drop, or KEEP."""
-    for f in chain:
-        v = f(result, window, options, context)
-        if not v.keep:
-            return v
-    return KEEP
-
-
-class FilterChain:
-    """The filter chain of one session, remembering the previous caption.
-
-    Args:
-        options: thresholds.
-        language: the language the user set, or None when it is detected.
-        chain: filters in order of evaluation.
-    """
-
-    def __init__(self, options: FilterOptions = FilterOptions(), language: str | None = None,
-                 chain: tuple[Filter, ...] = DEFAULT_CHAIN) -> None:
-        self.options = options
-        self.chain = chain
-        self.context = FilterContext(language=language)
-
-    def check(self, result: DecodeResult, window: SpeechWindow, remember: bool = True) -> Verdict:
-        """Judge one decoded window; a kept window becomes the previous caption unless
-        ``remember`` is False (a partial's text is judged, not remembered).
-
-        A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
-        ``options.trim_loops``); the filters then judge the trimmed text, and a kept verdict
-        carries it in ``Verdict.text``.
-        """
-        trimmed = None
-        if self.options.trim_loops and result.text:
-            text, period, repeats = trim_loop(result.text)
-            if period:
-                from faster_whisper.transcribe import get_compression_ratio
-
-                logger.info("window %d: cut a loop of %d token(s) x%d: %r -> %r", window.index,
-                            period, repeats, result.text[:80], text)
-                result = replace(result, text=text, compression_ratio=get_compression_ratio(text))
-                trimmed = text
-        t = self.options.loop_no_speech_threshold
-        if trimmed is not None and t is not None and result.no_speech_prob > t:
-            return Verdict(False, "repetition", f"a loop and no_speech_prob "
-                                                f"{result.no_speech_prob:.2f} > {t}")
-        v = run_chain(result, window, self.options, self.context, self.chain)
-        if v.keep and remember:
-            self.context = replace(self.context, previous_text=result.text,
-                                   previous_end_s=window.end_s)
-            if trimmed is not None:
-                v = Verdict(True, "repetition", "loop cut", trimmed)
-        return v

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING
 
 from streamer.capture.audio import int16_to_float32
 from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
-from streamer.decoding.filters import FilterChain, FilterOptions
+from streamer.decoding.chain import FilterChain
+from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot

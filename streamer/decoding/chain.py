@@ -1,0 +1,72 @@
+"""Running the filter chain on a session's decoded windows (:mod:`streamer.decoding.filters`
+holds the filters and their thresholds)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.filters import (DEFAULT_CHAIN, KEEP, Filter, FilterContext, FilterOptions,
+                                       Verdict)
+from streamer.decoding.text import trim_loop
+from streamer.segmentation.window import SpeechWindow
+
+logger = logging.getLogger(__name__)
+
+
+def run_chain(result: DecodeResult, window: SpeechWindow, options: FilterOptions,
+              context: FilterContext = FilterContext(),
+              chain: tuple[Filter, ...] = DEFAULT_CHAIN) -> Verdict:
+    """Apply ``chain`` in order; return the first drop, or KEEP."""
+    for f in chain:
+        v = f(result, window, options, context)
+        if not v.keep:
+            return v
+    return KEEP
+
+
+class FilterChain:
+    """The filter chain of one session, remembering the previous caption.
+
+    Args:
+        options: thresholds.
+        language: the language the user set, or None when it is detected.
+        chain: filters in order of evaluation.
+    """
+
+    def __init__(self, options: FilterOptions = FilterOptions(), language: str | None = None,
+                 chain: tuple[Filter, ...] = DEFAULT_CHAIN) -> None:
+        self.options = options
+        self.chain = chain
+        self.context = FilterContext(language=language)
+
+    def check(self, result: DecodeResult, window: SpeechWindow, remember: bool = True) -> Verdict:
+        """Judge one decoded window; a kept window becomes the previous caption unless
+        ``remember`` is False (a partial's text is judged, not remembered).
+
+        A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
+        ``options.trim_loops``); the filters then judge the trimmed text, and a kept verdict
+        carries it in ``Verdict.text``.
+        """
+        trimmed = None
+        if self.options.trim_loops and result.text:
+            text, period, repeats = trim_loop(result.text)
+            if period:
+                from faster_whisper.transcribe import get_compression_ratio
+
+                logger.info("window %d: cut a loop of %d token(s) x%d: %r -> %r", window.index,
+                            period, repeats, result.text[:80], text)
+                result = replace(result, text=text, compression_ratio=get_compression_ratio(text))
+                trimmed = text
+        t = self.options.loop_no_speech_threshold
+        if trimmed is not None and t is not None and result.no_speech_prob > t:
+            return Verdict(False, "repetition", f"a loop and no_speech_prob "
+                                                f"{result.no_speech_prob:.2f} > {t}")
+        v = run_chain(result, window, self.options, self.context, self.chain)
+        if v.keep and remember:
+            self.context = replace(self.context, previous_text=result.text,
+                                   previous_end_s=window.end_s)
+            if trimmed is not None:
+                v = Verdict(True, "repetition", "loop cut", trimmed)
+        return v
