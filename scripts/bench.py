@@ -315,7 +315,7 @@ def offline_wer(audio: Path, config: Config, segments: list[dict], language: str
 
     pcm = np.concatenate(list(decode_blocks(audio, 16000 * 10)))
     x = int16_to_float32(pcm)
-    _, plan = plan_for(config.model, config.decoding.language)
+    _, plan = plan_for(config.model, config.decoding.language, task=config.decoding.task)
     decoder, plan = start_decoder(plan, replace(config.decoding, beam_size=plan.beam_size))
     model = decoder.model  # the faster_whisper.WhisperModel the session would decode with
     lang = config.decoding.language or ("en" if not model.model.is_multilingual else None)

@@ -81,7 +81,8 @@ class ServingEngine:
                  machine: Probe | None = None, plan: Plan | None = None) -> None:
         self.config = config
         if plan is None:
-            machine, plan = plan_for(config.model, config.decoding.language, machine)
+            machine, plan = plan_for(config.model, config.decoding.language, machine,
+                                     task=config.decoding.task)
         self.plan = plan
         self._loader = loader
         self._decoding = replace(config.decoding, beam_size=plan.beam_size)
