@@ -154,6 +154,28 @@ def test_sessions_and_performance_while_a_stream_is_open(server):
     assert lines[-1]["type"] == "stats"
 
 
+def test_a_cuda_plan_that_falls_back_to_the_cpu_batches_as_a_cpu(plan):
+    """The batch size follows the device that loaded, not the one planned."""
+    from streamer.errors import LoadError
+
+    def loader(spec, decoding):
+        if spec.device == "cuda":
+            raise LoadError("no CUDA driver")
+        return FakeDecoder(spec, decoding)
+
+    cuda = replace(plan, device="cuda", compute_type="float16",
+                   fallback=(replace(plan.fallback[0], device="cuda", compute_type="float16"),
+                             *plan.fallback))
+    engine = ServingEngine(Config(model=ModelRequest(name="tiny.en")), loader=loader, plan=cuda)
+    assert engine.batch_size == 8
+    engine.start()
+    assert engine.scheduler.ready.wait(BOUND_S) and engine.ready
+    assert engine.plan.device == "cpu"
+    assert engine.batch_size == engine.scheduler.batch_size == 1
+    assert engine.performance()["scheduler"]["batch_size"] == 1
+    engine.close()
+
+
 # -- REST ---------------------------------------------------------------------------------------
 
 def test_every_response_format(server):

@@ -86,16 +86,21 @@ class ServingEngine:
         self.plan = plan
         self._loader = loader
         self._decoding = replace(config.decoding, beam_size=plan.beam_size)
-        s = config.server
-        self.batch_size = s.batch_size or (8 if plan.device == "cuda" else 1)
+        #: finals batched per decode; set again from the device that loaded (a CUDA plan that
+        #: fell back to the CPU batches as a CPU does)
+        self.batch_size = self._batch_size(plan.device)
         self.scheduler = Scheduler(self._load, batch_size=self.batch_size,
-                                   partial_share=s.partial_share, name="inference")
+                                   partial_share=config.server.partial_share, name="inference")
         self._sessions: dict[str, ServerSession] = {}
         self._lock = threading.Lock()
         self._started_mono = time.monotonic()
         self.opened = self.refused = 0  #: sessions opened and refused (busy) since start
         self._audio_done_s = 0.0  # audio of the sessions that ended
         self._captions_done = 0
+
+    def _batch_size(self, device: str) -> int:
+        """``server.batch_size``, or its default for ``device``: 8 on CUDA, 1 on a CPU."""
+        return self.config.server.batch_size or (8 if device == "cuda" else 1)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -108,6 +113,7 @@ class ServingEngine:
         first long window of a session finds its buffers allocated, and Silero VAD loaded
         once (onnxruntime), so the first session does not pay for either."""
         decoder, self.plan = start_decoder(self.plan, self._decoding, self._loader)
+        self.batch_size = self.scheduler.batch_size = self._batch_size(self.plan.device)
         # a view's warm-up: the decoder's own warmup_s stays the calibration's measurement
         decoder.for_session().warm_up(WARM_CONTEXT_S)
         from streamer.segmentation.vad import SileroVad
@@ -238,7 +244,9 @@ class ServingEngine:
         ready = self.scheduler.model_ready
         sessions = self.sessions()
         audio_s = self._audio_done_s + sum(s.audio_s for s in sessions)
-        lat = [x for s in sessions for x in s.latencies]
+        # each deque copied in one call: its session's thread appends while we read
+        per_session = {s.id: list(s.latencies) for s in sessions}
+        lat = [x for xs in per_session.values() for x in xs]
         return {
             "ready": self.ready,
             "model": None if ready is None else {
@@ -260,7 +268,7 @@ class ServingEngine:
             "sessions_refused": self.refused,
             "captions": self._captions_done + sum(s.captions for s in sessions),
             "latency_p50_s": percentile(lat, 50), "latency_p95_s": percentile(lat, 95),
-            "session_latency": {s.id: {"p50_s": percentile(s.latencies, 50),
-                                       "p95_s": percentile(s.latencies, 95)}
+            "session_latency": {s.id: {"p50_s": percentile(per_session[s.id], 50),
+                                       "p95_s": percentile(per_session[s.id], 95)}
                                 for s in sessions if s.live},
         }

@@ -30,7 +30,8 @@ LATENCIES_KEPT = 4096
 
 def percentile(values, q: float) -> float | None:
     """The ``q``-th percentile of ``values`` (seconds), rounded to ms; None when empty."""
-    return round(float(np.percentile(list(values), q)), 3) if len(values) else None
+    values = list(values)  # one copy: a session's deque may grow on its thread meanwhile
+    return round(float(np.percentile(values, q)), 3) if values else None
 
 
 class ServerSession:
