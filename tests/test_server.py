@@ -9,6 +9,7 @@ tests/test_server_model.py.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import socket
@@ -291,6 +292,32 @@ def test_sessions_over_the_limit_are_429_with_retry_after(plan):
             messages(ws)
         assert wait_ready(base)["sessions"] == 0
         assert post(base).status_code == 200  # the slot is free again
+
+
+@pytest.mark.parametrize("rate", ["fast", 0, -16000, 4000, 200000, 16000.5, True])
+def test_a_bad_sample_rate_is_invalid_value_on_both_protocols(server, rate):
+    """``/v1/stream?sample_rate=`` and the Realtime ``session.update`` share one check: a rate
+    that is not a whole number of Hz within 8000..96000 is ``invalid_value``, never a 500 or
+    an exception inside the handler."""
+    base, _ = server
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(ws_url(base, f"/v1/stream?sample_rate={rate}")):
+            pass
+    assert refused.value.response.status_code == 400
+    assert json.loads(refused.value.response.body)["error"]["code"] == "invalid_value"
+    with connect(ws_url(base, "/v1/realtime?intent=transcription")) as ws:
+        assert json.loads(ws.recv(BOUND_S))["type"] == "session.created"
+        ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {
+            "format": {"type": "audio/pcm", "rate": rate}}}}}))
+        error = json.loads(ws.recv(BOUND_S))
+        assert error["type"] == "error" and error["error"]["code"] == "invalid_value", error
+        ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {
+            "format": {"type": "audio/pcm", "rate": 16000}}}}}))
+        updated = json.loads(ws.recv(BOUND_S))  # the connection is still usable
+        assert updated["session"]["audio"]["input"]["format"]["rate"] == 16000
+        ws.send(json.dumps({"type": "input_audio_buffer.append",
+                            "audio": base64.b64encode(bytes(3200)).decode()}))
+        ws.close()
 
 
 def test_an_idle_stream_is_closed(plan):

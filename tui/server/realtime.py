@@ -32,8 +32,8 @@ from starlette.websockets import WebSocket
 from streamer.errors import LimitError, LivescribeError
 from streamer.events import Caption, Partial, SessionFailed, WindowDropped
 from tui.server.bridge import EventBridge
-from tui.server.errors import from_engine, one_line
-from tui.server.rest import client_of
+from tui.server.errors import HTTPError, from_engine, one_line
+from tui.server.rest import client_of, parse_rate
 
 DEFAULT_RATE_HZ = 24_000  #: the Realtime API's PCM16 rate
 
@@ -91,10 +91,15 @@ class RealtimeConnection:
             fmt = audio.get("format") or {}
             tr = audio.get("transcription") or {}
             ok = fmt.get("type", "audio/pcm") == "audio/pcm"
-            self.rate_hz = int(fmt.get("rate") or self.rate_hz)
         if not ok:
             await self.error(f"unsupported audio format {fmt!r}: send PCM16", "invalid_value")
             return
+        if not beta and fmt.get("rate") is not None:
+            try:
+                self.rate_hz = parse_rate(fmt["rate"], "session.audio.input.format.rate")
+            except HTTPError as exc:
+                await self.error(exc.message, "invalid_value")
+                return
         self.language = tr.get("language") or self.language
         self.prompt = tr.get("prompt") or self.prompt
         if beta:

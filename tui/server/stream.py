@@ -29,7 +29,7 @@ from streamer.errors import LimitError, LivescribeError
 from streamer.events import Caption, Partial, PipelineStats, SessionFailed
 from tui.server.bridge import EventBridge
 from tui.server.errors import HTTPError, from_engine, one_line
-from tui.server.rest import client_of
+from tui.server.rest import client_of, parse_rate
 
 logger = logging.getLogger("tui.server")
 
@@ -64,12 +64,9 @@ async def stream(ws: WebSocket) -> None:
     engine, opts = ws.app.state.engine, ws.app.state.options
     q = ws.query_params
     try:
-        rate = int(q.get("sample_rate", "16000"))
-        if not 8000 <= rate <= 96000:
-            raise ValueError
-    except ValueError:
-        await refuse(ws, HTTPError(400, "sample_rate must be 8000..96000 Hz", "invalid_value",
-                                   "sample_rate"))
+        rate = parse_rate(q.get("sample_rate", "16000"))
+    except HTTPError as exc:
+        await refuse(ws, exc)
         return
     bridge = EventBridge((Caption, Partial, PipelineStats, SessionFailed))
     try:
