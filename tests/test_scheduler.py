@@ -313,3 +313,29 @@ def test_a_detached_session_is_served_no_more(held_load):
     b.put(None)
     b.join(BOUND_S)
     assert log == [("final", 2, 0)] and sched.sessions() == []
+
+
+def test_a_session_detached_during_its_last_decode_is_let_go_once():
+    """``detach`` (the consumer left) while the scheduler decodes a session's last window, the
+    end already taken: the scheduler's own removal afterwards is no error."""
+    log: list = []
+    hold = threading.Event()
+    model = FakeModel(log, hold)
+    sched = Scheduler(lambda: model)
+    sched.start()
+    a, _ = session(sched, merge=True)  # merging takes the end with the window
+    b, _ = session(sched)
+    a.start()
+    b.start()
+    a.put(window(1, 0))
+    a.put(None)
+    assert model.entered.wait(BOUND_S)  # decoding a's last window, its end taken
+    assert a.ended
+    sched.detach(a)
+    hold.set()
+    b.put(window(2, 0))
+    b.put(None)
+    b.join(BOUND_S)  # served after a's step: that step is over
+    assert b.done.is_set() and sched.stats().errors == 0 and sched.sessions() == []
+    sched.stop()
+    sched.join(BOUND_S)

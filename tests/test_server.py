@@ -177,6 +177,34 @@ def test_a_cuda_plan_that_falls_back_to_the_cpu_batches_as_a_cpu(plan):
     engine.close()
 
 
+def test_a_session_whose_source_fails_to_start_leaves_the_scheduler(plan):
+    """A session failing after its worker attached (its source cannot start) is detached from
+    the shared scheduler: nothing stays attached once its events have ended."""
+    from streamer.capture.push import PushSource
+    from streamer.errors import DeviceError
+    from streamer.events import SessionFailed
+    from streamer.pipeline import Pipeline
+    from streamer.serving.session import ServerSession
+
+    class Refusing(PushSource):
+        def start(self) -> None:
+            raise DeviceError("the source cannot start")
+
+    config = Config(model=ModelRequest(name="tiny.en"))
+    engine = ServingEngine(config, loader=FakeDecoder, plan=plan)
+    engine.start()
+    assert engine.scheduler.ready.wait(BOUND_S) and engine.ready
+    seen: list = []
+    pipeline = Pipeline(config, Refusing, plan=engine.plan, scheduler=engine.scheduler)
+    session = ServerSession("sess_x", "stream", "test", pipeline, seen.append)
+    session.start()
+    assert session.join(BOUND_S)
+    assert isinstance(session.error, DeviceError)
+    assert any(isinstance(e, SessionFailed) for e in seen) and seen[-1] is None
+    assert pipeline.worker.done.is_set() and engine.scheduler.sessions() == []
+    engine.close()
+
+
 # -- REST ---------------------------------------------------------------------------------------
 
 def test_every_response_format(server):

@@ -310,6 +310,7 @@ class Scheduler:
             self._finals += 1
         for s in chosen:
             if s.ended:
-                with self._lock:
-                    self._sessions.remove(s)
+                with self._lock:  # detach() may have let it go meanwhile
+                    if s in self._sessions:
+                        self._sessions.remove(s)
                 s.done.set()

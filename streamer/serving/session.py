@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from streamer.errors import LimitError, LivescribeError
+from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.events import Caption, Event, PipelineStats, SessionFailed
 
 logger = logging.getLogger(__name__)
@@ -113,17 +113,25 @@ class ServerSession:
             self._hand(SessionFailed(str(exc), int(exc.exit_code)))
         except Exception as exc:  # pragma: no cover - a bug ends this session only
             logger.exception("session %s failed", self.id)
-            self.error = LivescribeError(f"internal error: {exc}")
-            self.pipeline.stop()
-            worker = self.pipeline.worker
-            if worker.scheduler is not None:  # nothing more is decoded for it
-                worker.scheduler.detach(worker)
-            self._hand(SessionFailed(str(self.error), 70))
+            self.error = LivescribeError(f"internal error: {exc}", ExitCode.SOFTWARE)
+            self._hand(SessionFailed(str(self.error), int(ExitCode.SOFTWARE)))
         finally:
+            self._let_go()
             self.done.set()
             if self._on_done is not None:
                 self._on_done(self)
             self._hand(None)  # the end
+
+    def _let_go(self) -> None:
+        """After the events ended: a session that failed before its worker was done is
+        stopped and detached from the shared scheduler (nothing more is decoded for it, and
+        its slot in the scheduler is freed); a session that ended normally is left alone."""
+        worker = self.pipeline.worker
+        if worker.done.is_set():
+            return
+        self.pipeline.stop()
+        if worker.scheduler is not None:
+            worker.scheduler.detach(worker)
 
     def _note(self, ev: Event) -> None:
         if isinstance(ev, Caption):
