@@ -339,3 +339,20 @@ def test_a_session_detached_during_its_last_decode_is_let_go_once():
     assert b.done.is_set() and sched.stats().errors == 0 and sched.sessions() == []
     sched.stop()
     sched.join(BOUND_S)
+
+
+def test_a_merged_backlog_stays_within_max_merge_s_gaps_included():
+    """n windows merged have n - 1 gaps of MERGE_GAP_S: all of them count against the limit
+    (0.9 s windows, 3 s limit: two merge into 2.0 s; a third would make 3.1 s)."""
+    from streamer.segmentation.window import MERGE_GAP_S
+
+    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), queue.Queue(), merge_backlog=True, max_merge_s=3.0)
+    for i in range(3):
+        w.windows.put(window(1, i, seconds=0.9))
+    w.windows.put(None)
+    first = w.next_final()
+    assert first.reason == "merged" and w.windows_merged == 1
+    assert len(first.audio) == int(1.8 * 16000) + int(MERGE_GAP_S * 16000) <= 3.0 * 16000
+    third = w.next_final()
+    assert third.index == 2 and w.ended and w.next_final() is None

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamer.capture.audio import int16_to_float32
+from streamer.capture.audio import SAMPLE_RATE, int16_to_float32
 from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
 from streamer.decoding.filters import FilterChain, FilterOptions
 from streamer.decoding.gate import GateOptions
@@ -222,6 +222,8 @@ class InferenceWorker:
             self.ended = True
             return None
         batch = [window]
+        samples = len(window.audio)
+        gap = int(MERGE_GAP_S * SAMPLE_RATE)  # merge_windows' silence between two windows
         while self.merge_backlog:
             try:
                 nxt = self.windows.get_nowait()
@@ -230,16 +232,16 @@ class InferenceWorker:
             if nxt is None:
                 self.ended = True
                 break
-            if sum(len(w.audio) for w in batch) / 16000 + MERGE_GAP_S + nxt.duration_s \
-                    > self.max_merge_s:
+            # the merge's length with nxt: n + 1 windows, n gaps between them
+            if (samples + len(batch) * gap + len(nxt.audio)) / SAMPLE_RATE > self.max_merge_s:
                 self._pending = nxt
                 break
             batch.append(nxt)
+            samples += len(nxt.audio)
         if len(batch) > 1:
             self.windows_merged += len(batch) - 1
             logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
-                        "one decode", batch[0].index, batch[-1].index,
-                        sum(len(w.audio) for w in batch) / 16000)
+                        "one decode", batch[0].index, batch[-1].index, samples / SAMPLE_RATE)
             window = merge_windows(batch)
         return window
 
