@@ -356,3 +356,26 @@ def test_a_merged_backlog_stays_within_max_merge_s_gaps_included():
     assert len(first.audio) == int(1.8 * 16000) + int(MERGE_GAP_S * 16000) <= 3.0 * 16000
     third = w.next_final()
     assert third.index == 2 and w.ended and w.next_final() is None
+
+
+def test_word_times_are_aligned_only_for_a_kept_caption():
+    """A decode's ``align`` runs once it becomes a caption, never for a partial's decode."""
+    from dataclasses import replace
+
+    aligned: list[str] = []
+
+    class Aligning(FakeModel):
+        def decode(self, audio, **kw):
+            r = super().decode(audio, **kw)
+            return replace(r, align=lambda: aligned.append(r.text) or ())
+
+    model = Aligning([])
+    sched = Scheduler(lambda: model)
+    a, events = session(sched, partials=True)
+    a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
+    a._handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
+    assert [p.text for p in drain(events) if isinstance(p, Partial)] == ["s1 w0"]
+    assert aligned == []  # a partial's decode is not aligned
+    a._handle(window(1, 0))
+    assert [c.text for c in drain(events) if isinstance(c, Caption)] == ["s1 w0"]
+    assert aligned == ["s1 w0"]  # the final's, once

@@ -309,6 +309,10 @@ class InferenceWorker:
             return
         self.captions += 1
         self.decoder.vote_language(r)
+        if r.align is not None:  # word times: only for a decode kept as a caption
+            t3 = time.perf_counter()
+            r = r.aligned()
+            self.inference_s += time.perf_counter() - t3
         now = time.monotonic()
         start_s, end_s = w.speech_bounds
         end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
