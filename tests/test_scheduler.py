@@ -373,9 +373,9 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
     sched = Scheduler(lambda: model)
     a, events = session(sched, partials=True)
     a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
-    a._handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
+    a.handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
     assert [p.text for p in drain(events) if isinstance(p, Partial)] == ["s1 w0"]
     assert aligned == []  # a partial's decode is not aligned
-    a._handle(window(1, 0))
+    a.handle_final(window(1, 0))
     assert [c.text for c in drain(events) if isinstance(c, Caption)] == ["s1 w0"]
     assert aligned == ["s1 w0"]  # the final's, once
