@@ -205,6 +205,38 @@ def test_a_session_whose_source_fails_to_start_leaves_the_scheduler(plan):
     engine.close()
 
 
+def test_the_event_bridge_drops_partials_when_behind_never_a_final():
+    """Past ``max_queued`` waiting events a connection's partials are dropped and counted;
+    captions, the final stats and the end always cross; periodic stats never do."""
+    import asyncio
+
+    from streamer.events import Caption, Partial, PipelineStats
+    from tui.server.bridge import EventBridge
+
+    def stats(final):
+        return PipelineStats(0.0, 0, 0, 0, 0, 0, 0, {}, 0, 0.0, final=final)
+
+    partial = Partial(utterance=0, text="a", stable="", start_s=0.0, end_s=1.0, emitted_wall=0.0)
+    caption = Caption(text="a b", start_s=0.0, end_s=1.0, latency_s=0.5, language="en",
+                      avg_logprob=-0.3, no_speech_prob=0.01, compression_ratio=1.1,
+                      window_index=0, emitted_wall=0.0)
+
+    async def scenario():
+        bridge = EventBridge((Caption, Partial, PipelineStats), max_queued=3)
+        sent = [stats(False), *[partial] * 5, caption, stats(True), None]
+        thread = threading.Thread(target=lambda: [bridge.put(e) for e in sent])
+        thread.start()  # the session's thread: nothing taken while it puts
+        await asyncio.to_thread(thread.join, BOUND_S)
+        got = []
+        while (ev := await bridge.get()) is not None:
+            got.append(ev)
+        return bridge, got
+
+    bridge, got = asyncio.run(scenario())
+    assert got == [partial] * 3 + [caption, stats(True)]
+    assert bridge.partials_dropped == 2
+
+
 # -- REST ---------------------------------------------------------------------------------------
 
 def test_every_response_format(server):
