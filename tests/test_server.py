@@ -354,6 +354,42 @@ def test_sessions_over_the_limit_are_429_with_retry_after(plan):
         assert post(base).status_code == 200  # the slot is free again
 
 
+def test_a_session_being_built_holds_its_slot_and_the_loop_stays_free(plan, monkeypatch):
+    """The session is built outside the engine's lock and off the event loop: while one is
+    being built (held here), the server still answers, and its slot counts (429)."""
+    import streamer.serving.engine as engine_module
+
+    entered, go = threading.Event(), threading.Event()
+    real = engine_module.Pipeline
+
+    def held_pipeline(*args, **kw):
+        entered.set()
+        assert go.wait(BOUND_S)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine_module, "Pipeline", held_pipeline)
+    app, engine = app_for(plan, max_sessions=1)
+    with running_server(app) as base:
+        wait_ready(base)
+        opening = threading.Thread(target=lambda: messages_after_end(ws_url(base, "/v1/stream")))
+        opening.start()
+        assert entered.wait(BOUND_S)  # the stream's session is being built
+        assert httpx.get(base + "/health", timeout=BOUND_S).status_code == 200  # loop is free
+        r = post(base)
+        assert r.status_code == 429 and error_of(r)["code"] == "too_many_sessions"
+        go.set()
+        opening.join(BOUND_S)
+        assert wait_ready(base)["sessions"] == 0
+        assert post(base).status_code == 200
+
+
+def messages_after_end(url: str) -> list[dict]:
+    """Open a stream, end it at once, and read it to its close."""
+    with connect(url) as ws:
+        ws.send(json.dumps({"type": "end"}))
+        return messages(ws)
+
+
 @pytest.mark.parametrize("rate", ["fast", 0, -16000, 4000, 200000, 16000.5, True])
 def test_a_bad_sample_rate_is_invalid_value_on_both_protocols(server, rate):
     """``/v1/stream?sample_rate=`` and the Realtime ``session.update`` share one check: a rate

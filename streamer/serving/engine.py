@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import replace
 
-from streamer.capture.audio import SAMPLE_RATE, duration_s
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.capture.push import PushSource
 from streamer.capture.sources import FileSource
 from streamer.config.schema import Config
@@ -93,6 +93,7 @@ class ServingEngine:
                                    partial_share=config.server.partial_share, name="inference")
         self._sessions: dict[str, ServerSession] = {}
         self._lock = threading.Lock()
+        self._opening = 0  # slots reserved by open() while it builds their sessions
         self._started_mono = time.monotonic()
         self.opened = self.refused = 0  #: sessions opened and refused (busy) since start
         self._audio_done_s = 0.0  # audio of the sessions that ended
@@ -155,7 +156,9 @@ class ServingEngine:
     def open(self, kind: str, client: str, *, audio: bytes | None = None,
              rate_hz: int = SAMPLE_RATE, language: str | None = None, prompt: str | None = None,
              partials: bool = False, name: str | None = None, on_event=None) -> ServerSession:
-        """Open and start a session.
+        """Open and start a session. It blocks while the session is built (an upload is
+        probed and its first block decoded; a stream's segmenter is made): call it off an
+        event loop. A slot is taken at once, so concurrent opens never exceed the limit.
 
         Args:
             kind: one of :data:`KINDS`.
@@ -180,13 +183,8 @@ class ServingEngine:
         if not self.ready:
             raise NotReady(str(self.error) if self.error else "the model is still loading")
         self.check_language(language)
-        limit = self.config.server.max_audio_s
-        if audio is not None:
-            declared = duration_s(audio)
-            if declared is not None and declared > limit:
-                raise LimitError(f"the audio lasts {declared:.0f} s, over the limit of "
-                                 f"{limit:g} s")
         c = self.config
+        limit = c.server.max_audio_s
         config = replace(
             c, decoding=replace(c.decoding, language=language or c.decoding.language,
                                 initial_prompt=prompt or c.decoding.initial_prompt),
@@ -198,16 +196,27 @@ class ServingEngine:
         else:
             def make_source(ring):
                 return PushSource(ring, rate_hz, f"{kind} from {client}", max_s=limit)
-        with self._lock:
-            if len(self._sessions) >= c.server.max_sessions:
+        with self._lock:  # a slot is reserved here; the session is built outside the lock
+            if len(self._sessions) + self._opening >= c.server.max_sessions:
                 self.refused += 1
                 raise Busy(f"all {c.server.max_sessions} sessions are taken",
                            retry_after_s=self._retry_after_s())
-            sid = "sess_" + secrets.token_hex(6)
+            self._opening += 1
+        session = None
+        try:  # an upload is opened (probed, its first block decoded) here, off the lock
             pipeline = Pipeline(config, make_source, plan=self.plan, scheduler=self.scheduler)
+            declared = pipeline.source.duration_s if audio is not None else None
+            if declared is not None and declared > limit:
+                raise LimitError(f"the audio lasts {declared:.0f} s, over the limit of "
+                                 f"{limit:g} s")
+            sid = "sess_" + secrets.token_hex(6)
             session = ServerSession(sid, kind, client, pipeline, on_event, self._ended)
-            self._sessions[sid] = session
-            self.opened += 1
+        finally:
+            with self._lock:
+                self._opening -= 1
+                if session is not None:
+                    self._sessions[session.id] = session
+                    self.opened += 1
         logger.info("session %s opened: %s from %s", sid, kind, client,
                     extra={"session": sid, "kind": kind, "client": client})
         session.start()

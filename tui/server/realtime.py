@@ -27,6 +27,7 @@ import binascii
 import json
 import secrets
 
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
 from streamer.errors import LimitError, LivescribeError
@@ -116,8 +117,8 @@ class RealtimeConnection:
         if self.session is None:
             self.bridge = EventBridge((Caption, Partial, WindowDropped, SessionFailed))
             try:
-                self.session = self.engine.open(
-                    "realtime", client_of(self.ws), rate_hz=self.rate_hz,
+                self.session = await run_in_threadpool(  # built off the event loop
+                    self.engine.open, "realtime", client_of(self.ws), rate_hz=self.rate_hz,
                     language=self.language, prompt=self.prompt, partials=True,
                     on_event=self.bridge.put)
             except LivescribeError as exc:

@@ -72,7 +72,7 @@ async def _open(request: Request, audio: bytes, name: str, language: str | None,
                 prompt: str | None) -> tuple:
     engine = request.app.state.engine
     bridge = EventBridge((Caption, PipelineStats, SessionFailed))
-    try:  # the duration probe and the first decode of the audio: off the event loop
+    try:  # opening the upload and decoding its first block: off the event loop
         session = await run_in_threadpool(
             engine.open, "upload", client_of(request), audio=audio, language=language,
             prompt=prompt, name=name, on_event=bridge.put)

@@ -23,6 +23,7 @@ import json
 import logging
 from dataclasses import asdict
 
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamer.errors import LimitError, LivescribeError
@@ -70,10 +71,10 @@ async def stream(ws: WebSocket) -> None:
         return
     bridge = EventBridge((Caption, Partial, PipelineStats, SessionFailed))
     try:
-        session = engine.open("stream", client_of(ws), rate_hz=rate,
-                              language=q.get("language") or None, prompt=q.get("prompt"),
-                              partials=q.get("partials", "true").lower() != "false",
-                              on_event=bridge.put)
+        session = await run_in_threadpool(  # the session is built off the event loop
+            engine.open, "stream", client_of(ws), rate_hz=rate,
+            language=q.get("language") or None, prompt=q.get("prompt"),
+            partials=q.get("partials", "true").lower() != "false", on_event=bridge.put)
     except LivescribeError as exc:
         await refuse(ws, from_engine(exc))
         return
