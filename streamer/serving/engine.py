@@ -25,7 +25,8 @@ from streamer.config.schema import Config
 from streamer.decoding.scheduler import Scheduler
 from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.pipeline import Pipeline
-from streamer.serving.session import ServerSession, percentile
+from streamer.output.figures import percentiles
+from streamer.serving.session import ServerSession
 from streamer.tuning.calibration import Loader
 from streamer.tuning.loader import start_decoder
 from streamer.tuning.plan import Plan, plan_for
@@ -255,7 +256,7 @@ class ServingEngine:
         audio_s = self._audio_done_s + sum(s.audio_s for s in sessions)
         # each deque copied in one call: its session's thread appends while we read
         per_session = {s.id: list(s.latencies) for s in sessions}
-        lat = [x for xs in per_session.values() for x in xs]
+        p50, p95 = percentiles((x for xs in per_session.values() for x in xs), (50, 95))
         return {
             "ready": self.ready,
             "model": None if ready is None else {
@@ -276,8 +277,8 @@ class ServingEngine:
             "sessions_open": len(sessions), "sessions_opened": self.opened,
             "sessions_refused": self.refused,
             "captions": self._captions_done + sum(s.captions for s in sessions),
-            "latency_p50_s": percentile(lat, 50), "latency_p95_s": percentile(lat, 95),
-            "session_latency": {s.id: {"p50_s": percentile(per_session[s.id], 50),
-                                       "p95_s": percentile(per_session[s.id], 95)}
+            "latency_p50_s": p50, "latency_p95_s": p95,
+            "session_latency": {s.id: dict(zip(("p50_s", "p95_s"),
+                                               percentiles(per_session[s.id], (50, 95))))
                                 for s in sessions if s.live},
         }

@@ -17,22 +17,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-import numpy as np
-
 from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.events import Caption, Event, PipelineStats, SessionFailed
+from streamer.output.figures import LATENCIES_KEPT, percentiles
 
 logger = logging.getLogger(__name__)
-
-#: caption latencies a session keeps for its percentiles (about 3 hours of conversation)
-LATENCIES_KEPT = 4096
-
-
-def percentile(values, q: float) -> float | None:
-    """The ``q``-th percentile of ``values`` (seconds), rounded to ms; None when empty."""
-    values = list(values)  # one copy: a session's deque may grow on its thread meanwhile
-    return round(float(np.percentile(values, q)), 3) if values else None
-
 
 class ServerSession:
     """A client's session on the shared model. Built by
@@ -148,14 +137,14 @@ class ServerSession:
     def info(self) -> dict:
         """What ``GET /v1/sessions`` shows of it (times in seconds)."""
         st = self.stats
+        p50, p95 = percentiles(self.latencies, (50, 95))
         return {
             "id": self.id, "kind": self.kind, "client": self.client,
             "started": round(self.started, 3),
             "age_s": round(time.monotonic() - self._started_mono, 3),
             "live": self.live, "done": self.done.is_set(),
             "audio_s": round(self.audio_s, 3), "captions": self.captions,
-            "latency_p50_s": percentile(self.latencies, 50),
-            "latency_p95_s": percentile(self.latencies, 95),
+            "latency_p50_s": p50, "latency_p95_s": p95,
             "windows_queued": self.pipeline.worker.windows.qsize(),
             "windows_merged": st.windows_merged if st else 0,
             "overruns": st.overruns if st else 0,
