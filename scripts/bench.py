@@ -291,12 +291,13 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
 
 
 def percentiles(values: list[float]) -> dict:
-    """p50, p95 and max of ``values`` (seconds, rounded to ms)."""
-    if not values:
-        return {"p50": None, "p95": None, "max": None, "n": 0}
-    a = np.asarray(values)
-    return {"p50": round(float(np.percentile(a, 50)), 3), "p95": round(float(np.percentile(a, 95)), 3),
-            "max": round(float(a.max()), 3), "n": len(values)}
+    """p50, p95 (the engine's :func:`streamer.output.figures.percentiles`, as the server and the
+    UI report them) and max of ``values`` (seconds, rounded to ms)."""
+    from streamer.output.figures import percentiles as engine_percentiles
+
+    p50, p95 = engine_percentiles(values, (50, 95))
+    return {"p50": p50, "p95": p95, "max": round(float(max(values)), 3) if values else None,
+            "n": len(values)}
 
 
 # --------------------------------------------------------------------------- offline baselines
@@ -315,7 +316,7 @@ def offline_wer(audio: Path, config: Config, segments: list[dict], language: str
 
     pcm = np.concatenate(list(decode_blocks(audio, 16000 * 10)))
     x = int16_to_float32(pcm)
-    _, plan = plan_for(config.model, config.decoding.language)
+    _, plan = plan_for(config.model, config.decoding.language, task=config.decoding.task)
     decoder, plan = start_decoder(plan, replace(config.decoding, beam_size=plan.beam_size))
     model = decoder.model  # the faster_whisper.WhisperModel the session would decode with
     lang = config.decoding.language or ("en" if not model.model.is_multilingual else None)

@@ -6,7 +6,8 @@ it shows from them and never reads an engine attribute. All are small frozen dat
 plain values, so they can be logged, sent over a socket or compared in a test.
 
 In the order a session emits them: :class:`SourceOpened`, :class:`PlanReady` (as planned),
-:class:`CaptureStarted`, :class:`PlanReady` (as loaded and calibrated), :class:`ModelReady`,
+:class:`CaptureStarted` (a microphone, which captures while the model loads; a file starts
+after :class:`ModelReady`), :class:`PlanReady` (as loaded and calibrated), :class:`ModelReady`,
 then while audio flows :class:`InputLevel`, :class:`FragmentDropped`, :class:`WindowStarted`,
 :class:`WindowGated`, :class:`WindowTimings`, :class:`Partial`, :class:`Caption`,
 :class:`WindowDropped` and periodic :class:`PipelineStats`; at the end :class:`SessionFailed`

@@ -259,10 +259,7 @@ class Pipeline:
         if early:  # a microphone: nothing said while the model loads is lost
             yield self._start_capture()
             self._seg_thread.start()
-        # wait for the model (its ModelReady event waits in the queue and comes out first)
-        while not self.worker.ready.wait(0.05):
-            if self._stopping.is_set() and not early:
-                break
+        yield from self._while_loading(early)
         if self.worker.error is not None:
             self.error = self.worker.error
             self.source.stop()
@@ -316,6 +313,29 @@ class Pipeline:
                 f"{getattr(exc, 'strerror', None) or exc}", ExitCode.IO_ERROR)
         yield from self._failure()
         yield self.stats(final=True)
+
+    def _while_loading(self, capturing: bool) -> Iterator[Event]:
+        """Wait for the model, yielding what the session says meanwhile: the queued events
+        (the calibrated plan, a microphone's dropped fragments; drained, so a long load never
+        fills the queue and blocks the loader's own put) and, while ``capturing``, an
+        :class:`InputLevel` every ``pipeline.level_interval_s`` (the meter moves during the
+        load). Returns once the model is ready or failed, with what was queued until then
+        (:class:`ModelReady` included: a file's :class:`CaptureStarted` comes after it), or on
+        :meth:`stop` when not capturing."""
+        level_every = self.config.pipeline.level_interval_s
+        next_level = time.monotonic() + level_every
+        while not self.worker.ready.is_set():
+            if self._stopping.is_set() and not capturing:
+                return
+            try:
+                yield self._events.get(timeout=0.05)
+            except queue.Empty:
+                pass
+            if capturing and time.monotonic() >= next_level:
+                next_level = time.monotonic() + level_every
+                yield InputLevel(self.segmenter.level_dbfs, self.segmenter.in_speech,
+                                 self.ring.written_samples / SAMPLE_RATE)
+        yield from self._drain_events()
 
     def _start_capture(self) -> CaptureStarted:
         """Start the source; the event says when."""

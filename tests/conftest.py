@@ -179,6 +179,17 @@ def held_file_source(path, hold_s: float, speed: float = math.inf):
     return factory, holder
 
 
+#: times a signal test replays its clip: at --speed 1 there is always audio left when the
+#: signal comes (the clip alone, 11.7 s, may end first on a loaded machine, and exit 0)
+SIGNAL_REPEAT = 10
+
+
+def repeated_env(repeat: int = SIGNAL_REPEAT) -> dict:
+    """The environment of a ``livescribe`` subprocess that replays its file ``repeat`` times
+    (``input.repeat``: no flag, the variable ``LIVESCRIBE_INPUT_REPEAT``)."""
+    return {**os.environ, "LIVESCRIBE_INPUT_REPEAT": str(repeat)}
+
+
 def wait_for_speech_after(proc: subprocess.Popen, after_s: float) -> bool:
     """Read a ``livescribe -vv`` process's stderr until the segmenter logs that an utterance
     opened after stream time ``after_s`` holds a second of speech (words, not a breath the

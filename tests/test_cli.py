@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from conftest import CLIPS, ROOT, in_order, run_cli, wait_for_speech_after, words
+from conftest import (CLIPS, ROOT, in_order, repeated_env, run_cli, wait_for_speech_after,
+                      words)
 
 JFK = str(CLIPS["jfk"][0])
 FAST = ["--model", "tiny.en", "--speed", "max"]
@@ -52,11 +53,13 @@ def test_subtitles_to_output_file(tmp_path, fmt, head):
 
 @pytest.mark.model
 def test_sigterm_flushes_what_is_queued():
-    # --end-silence-ms 300: the clip in three utterances (one at the default 600 ms)
+    # --end-silence-ms 300: the clip in three utterances (one at the default 600 ms); replayed
+    # SIGNAL_REPEAT times, so the signal always comes with audio left
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en",
-                             "--speed", "1", "--end-silence-ms", "300", "--format", "jsonl", "-vv"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--speed", "1", "--end-silence-ms", "300", "--format", "jsonl", "-vv"],
+                            cwd=ROOT, env=repeated_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     assert wait_for_speech_after(proc, first["end"])  # the next utterance is open, with words in it
     proc.send_signal(signal.SIGTERM)
@@ -93,8 +96,9 @@ def test_second_ctrl_c_exits_at_once():
     """The first SIGINT drains the queue; a second one leaves without waiting (exit 130)."""
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",  # 3 utterances, as above
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--plain",
-                             "--speed", "1", "--end-silence-ms", "300", "--no-transcript"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--speed", "1", "--end-silence-ms", "300", "--no-transcript"],
+                            cwd=ROOT, env=repeated_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     proc.stdout.readline()  # a caption is out: the session is running
     proc.send_signal(signal.SIGINT)
     assert "stopping" in proc.stderr.readline()  # the first signal was taken

@@ -119,9 +119,12 @@ def test_hotword_tokens_are_cut_to_half_the_context():
 @pytest.mark.model
 def test_word_times_lie_in_the_window_and_the_default_has_none(tiny_model, jfk_first_5s):
     plain = WindowDecoder(tiny_model).decode(jfk_first_5s)
-    assert plain.words == ()
-    r = WindowDecoder(tiny_model, options=DecodingOptions(word_timestamps=True)).decode(
+    assert plain.words == () and plain.align is None and plain.aligned() is plain
+    decoded = WindowDecoder(tiny_model, options=DecodingOptions(word_timestamps=True)).decode(
         jfk_first_5s)
+    assert decoded.words == ()  # nothing is aligned until the decode is kept
+    r = decoded.aligned()
+    assert r.align is None and r.words and r.aligned() is r
     assert r.text == plain.text  # aligning changes nothing in the decode
     assert words("".join(w.text for w in r.words)) == words(r.text)
     starts = [w.start_s for w in r.words]

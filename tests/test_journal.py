@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLIPS, ROOT, run_cli, wait_for_speech_after
+from conftest import CLIPS, ROOT, SIGNAL_REPEAT, repeated_env, run_cli, wait_for_speech_after
 from streamer.errors import ExitCode, LivescribeError
 from streamer.events import Caption
 from streamer.output.journal import JournalSink, default_transcript_path, open_journal
@@ -158,10 +158,11 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     cut, transcribed and journalled before exit 143."""
     path = tmp_path / "t.txt"
     # --end-silence-ms 300: the clip in three utterances (one at the default 600 ms)
+    # replayed SIGNAL_REPEAT times: the signal always comes with audio left
     proc = subprocess.Popen([sys.executable, "-m", "tui", "--file",
                              str(CLIPS["librispeech"][0]), "--model", "tiny.en", "--format",
                              "jsonl", "--speed", "1", "--end-silence-ms", "300", "--transcript",
-                             str(path), "-vv"], cwd=ROOT,
+                             str(path), "-vv"], cwd=ROOT, env=repeated_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = json.loads(proc.stdout.readline())  # one caption out: we are mid-clip
     journal_then = parse(path)
@@ -176,9 +177,11 @@ def test_sigterm_mid_sentence_loses_nothing(tmp_path):
     assert [t for _, _, t in journal] == [c["text"] for c in shown]
     assert [(round(s, 3), round(e, 3)) for s, e, _ in journal] == \
         [(c["start"], c["end"]) for c in shown]
-    # the window open at the signal was flushed and transcribed (the clip lasts ~15 s)
+    # the window open at the signal was flushed and transcribed
     assert len(shown) >= 2 and shown[-1]["end"] > first["end"]
-    assert shown[-1]["end"] < 14.0, "the replay was not stopped mid-clip"
+    # and nothing after it: the replay stopped a whole clip or more before its end
+    clip_s = 11.66  # librispeech_2412-153948-0000.flac
+    assert shown[-1]["end"] < (SIGNAL_REPEAT - 1) * clip_s, "the replay was not stopped"
     assert "stopping" in err
 
 

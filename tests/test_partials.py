@@ -123,8 +123,8 @@ def test_local_agreement_stable_prefix_only_grows_and_the_final_keeps_it():
     w, events = _worker(["So the", "So the plan is", "So, the plan was to", "So the plan was to ship",
                          "So the plan was to ship it."])
     for k, secs in enumerate((1.0, 1.5, 2.0, 2.5)):
-        w._handle_snapshot(_window(0, secs, "partial"))
-    w._handle(_window(0, 3.0, "end"))
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 3.0, "end"))
     evs = [e for e in _drain(events) if isinstance(e, (Partial, Caption))]
     partials = [e for e in evs if isinstance(e, Partial)]
     # LocalAgreement-3 against the decodes 0.5 s and 1.0 s earlier, the last shared word held
@@ -144,8 +144,8 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
                          "S not what your country can do",  # the free final disagrees...
                          "Ask not what your country can do"])  # ...so it is forced
     for secs in (1.0, 1.5, 2.0):
-        w._handle_snapshot(_window(0, secs, "partial"))
-    w._handle(_window(0, 3.0, "end"))
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 3.0, "end"))
     evs = _drain(events)
     stable = [e.stable for e in evs if isinstance(e, Partial)][-1]
     final = [e for e in evs if isinstance(e, Caption)][0]
@@ -155,35 +155,35 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
 
 def test_decodes_of_nearly_the_same_audio_do_not_make_words_stable():
     w, events = _worker(["S not", "S not", "S not at all", "Ask not at all"])
-    w._handle_snapshot(_window(0, 0.6, "partial"))
-    w._handle_snapshot(_window(0, 0.7, "pause"))  # 0.1 s more audio: no evidence
-    w._handle_snapshot(_window(0, 0.9, "partial"))  # under a second of audio: nothing commits
-    w._handle_snapshot(_window(0, 1.4, "partial"))
+    w.handle_snapshot(_window(0, 0.6, "partial"))
+    w.handle_snapshot(_window(0, 0.7, "pause"))  # 0.1 s more audio: no evidence
+    w.handle_snapshot(_window(0, 0.9, "partial"))  # under a second of audio: nothing commits
+    w.handle_snapshot(_window(0, 1.4, "partial"))
     assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", "", ""]
 
 
 def test_no_word_is_made_stable_past_the_commit_limit():
     w, events = _worker(["a b c", "a b c d", "a b c d e"])
-    w._handle_snapshot(_window(0, 16.0, "partial"))
-    w._handle_snapshot(_window(0, 17.5, "partial"))  # beyond commit_limit_s: nothing commits
-    w._handle_snapshot(_window(0, 18.0, "partial"))
+    w.handle_snapshot(_window(0, 16.0, "partial"))
+    w.handle_snapshot(_window(0, 17.5, "partial"))  # beyond commit_limit_s: nothing commits
+    w.handle_snapshot(_window(0, 18.0, "partial"))
     assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", ""]
 
 
 def test_final_first_a_snapshot_of_an_ended_utterance_is_skipped_and_counted():
     w, events = _worker(["Hello there."])
-    w._handle(_window(0, 2.0, "end"))
-    w._handle_snapshot(_window(0, 1.5, "partial"))  # its final came first
+    w.handle_final(_window(0, 2.0, "end"))
+    w.handle_snapshot(_window(0, 1.5, "partial"))  # its final came first
     assert w.partials == 0 and w.partials_skipped == 1
     assert [type(e) for e in _drain(events) if not isinstance(e, Partial)].count(Caption) == 1
 
 
 def test_a_final_ending_where_the_pause_snapshot_did_reuses_its_decode():
     w, events = _worker(["Hello", "Hello there."])
-    w._handle_snapshot(_window(0, 1.0, "partial"))
-    w._handle_snapshot(_window(0, 1.6, "pause", speech_end=1.6))
+    w.handle_snapshot(_window(0, 1.0, "partial"))
+    w.handle_snapshot(_window(0, 1.6, "pause", speech_end=1.6))
     final = _window(0, 1.9, "end", speech_end=1.6)  # same speech, 300 ms of silence after it
-    w._handle(final)
+    w.handle_final(final)
     caps = [e for e in _drain(events) if isinstance(e, Caption)]
     assert [c.text for c in caps] == ["Hello there."]
     assert w.finals_reused == 1 and len(w.decoder.prefixes) == 2  # no third decode
@@ -194,9 +194,9 @@ def test_without_partials_a_pause_decode_is_the_final_and_shows_nothing_before()
     w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
                         queue.Queue(), events, pause_decodes=True)
     w.decoder = ScriptedDecoder(["Hello there.", "never decoded"])
-    w._handle_snapshot(_window(0, 1.75, "pause", speech_end=1.6))  # while the pause lasts
+    w.handle_snapshot(_window(0, 1.75, "pause", speech_end=1.6))  # while the pause lasts
     assert _drain(events) == []  # no partial
-    w._handle(_window(0, 1.75, "end", speech_end=1.6))  # the same audio, once the pause ended
+    w.handle_final(_window(0, 1.75, "end", speech_end=1.6))  # the same audio, once the pause ended
     caps = [e for e in _drain(events) if isinstance(e, Caption)]
     assert [c.text for c in caps] == ["Hello there."]
     assert w.finals_reused == 1 and w.partials == 0 and len(w.decoder.prefixes) == 1
@@ -204,7 +204,7 @@ def test_without_partials_a_pause_decode_is_the_final_and_shows_nothing_before()
 
 def test_a_partial_passes_the_filters_a_final_would():
     w, events = _worker(["♪ ♪ ♪"])  # no letters or digits: the non-text filter drops it
-    w._handle_snapshot(_window(0, 1.0, "partial"))
+    w.handle_snapshot(_window(0, 1.0, "partial"))
     assert w.partials == 0 and not [e for e in _drain(events) if isinstance(e, Partial)]
 
 
@@ -273,7 +273,7 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
     w, events = _worker(["Hello there.", "Hello there. How are", "Hello there. How are you",
                          "Hello there. How are you doing"])
     for secs in (1.0, 1.5, 2.0, 2.5):
-        w._handle_snapshot(_window(0, secs, "partial"))
+        w.handle_snapshot(_window(0, secs, "partial"))
     stables = [e.stable for e in _drain(events) if isinstance(e, Partial)]
     # the period comes back appended once the next word is stable
     assert stables == ["", "", "Hello there", "Hello there. How are"]
@@ -285,8 +285,8 @@ def test_a_merged_final_ends_the_partials_of_every_utterance_it_holds():
     w, events = _worker(["One. Two."])
     merged = merge_windows([_window(0, 1.0, "end"), replace(_window(1, 1.0, "end"), index=1)])
     assert merged.index == 0 and merged.utterance == 1
-    w._handle(merged)
+    w.handle_final(merged)
     (cap,) = [e for e in _drain(events) if isinstance(e, Caption)]
     assert cap.window_index == 0 and cap.utterance_id == 1
-    w._handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of the second: stale
+    w.handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of the second: stale
     assert w.partials == 0 and w.partials_skipped == 1

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import CLIPS, held_file_source, in_order, tiny_config, words
 from streamer.config import Config, ModelRequest
-from streamer.events import (Caption, Event, ModelReady, PipelineStats, PlanReady, SessionFailed,
-                             SourceOpened, WindowStarted)
+from streamer.events import (CaptureStarted, Caption, Event, ModelReady, PipelineStats,
+                             PlanReady, SessionFailed, SourceOpened, WindowStarted)
 from streamer.pipeline import Pipeline
 from streamer.capture.sources import FileSource
 
@@ -45,10 +45,10 @@ def test_key_words_present_in_order(sessions, clip):
 @pytest.mark.parametrize("clip", list(CLIPS))
 def test_event_stream_is_well_formed(sessions, clip):
     p, events = sessions[clip]
-    # the session's opening, in order: input, plan, capture start (a file starts after the
-    # model loads), the calibrated plan, the model; then the audio's events
+    # the session's opening, in order: input, plan, the calibrated plan, the model, capture
+    # start (a file starts after the model loads); then the audio's events
     head = [type(e) for e in events[:5]]
-    assert head[:2] == [SourceOpened, PlanReady] and ModelReady in head
+    assert head == [SourceOpened, PlanReady, PlanReady, ModelReady, CaptureStarted]
     assert events.index(next(e for e in events if isinstance(e, PlanReady) and e.calibrated)) \
         < events.index(next(e for e in events if isinstance(e, ModelReady)))
     assert not any(isinstance(e, (Caption, WindowStarted)) for e in events[:head.index(ModelReady)])

@@ -344,6 +344,21 @@ def test_info_follows_the_config_file_and_environment(tmp_path):
     assert set(plan["pinned"]) == {"model", "beam_size", "cpu_threads"}
 
 
+def test_info_and_the_server_plan_for_the_task(capsys):
+    """``info`` and ``serve`` plan with ``decoding.task`` as a session does: on a slow machine
+    translating is planned on a multilingual model (tiny.en refuses to translate)."""
+    from streamer.config import Config
+    from streamer.serving import ServingEngine
+    from tui.cli.commands import info
+
+    slow = PROBES["unknown CPU"]
+    assert make_plan(slow).model == "tiny.en"
+    config = replace(Config(), decoding=replace(Config().decoding, task="translate"))
+    assert info(config, json_out=True, probe_fn=lambda: slow) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["model"] == "base"
+    assert ServingEngine(config, machine=slow).plan.model == "base"
+
+
 def test_info_with_impossible_override_strict_is_exit_78():
     r = run_cli("info", "--device", "cuda", "--strict")
     if json.loads(run_cli("info", "--json").stdout)["probe"]["cuda_device_count"]:

@@ -60,6 +60,38 @@ def test_a_full_ring_counts_overruns_and_the_limit_raises():
     assert isinstance(src.error, LimitError)
 
 
+def test_an_end_from_another_thread_waits_for_the_push_in_progress():
+    """``stop()``/``end()`` come from other threads than the pushing one: an end arriving while
+    a push is resampling waits for it (the resampler never runs on two threads, nothing is
+    lost or written after the close), and a push after the end is refused."""
+    import threading
+
+    ring = RingBuffer(10)
+    src = PushSource(ring, rate_hz=24000)
+    real, inside, go = src._resampler, threading.Event(), threading.Event()
+
+    class HeldResampler:
+        def resample_chunk(self, pcm, last=False):
+            if not last:
+                inside.set()
+                assert go.wait(30)
+            return real.resample_chunk(pcm, last=last)
+
+    src._resampler = HeldResampler()
+    pushing = threading.Thread(target=src.push, args=(np.ones(24000, np.int16).tobytes(),))
+    pushing.start()
+    assert inside.wait(30)  # the push is resampling
+    ending = threading.Thread(target=src.end)
+    ending.start()
+    ending.join(0.2)
+    assert ending.is_alive() and not ring.closed  # the end waits for the push
+    go.set()
+    pushing.join(30)
+    ending.join(30)
+    assert ring.closed and abs(len(drain(ring)) - 16000) <= 160  # the pushed second, whole
+    assert not src.push(np.ones(2400, np.int16).tobytes())
+
+
 def test_flush_pushes_a_pause_long_enough_to_end_an_utterance():
     ring = RingBuffer(10)
     src = PushSource(ring)

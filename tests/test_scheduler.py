@@ -313,3 +313,69 @@ def test_a_detached_session_is_served_no_more(held_load):
     b.put(None)
     b.join(BOUND_S)
     assert log == [("final", 2, 0)] and sched.sessions() == []
+
+
+def test_a_session_detached_during_its_last_decode_is_let_go_once():
+    """``detach`` (the consumer left) while the scheduler decodes a session's last window, the
+    end already taken: the scheduler's own removal afterwards is no error."""
+    log: list = []
+    hold = threading.Event()
+    model = FakeModel(log, hold)
+    sched = Scheduler(lambda: model)
+    sched.start()
+    a, _ = session(sched, merge=True)  # merging takes the end with the window
+    b, _ = session(sched)
+    a.start()
+    b.start()
+    a.put(window(1, 0))
+    a.put(None)
+    assert model.entered.wait(BOUND_S)  # decoding a's last window, its end taken
+    assert a.ended
+    sched.detach(a)
+    hold.set()
+    b.put(window(2, 0))
+    b.put(None)
+    b.join(BOUND_S)  # served after a's step: that step is over
+    assert b.done.is_set() and sched.stats().errors == 0 and sched.sessions() == []
+    sched.stop()
+    sched.join(BOUND_S)
+
+
+def test_a_merged_backlog_stays_within_max_merge_s_gaps_included():
+    """n windows merged have n - 1 gaps of MERGE_GAP_S: all of them count against the limit
+    (0.9 s windows, 3 s limit: two merge into 2.0 s; a third would make 3.1 s)."""
+    from streamer.segmentation.window import MERGE_GAP_S
+
+    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), queue.Queue(), merge_backlog=True, max_merge_s=3.0)
+    for i in range(3):
+        w.windows.put(window(1, i, seconds=0.9))
+    w.windows.put(None)
+    first = w.next_final()
+    assert first.reason == "merged" and w.windows_merged == 1
+    assert len(first.audio) == int(1.8 * 16000) + int(MERGE_GAP_S * 16000) <= 3.0 * 16000
+    third = w.next_final()
+    assert third.index == 2 and w.ended and w.next_final() is None
+
+
+def test_word_times_are_aligned_only_for_a_kept_caption():
+    """A decode's ``align`` runs once it becomes a caption, never for a partial's decode."""
+    from dataclasses import replace
+
+    aligned: list[str] = []
+
+    class Aligning(FakeModel):
+        def decode(self, audio, **kw):
+            r = super().decode(audio, **kw)
+            return replace(r, align=lambda: aligned.append(r.text) or ())
+
+    model = Aligning([])
+    sched = Scheduler(lambda: model)
+    a, events = session(sched, partials=True)
+    a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
+    a.handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
+    assert [p.text for p in drain(events) if isinstance(p, Partial)] == ["s1 w0"]
+    assert aligned == []  # a partial's decode is not aligned
+    a.handle_final(window(1, 0))
+    assert [c.text for c in drain(events) if isinstance(c, Caption)] == ["s1 w0"]
+    assert aligned == ["s1 w0"]  # the final's, once

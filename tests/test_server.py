@@ -9,6 +9,7 @@ tests/test_server_model.py.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import socket
@@ -154,6 +155,88 @@ def test_sessions_and_performance_while_a_stream_is_open(server):
     assert lines[-1]["type"] == "stats"
 
 
+def test_a_cuda_plan_that_falls_back_to_the_cpu_batches_as_a_cpu(plan):
+    """The batch size follows the device that loaded, not the one planned."""
+    from streamer.errors import LoadError
+
+    def loader(spec, decoding):
+        if spec.device == "cuda":
+            raise LoadError("no CUDA driver")
+        return FakeDecoder(spec, decoding)
+
+    cuda = replace(plan, device="cuda", compute_type="float16",
+                   fallback=(replace(plan.fallback[0], device="cuda", compute_type="float16"),
+                             *plan.fallback))
+    engine = ServingEngine(Config(model=ModelRequest(name="tiny.en")), loader=loader, plan=cuda)
+    assert engine.batch_size == 8
+    engine.start()
+    assert engine.scheduler.ready.wait(BOUND_S) and engine.ready
+    assert engine.plan.device == "cpu"
+    assert engine.batch_size == engine.scheduler.batch_size == 1
+    assert engine.performance()["scheduler"]["batch_size"] == 1
+    engine.close()
+
+
+def test_a_session_whose_source_fails_to_start_leaves_the_scheduler(plan):
+    """A session failing after its worker attached (its source cannot start) is detached from
+    the shared scheduler: nothing stays attached once its events have ended."""
+    from streamer.capture.push import PushSource
+    from streamer.errors import DeviceError
+    from streamer.events import SessionFailed
+    from streamer.pipeline import Pipeline
+    from streamer.serving.session import ServerSession
+
+    class Refusing(PushSource):
+        def start(self) -> None:
+            raise DeviceError("the source cannot start")
+
+    config = Config(model=ModelRequest(name="tiny.en"))
+    engine = ServingEngine(config, loader=FakeDecoder, plan=plan)
+    engine.start()
+    assert engine.scheduler.ready.wait(BOUND_S) and engine.ready
+    seen: list = []
+    pipeline = Pipeline(config, Refusing, plan=engine.plan, scheduler=engine.scheduler)
+    session = ServerSession("sess_x", "stream", "test", pipeline, seen.append)
+    session.start()
+    assert session.join(BOUND_S)
+    assert isinstance(session.error, DeviceError)
+    assert any(isinstance(e, SessionFailed) for e in seen) and seen[-1] is None
+    assert pipeline.worker.done.is_set() and engine.scheduler.sessions() == []
+    engine.close()
+
+
+def test_the_event_bridge_drops_partials_when_behind_never_a_final():
+    """Past ``max_queued`` waiting events a connection's partials are dropped and counted;
+    captions, the final stats and the end always cross; periodic stats never do."""
+    import asyncio
+
+    from streamer.events import Caption, Partial, PipelineStats
+    from tui.server.bridge import EventBridge
+
+    def stats(final):
+        return PipelineStats(0.0, 0, 0, 0, 0, 0, 0, {}, 0, 0.0, final=final)
+
+    partial = Partial(utterance=0, text="a", stable="", start_s=0.0, end_s=1.0, emitted_wall=0.0)
+    caption = Caption(text="a b", start_s=0.0, end_s=1.0, latency_s=0.5, language="en",
+                      avg_logprob=-0.3, no_speech_prob=0.01, compression_ratio=1.1,
+                      window_index=0, emitted_wall=0.0)
+
+    async def scenario():
+        bridge = EventBridge((Caption, Partial, PipelineStats), max_queued=3)
+        sent = [stats(False), *[partial] * 5, caption, stats(True), None]
+        thread = threading.Thread(target=lambda: [bridge.put(e) for e in sent])
+        thread.start()  # the session's thread: nothing taken while it puts
+        await asyncio.to_thread(thread.join, BOUND_S)
+        got = []
+        while (ev := await bridge.get()) is not None:
+            got.append(ev)
+        return bridge, got
+
+    bridge, got = asyncio.run(scenario())
+    assert got == [partial] * 3 + [caption, stats(True)]
+    assert bridge.partials_dropped == 2
+
+
 # -- REST ---------------------------------------------------------------------------------------
 
 def test_every_response_format(server):
@@ -269,6 +352,68 @@ def test_sessions_over_the_limit_are_429_with_retry_after(plan):
             messages(ws)
         assert wait_ready(base)["sessions"] == 0
         assert post(base).status_code == 200  # the slot is free again
+
+
+def test_a_session_being_built_holds_its_slot_and_the_loop_stays_free(plan, monkeypatch):
+    """The session is built outside the engine's lock and off the event loop: while one is
+    being built (held here), the server still answers, and its slot counts (429)."""
+    import streamer.serving.engine as engine_module
+
+    entered, go = threading.Event(), threading.Event()
+    real = engine_module.Pipeline
+
+    def held_pipeline(*args, **kw):
+        entered.set()
+        assert go.wait(BOUND_S)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine_module, "Pipeline", held_pipeline)
+    app, engine = app_for(plan, max_sessions=1)
+    with running_server(app) as base:
+        wait_ready(base)
+        opening = threading.Thread(target=lambda: messages_after_end(ws_url(base, "/v1/stream")))
+        opening.start()
+        assert entered.wait(BOUND_S)  # the stream's session is being built
+        assert httpx.get(base + "/health", timeout=BOUND_S).status_code == 200  # loop is free
+        r = post(base)
+        assert r.status_code == 429 and error_of(r)["code"] == "too_many_sessions"
+        go.set()
+        opening.join(BOUND_S)
+        assert wait_ready(base)["sessions"] == 0
+        assert post(base).status_code == 200
+
+
+def messages_after_end(url: str) -> list[dict]:
+    """Open a stream, end it at once, and read it to its close."""
+    with connect(url) as ws:
+        ws.send(json.dumps({"type": "end"}))
+        return messages(ws)
+
+
+@pytest.mark.parametrize("rate", ["fast", 0, -16000, 4000, 200000, 16000.5, True])
+def test_a_bad_sample_rate_is_invalid_value_on_both_protocols(server, rate):
+    """``/v1/stream?sample_rate=`` and the Realtime ``session.update`` share one check: a rate
+    that is not a whole number of Hz within 8000..96000 is ``invalid_value``, never a 500 or
+    an exception inside the handler."""
+    base, _ = server
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(ws_url(base, f"/v1/stream?sample_rate={rate}")):
+            pass
+    assert refused.value.response.status_code == 400
+    assert json.loads(refused.value.response.body)["error"]["code"] == "invalid_value"
+    with connect(ws_url(base, "/v1/realtime?intent=transcription")) as ws:
+        assert json.loads(ws.recv(BOUND_S))["type"] == "session.created"
+        ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {
+            "format": {"type": "audio/pcm", "rate": rate}}}}}))
+        error = json.loads(ws.recv(BOUND_S))
+        assert error["type"] == "error" and error["error"]["code"] == "invalid_value", error
+        ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {
+            "format": {"type": "audio/pcm", "rate": 16000}}}}}))
+        updated = json.loads(ws.recv(BOUND_S))  # the connection is still usable
+        assert updated["session"]["audio"]["input"]["format"]["rate"] == 16000
+        ws.send(json.dumps({"type": "input_audio_buffer.append",
+                            "audio": base64.b64encode(bytes(3200)).decode()}))
+        ws.close()
 
 
 def test_an_idle_stream_is_closed(plan):

@@ -231,3 +231,10 @@ def test_a_batch_of_two_windows_decodes_as_each_alone(tiny_model):
     for name, r in zip(("ljspeech", "librispeech"), mixed):
         assert SequenceMatcher(None, words(alone[name]), words(r.text)).ratio() >= 0.9, r.text
     assert all(r.attempts[0] == "plain" for r in same + mixed)
+    # word times of a batched window: aligned on its own encoding, as when decoded alone
+    wd = WindowDecoder(tiny_model, DecodingOptions(language="en", word_timestamps=True))
+    pair = decode_batch([Job(v, clips[n], "en", False) for v, n in
+                         zip([wd.for_session(), wd.for_session()], ("ljspeech", "jfk5"))])
+    for name, r in zip(("ljspeech", "jfk5"), pair):
+        solo = wd.for_session().decode(clips[name]).aligned().words
+        assert r.words == () and r.aligned().words == solo and solo

@@ -25,7 +25,8 @@ pytest.importorskip("textual")
 from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SourceOpened,  # noqa: E402
                              WindowDropped, WindowStarted)
 from tui.app import LivescribeApp, make_app  # noqa: E402
-from tui.session import SessionInfo, SessionView, format_stream_time, percentile  # noqa: E402
+from streamer.output.figures import percentile, percentiles  # noqa: E402
+from tui.session import SessionInfo, SessionView, format_stream_time  # noqa: E402
 from tui.widgets.captions import CaptionsPane  # noqa: E402
 from tui.widgets.device import DevicePanel  # noqa: E402
 from tui.widgets.latency import LatencyPanel  # noqa: E402
@@ -99,15 +100,26 @@ def test_session_view_keeps_the_open_utterance_partial_until_its_final_or_drop()
     assert v.partial is not None and v.partial.utterance == 3
 
 
-def test_percentile_nearest_rank():
-    assert percentile([], 50) is None
+def test_one_percentile_for_every_front_end():
+    """The engine's percentile (numpy's linear interpolation, rounded to ms) is the UI's."""
+    assert percentile([], 50) is None and percentiles([], (50, 95)) == (None, None)
     assert percentile([3.0], 95) == 3.0
     xs = [0.5, 0.1, 0.9, 0.3, 0.7]
     assert percentile(xs, 50) == 0.5
-    assert percentile(xs, 95) == 0.9
-    assert percentile(range(1, 101), 95) == 95
+    assert percentiles(xs, (50, 95)) == (0.5, 0.86)
+    assert percentile(range(1, 101), 95) == 95.05
     with pytest.raises(ValueError):
         percentile(xs, 101)
+
+
+def test_the_latency_view_is_bounded_and_its_percentiles_follow_each_caption():
+    from streamer.output.figures import LATENCIES_KEPT
+
+    v = SessionView()
+    for i in range(LATENCIES_KEPT + 10):
+        v.apply(_caption(i, "Hi.", float(i), 1.0 if i < 10 else 2.0))
+    assert len(v.latencies_s) == LATENCIES_KEPT and len(v.captions) == LATENCIES_KEPT + 10
+    assert (v.latency_p50_s, v.latency_p95_s) == (2.0, 2.0)  # the first ten fell out
 
 
 def test_session_view_folds_events():
@@ -120,7 +132,7 @@ def test_session_view_folds_events():
     v.apply(WindowStarted(2, 65.0, 68.0, queue_depth=0))
     v.apply(_caption(2, "General Kenobi.", 65.0, 1.6))
     assert v.pending == {} and v.dropped == 1
-    assert v.last_latency_s == 1.6 and v.latency_percentile_s(50) == 0.8
+    assert v.last_latency_s == 1.6 and v.latency_p50_s == 1.2
     lines = ("[00:00:00.000 --> 00:00:03.000] Hello there.\n"
              "[00:01:05.000 --> 00:01:08.000] General Kenobi.\n")
     assert v.transcript(header=False) == lines  # the journal's lines

@@ -18,23 +18,10 @@ from pathlib import Path
 
 from streamer.events import (Caption, ModelReady, Partial, PipelineStats, SourceOpened,
                              WindowDropped, WindowStarted, WindowTimings)
+from streamer.output.figures import LATENCIES_KEPT, percentiles
 from streamer.output.journal import transcript_header, transcript_line
 
 SAMPLE_RATE_HZ = 16000  #: the pipeline's internal rate (streamer.capture.audio.SAMPLE_RATE)
-
-
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """The ``q``-th percentile (0..100) of ``values`` by the nearest-rank method, or None if empty.
-
-    Nearest rank returns an observed value (a real caption's latency), never an interpolation.
-    """
-    xs = sorted(values)
-    if not xs:
-        return None
-    if not 0 <= q <= 100:
-        raise ValueError("q must be within 0..100")
-    rank = max(1, math.ceil(q / 100 * len(xs)))
-    return xs[rank - 1]
 
 
 def format_wall_time(epoch_s: float) -> str:
@@ -91,7 +78,11 @@ class SessionView:
     Attributes:
         captions: every caption of the session, in order (clearing the screen keeps them).
         pending: windows being transcribed: index -> (start_s, end_s) stream seconds.
-        latencies_s: wall-clock latency of each caption, seconds.
+        latencies_s: wall-clock latency of each caption, seconds (the last
+            :data:`~streamer.output.figures.LATENCIES_KEPT`).
+        latency_p50_s, latency_p95_s: their percentiles
+            (:func:`~streamer.output.figures.percentiles`), computed once per caption; None
+            before the first.
         model: the :class:`ModelReady` event, once the model is warm.
         stats: the last :class:`PipelineStats`; stats_seen counts them.
         dropped: windows removed by a filter or decoded to nothing.
@@ -111,7 +102,9 @@ class SessionView:
 
     captions: list[Caption] = field(default_factory=list)
     pending: dict[int, tuple[float, float]] = field(default_factory=dict)
-    latencies_s: list[float] = field(default_factory=list)
+    latencies_s: deque = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
     model: ModelReady | None = None
     stats: PipelineStats | None = None
     stats_seen: int = 0
@@ -131,6 +124,7 @@ class SessionView:
             self.pending.pop(event.window_index, None)
             self.captions.append(event)
             self.latencies_s.append(event.latency_s)
+            self.latency_p50_s, self.latency_p95_s = percentiles(self.latencies_s, (50, 95))
             self._close_partial(event.utterance_id)
             self.stream_epoch_s = self.caption_wall_s(event) - event.start_s
         elif isinstance(event, Partial):
@@ -191,10 +185,6 @@ class SessionView:
     def last_latency_s(self) -> float | None:
         """Latency of the newest caption, seconds."""
         return self.latencies_s[-1] if self.latencies_s else None
-
-    def latency_percentile_s(self, q: float) -> float | None:
-        """``q``-th percentile of caption latency over the session, seconds."""
-        return percentile(self.latencies_s, q)
 
     def transcript(self, header: bool = True) -> str:
         """The session's captions in the format of the session journal (the transcript,

@@ -5,7 +5,10 @@ mono ``int16`` (resampled with soxr when the client sends another rate, e.g. the
 the OpenAI Realtime API) and written to the ring buffer without blocking, exactly as the
 microphone callback does: a full ring refuses the block and counts an overrun. The wall moment
 of each push is its capture time, so a caption's latency counts from when the server received
-the end of the speech. The caller's thread is the ring's one producer.
+the end of the speech. The caller's thread pushes; :meth:`PushSource.stop` (the session's end, a
+server's shutdown) may come from another thread, so pushing, flushing and ending hold one lock:
+the resampler never runs on two threads at once, nothing is written after the end, and the ring
+keeps one producer at a time.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class PushSource:
         self._odd = b""  # a byte left over from a push of odd length
         self._samples = 0
         self._ended = threading.Event()
+        self._lock = threading.Lock()  # push, flush and end: one at a time
         self.last_push_wall = time.monotonic()
 
     @property
@@ -77,18 +81,20 @@ class PushSource:
         Raises:
             LimitError: the stream is past ``max_s``.
         """
-        if self._ended.is_set():
-            return False
-        self.last_push_wall = time.monotonic()
-        data = self._odd + bytes(data)
-        cut = len(data) - len(data) % 2
-        self._odd = data[cut:]
-        pcm = np.frombuffer(data[:cut], dtype="<i2").astype(np.int16)
-        if self._resampler is not None:
-            pcm = self._resampler.resample_chunk(pcm)
-        return self._write(pcm)
+        with self._lock:
+            if self._ended.is_set():
+                return False
+            self.last_push_wall = time.monotonic()
+            data = self._odd + bytes(data)
+            cut = len(data) - len(data) % 2
+            self._odd = data[cut:]
+            pcm = np.frombuffer(data[:cut], dtype="<i2").astype(np.int16)
+            if self._resampler is not None:
+                pcm = self._resampler.resample_chunk(pcm)
+            return self._write(pcm)
 
     def _write(self, pcm: np.ndarray) -> bool:
+        """(Lock held.) Count ``pcm`` (int16 at 16 kHz) against ``max_s`` and write it."""
         if pcm.size == 0:
             return True
         if self.max_s is not None and (self._samples + pcm.size) / SAMPLE_RATE > self.max_s:
@@ -100,21 +106,24 @@ class PushSource:
     def flush(self) -> None:
         """End the open utterance now (the client says its speech is complete): push
         :data:`SILENCE_FLUSH_S` of digital silence, which the segmenter hears as a pause."""
-        if not self._ended.is_set():
-            self._write(np.zeros(int(SILENCE_FLUSH_S * SAMPLE_RATE), np.int16))
+        with self._lock:
+            if not self._ended.is_set():
+                self._write(np.zeros(int(SILENCE_FLUSH_S * SAMPLE_RATE), np.int16))
 
     def end(self) -> None:
         """No more audio: what the resampler holds is written, then the ring is closed (the
         session transcribes what it has and ends)."""
-        if self._ended.is_set():
-            return
-        if self._resampler is not None:
-            try:
-                self._write(self._resampler.resample_chunk(np.zeros(0, np.int16), last=True))
-            except LimitError:
-                pass
-        self._ended.set()
-        self.ring.close()
+        with self._lock:
+            if self._ended.is_set():
+                return
+            if self._resampler is not None:
+                try:
+                    self._write(self._resampler.resample_chunk(np.zeros(0, np.int16),
+                                                               last=True))
+                except LimitError:
+                    pass
+            self._ended.set()
+            self.ring.close()
 
     # -- the Source protocol of the pipeline ------------------------------------------------
     def start(self) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.decoding.decoder import MAX_TEXT_TOKENS, TIMESTAMP_S, DecodeResult, WindowDecoder
 from streamer.decoding.prompt import hotword_tokens, suppressed_tokens
 from streamer.decoding.words import align_words
@@ -136,6 +137,19 @@ def _text(tok, ids: list[int], forced: list[int], prefix: str, timestamps: bool)
     return " ".join(text.split()) if timestamps else text
 
 
+def _aligner(model, tok, encoder_output, features: np.ndarray, text_tokens: list[int],
+             num_frames: int):
+    """A call that aligns ``text_tokens`` (:func:`align_words`) when made: on
+    ``encoder_output`` (a window decoded alone: the encoder's output is reused), else on the
+    window's own encoding of ``features`` (``float32 [1, n_mels, frames]``, one window of a
+    batch, encoded alone then, as a decode of it alone would have been)."""
+    def align():
+        enc = encoder_output if encoder_output is not None else model.encode(features)
+        return align_words(model, tok, enc, text_tokens, num_frames)
+
+    return align
+
+
 def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     """Decode ``jobs`` with one encoder call and one ``generate`` call (see the module doc).
 
@@ -201,12 +215,11 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
         prefix = job.prefix.strip() if job.prefix else ""
         text = _text(tok, ids, forced, prefix, timestamps)
-        words = ()
-        if job.decoder.options.word_timestamps:  # on this window's own encoder output
-            enc = encoder_output if n == 1 else model.encode(batch[i:i + 1])
-            audio_frames = int(job.audio.shape[0] / 16000 * d0._frames_per_s)
-            words = align_words(model, tok, enc, [t for t in ids if t < tok.eot],
-                                min(frames, audio_frames))
+        align = None
+        if job.decoder.options.word_timestamps:  # run only for a decode kept as a caption
+            audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
+            align = _aligner(model, tok, encoder_output if n == 1 else None, batch[i:i + 1],
+                             [t for t in ids if t < tok.eot], min(frames, audio_frames))
         out.append(DecodeResult(
             text=text,
             language=lang or "en",
@@ -219,7 +232,7 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
             detected_language=max(p, key=p.get) if p else None,
             language_probability=p.get(lang or "en") if p else None,
             attempts=(mode,),
-            words=words,
+            align=align,
         ))
     return out
 

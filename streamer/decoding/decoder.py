@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -70,7 +71,9 @@ class DecodingOptions:
             long word, a name spelt out).
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
-        word_timestamps: align each kept decode's words (:attr:`DecodeResult.words`).
+        word_timestamps: time the words of each decode that becomes a caption
+            (:meth:`DecodeResult.aligned`); decodes that do not (snapshots, failed fallback
+            attempts, a free decode replaced by a forced one, dropped windows) are not aligned.
     """
 
     language: str | None = None
@@ -119,7 +122,9 @@ class DecodeResult:
         attempts: the decodes run, in order: ``"plain"``, then on a failed check ``"full"``
             (30 s context) and ``"timestamps"``; each with ``":loop"`` or ``":early_end"`` when
             it failed its check.
-        words: its words timed from the window's first sample, when ``word_timestamps``.
+        words: its words timed from the window's first sample, once :meth:`aligned`.
+        align: with ``word_timestamps``, aligns this decode's tokens on its encoder output
+            when called (:meth:`aligned` calls it); None otherwise.
     """
 
     text: str
@@ -134,6 +139,20 @@ class DecodeResult:
     language_probability: float | None = None
     attempts: tuple[str, ...] = ("plain",)
     words: tuple = ()
+    align: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
+
+    def aligned(self) -> DecodeResult:
+        """This result with :attr:`words` timed (the alignment runs now, on the thread that
+        owns the model: a decode's words are aligned only once it is kept as a caption);
+        itself when there is nothing to align (``word_timestamps`` off, or already done).
+
+        Returns:
+            A result whose ``words`` are :class:`~streamer.events.Word` s, seconds from the
+            window's first sample, and whose ``align`` is None.
+        """
+        if self.align is None:
+            return self
+        return replace(self, words=self.align(), align=None)
 
 
 class WindowDecoder:

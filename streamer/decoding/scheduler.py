@@ -276,7 +276,7 @@ class Scheduler:
                 if snap is not None:
                     self._last_snapshot = s.serial
                     t0 = time.perf_counter()
-                    s._handle_snapshot(snap)
+                    s.handle_snapshot(snap)
                     d = time.perf_counter() - t0
                     self._busy_s += d
                     self._snapshots += 1
@@ -293,7 +293,9 @@ class Scheduler:
         from streamer.decoding.batch import Job, decode_batch
 
         items = [(s, w) for s in chosen if (w := s.next_final()) is not None]
-        need = [(s, w) for s, w in items if s.needs_decode(w)]
+        # the gate and the reuse check, here only where a batch is possible (handle_final
+        # checks a window decoded alone, and does not check again one given its free decode)
+        need = [(s, w) for s, w in items if s.needs_decode(w)] if len(items) > 1 else []
         free: dict[int, DecodeResult] = {}
         if len(need) > 1:
             jobs = [Job(s.decoder, int16_to_float32(w.audio), s.decoder.language,
@@ -306,10 +308,11 @@ class Scheduler:
                 logger.exception("a batch of %d windows failed; decoding them one by one",
                                  len(need))
         for s, w in items:
-            s._handle(w, free.get(id(w)))
+            s.handle_final(w, free.get(id(w)))
             self._finals += 1
         for s in chosen:
             if s.ended:
-                with self._lock:
-                    self._sessions.remove(s)
+                with self._lock:  # detach() may have let it go meanwhile
+                    if s in self._sessions:
+                        self._sessions.remove(s)
                 s.done.set()

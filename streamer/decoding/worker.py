@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamer.capture.audio import int16_to_float32
+from streamer.capture.audio import SAMPLE_RATE, int16_to_float32
 from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
 from streamer.decoding.chain import FilterChain
 from streamer.decoding.filters import FilterOptions
@@ -223,6 +223,8 @@ class InferenceWorker:
             self.ended = True
             return None
         batch = [window]
+        samples = len(window.audio)
+        gap = int(MERGE_GAP_S * SAMPLE_RATE)  # merge_windows' silence between two windows
         while self.merge_backlog:
             try:
                 nxt = self.windows.get_nowait()
@@ -231,16 +233,16 @@ class InferenceWorker:
             if nxt is None:
                 self.ended = True
                 break
-            if sum(len(w.audio) for w in batch) / 16000 + MERGE_GAP_S + nxt.duration_s \
-                    > self.max_merge_s:
+            # the merge's length with nxt: n + 1 windows, n gaps between them
+            if (samples + len(batch) * gap + len(nxt.audio)) / SAMPLE_RATE > self.max_merge_s:
                 self._pending = nxt
                 break
             batch.append(nxt)
+            samples += len(nxt.audio)
         if len(batch) > 1:
             self.windows_merged += len(batch) - 1
             logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
-                        "one decode", batch[0].index, batch[-1].index,
-                        sum(len(w.audio) for w in batch) / 16000)
+                        "one decode", batch[0].index, batch[-1].index, samples / SAMPLE_RATE)
             window = merge_windows(batch)
         return window
 
@@ -256,29 +258,30 @@ class InferenceWorker:
                 and utt.pause[0] == w.speech_bounds)
 
     def needs_decode(self, w: SpeechWindow) -> bool:
-        """True when :meth:`_handle` would decode final window ``w`` (it passes the gate and
+        """True when :meth:`handle_final` would decode final window ``w`` (it passes the gate and
         does not reuse a pause decode): what the scheduler batches."""
         utt = self._utt if self._utt is not None and self._utt.index == w.index else None
         return not self._reuses_pause(w, utt) and gate_check(w.audio, self.gate).passed
 
-    def _handle(self, w: SpeechWindow, free: DecodeResult | None = None) -> None:
+    def handle_final(self, w: SpeechWindow, free: DecodeResult | None = None) -> None:
         """Decode a final window (an utterance or a merge of them) into a caption or a drop.
-        ``free``: its free decode, already run in a batch (:meth:`needs_decode`)."""
+        ``free``: its free decode, already run in a batch, for a window :meth:`needs_decode`
+        found passing the gate and reusing nothing (neither is checked again)."""
         assert self.decoder is not None
         utt = self._utt if self._utt is not None and self._utt.index == w.index else None
         self._utt = None
         self._closed = max(self._closed, w.utterance)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
                                       time.monotonic(), w.reason, w.speech_bounds[1]))
-        g = gate_check(w.audio, self.gate)
-        if not g.passed:
+        g = gate_check(w.audio, self.gate) if free is None else None
+        if g is not None and not g.passed:
             self.windows_gated += 1
             logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
                         g.reason)
             self.events.put(WindowGated(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
         t0 = time.perf_counter()
-        reused = self._reuses_pause(w, utt)
+        reused = free is None and self._reuses_pause(w, utt)
         if reused:  # the utterance ended where its last pause snapshot did: that is its text
             r = utt.pause[1]
             self.finals_reused += 1
@@ -308,6 +311,10 @@ class InferenceWorker:
             return
         self.captions += 1
         self.decoder.vote_language(r)
+        if r.align is not None:  # word times: only for a decode kept as a caption
+            t3 = time.perf_counter()
+            r = r.aligned()
+            self.inference_s += time.perf_counter() - t3
         now = time.monotonic()
         start_s, end_s = w.speech_bounds
         end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
@@ -341,7 +348,7 @@ class InferenceWorker:
         return replace(forced, feature_s=forced.feature_s + r.feature_s,
                        encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
 
-    def _handle_snapshot(self, s: SpeechWindow) -> None:
+    def handle_snapshot(self, s: SpeechWindow) -> None:
         """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing); a
         kept ``"pause"`` decode is remembered as the utterance's final text if it ends there."""
         assert self.decoder is not None

@@ -18,14 +18,15 @@ import threading
 import time
 from dataclasses import replace
 
-from streamer.capture.audio import SAMPLE_RATE, duration_s
+from streamer.capture.audio import SAMPLE_RATE
 from streamer.capture.push import PushSource
 from streamer.capture.sources import FileSource
 from streamer.config.schema import Config
 from streamer.decoding.scheduler import Scheduler
 from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.pipeline import Pipeline
-from streamer.serving.session import ServerSession, percentile
+from streamer.output.figures import percentiles
+from streamer.serving.session import ServerSession
 from streamer.tuning.calibration import Loader
 from streamer.tuning.loader import start_decoder
 from streamer.tuning.plan import Plan, plan_for
@@ -81,20 +82,27 @@ class ServingEngine:
                  machine: Probe | None = None, plan: Plan | None = None) -> None:
         self.config = config
         if plan is None:
-            machine, plan = plan_for(config.model, config.decoding.language, machine)
+            machine, plan = plan_for(config.model, config.decoding.language, machine,
+                                     task=config.decoding.task)
         self.plan = plan
         self._loader = loader
         self._decoding = replace(config.decoding, beam_size=plan.beam_size)
-        s = config.server
-        self.batch_size = s.batch_size or (8 if plan.device == "cuda" else 1)
+        #: finals batched per decode; set again from the device that loaded (a CUDA plan that
+        #: fell back to the CPU batches as a CPU does)
+        self.batch_size = self._batch_size(plan.device)
         self.scheduler = Scheduler(self._load, batch_size=self.batch_size,
-                                   partial_share=s.partial_share, name="inference")
+                                   partial_share=config.server.partial_share, name="inference")
         self._sessions: dict[str, ServerSession] = {}
         self._lock = threading.Lock()
+        self._opening = 0  # slots reserved by open() while it builds their sessions
         self._started_mono = time.monotonic()
         self.opened = self.refused = 0  #: sessions opened and refused (busy) since start
         self._audio_done_s = 0.0  # audio of the sessions that ended
         self._captions_done = 0
+
+    def _batch_size(self, device: str) -> int:
+        """``server.batch_size``, or its default for ``device``: 8 on CUDA, 1 on a CPU."""
+        return self.config.server.batch_size or (8 if device == "cuda" else 1)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -107,6 +115,7 @@ class ServingEngine:
         first long window of a session finds its buffers allocated, and Silero VAD loaded
         once (onnxruntime), so the first session does not pay for either."""
         decoder, self.plan = start_decoder(self.plan, self._decoding, self._loader)
+        self.batch_size = self.scheduler.batch_size = self._batch_size(self.plan.device)
         # a view's warm-up: the decoder's own warmup_s stays the calibration's measurement
         decoder.for_session().warm_up(WARM_CONTEXT_S)
         from streamer.segmentation.vad import SileroVad
@@ -148,7 +157,9 @@ class ServingEngine:
     def open(self, kind: str, client: str, *, audio: bytes | None = None,
              rate_hz: int = SAMPLE_RATE, language: str | None = None, prompt: str | None = None,
              partials: bool = False, name: str | None = None, on_event=None) -> ServerSession:
-        """Open and start a session.
+        """Open and start a session. It blocks while the session is built (an upload is
+        probed and its first block decoded; a stream's segmenter is made): call it off an
+        event loop. A slot is taken at once, so concurrent opens never exceed the limit.
 
         Args:
             kind: one of :data:`KINDS`.
@@ -173,13 +184,8 @@ class ServingEngine:
         if not self.ready:
             raise NotReady(str(self.error) if self.error else "the model is still loading")
         self.check_language(language)
-        limit = self.config.server.max_audio_s
-        if audio is not None:
-            declared = duration_s(audio)
-            if declared is not None and declared > limit:
-                raise LimitError(f"the audio lasts {declared:.0f} s, over the limit of "
-                                 f"{limit:g} s")
         c = self.config
+        limit = c.server.max_audio_s
         config = replace(
             c, decoding=replace(c.decoding, language=language or c.decoding.language,
                                 initial_prompt=prompt or c.decoding.initial_prompt),
@@ -191,16 +197,27 @@ class ServingEngine:
         else:
             def make_source(ring):
                 return PushSource(ring, rate_hz, f"{kind} from {client}", max_s=limit)
-        with self._lock:
-            if len(self._sessions) >= c.server.max_sessions:
+        with self._lock:  # a slot is reserved here; the session is built outside the lock
+            if len(self._sessions) + self._opening >= c.server.max_sessions:
                 self.refused += 1
                 raise Busy(f"all {c.server.max_sessions} sessions are taken",
                            retry_after_s=self._retry_after_s())
-            sid = "sess_" + secrets.token_hex(6)
+            self._opening += 1
+        session = None
+        try:  # an upload is opened (probed, its first block decoded) here, off the lock
             pipeline = Pipeline(config, make_source, plan=self.plan, scheduler=self.scheduler)
+            declared = pipeline.source.duration_s if audio is not None else None
+            if declared is not None and declared > limit:
+                raise LimitError(f"the audio lasts {declared:.0f} s, over the limit of "
+                                 f"{limit:g} s")
+            sid = "sess_" + secrets.token_hex(6)
             session = ServerSession(sid, kind, client, pipeline, on_event, self._ended)
-            self._sessions[sid] = session
-            self.opened += 1
+        finally:
+            with self._lock:
+                self._opening -= 1
+                if session is not None:
+                    self._sessions[session.id] = session
+                    self.opened += 1
         logger.info("session %s opened: %s from %s", sid, kind, client,
                     extra={"session": sid, "kind": kind, "client": client})
         session.start()
@@ -237,7 +254,9 @@ class ServingEngine:
         ready = self.scheduler.model_ready
         sessions = self.sessions()
         audio_s = self._audio_done_s + sum(s.audio_s for s in sessions)
-        lat = [x for s in sessions for x in s.latencies]
+        # each deque copied in one call: its session's thread appends while we read
+        per_session = {s.id: list(s.latencies) for s in sessions}
+        p50, p95 = percentiles((x for xs in per_session.values() for x in xs), (50, 95))
         return {
             "ready": self.ready,
             "model": None if ready is None else {
@@ -258,8 +277,8 @@ class ServingEngine:
             "sessions_open": len(sessions), "sessions_opened": self.opened,
             "sessions_refused": self.refused,
             "captions": self._captions_done + sum(s.captions for s in sessions),
-            "latency_p50_s": percentile(lat, 50), "latency_p95_s": percentile(lat, 95),
-            "session_latency": {s.id: {"p50_s": percentile(s.latencies, 50),
-                                       "p95_s": percentile(s.latencies, 95)}
+            "latency_p50_s": p50, "latency_p95_s": p95,
+            "session_latency": {s.id: dict(zip(("p50_s", "p95_s"),
+                                               percentiles(per_session[s.id], (50, 95))))
                                 for s in sessions if s.live},
         }

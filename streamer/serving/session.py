@@ -17,21 +17,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-import numpy as np
-
-from streamer.errors import LimitError, LivescribeError
+from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.events import Caption, Event, PipelineStats, SessionFailed
+from streamer.output.figures import LATENCIES_KEPT, percentiles
 
 logger = logging.getLogger(__name__)
-
-#: caption latencies a session keeps for its percentiles (about 3 hours of conversation)
-LATENCIES_KEPT = 4096
-
-
-def percentile(values, q: float) -> float | None:
-    """The ``q``-th percentile of ``values`` (seconds), rounded to ms; None when empty."""
-    return round(float(np.percentile(list(values), q)), 3) if len(values) else None
-
 
 class ServerSession:
     """A client's session on the shared model. Built by
@@ -112,17 +102,25 @@ class ServerSession:
             self._hand(SessionFailed(str(exc), int(exc.exit_code)))
         except Exception as exc:  # pragma: no cover - a bug ends this session only
             logger.exception("session %s failed", self.id)
-            self.error = LivescribeError(f"internal error: {exc}")
-            self.pipeline.stop()
-            worker = self.pipeline.worker
-            if worker.scheduler is not None:  # nothing more is decoded for it
-                worker.scheduler.detach(worker)
-            self._hand(SessionFailed(str(self.error), 70))
+            self.error = LivescribeError(f"internal error: {exc}", ExitCode.SOFTWARE)
+            self._hand(SessionFailed(str(self.error), int(ExitCode.SOFTWARE)))
         finally:
+            self._let_go()
             self.done.set()
             if self._on_done is not None:
                 self._on_done(self)
             self._hand(None)  # the end
+
+    def _let_go(self) -> None:
+        """After the events ended: a session that failed before its worker was done is
+        stopped and detached from the shared scheduler (nothing more is decoded for it, and
+        its slot in the scheduler is freed); a session that ended normally is left alone."""
+        worker = self.pipeline.worker
+        if worker.done.is_set():
+            return
+        self.pipeline.stop()
+        if worker.scheduler is not None:
+            worker.scheduler.detach(worker)
 
     def _note(self, ev: Event) -> None:
         if isinstance(ev, Caption):
@@ -139,14 +137,14 @@ class ServerSession:
     def info(self) -> dict:
         """What ``GET /v1/sessions`` shows of it (times in seconds)."""
         st = self.stats
+        p50, p95 = percentiles(self.latencies, (50, 95))
         return {
             "id": self.id, "kind": self.kind, "client": self.client,
             "started": round(self.started, 3),
             "age_s": round(time.monotonic() - self._started_mono, 3),
             "live": self.live, "done": self.done.is_set(),
             "audio_s": round(self.audio_s, 3), "captions": self.captions,
-            "latency_p50_s": percentile(self.latencies, 50),
-            "latency_p95_s": percentile(self.latencies, 95),
+            "latency_p50_s": p50, "latency_p95_s": p95,
             "windows_queued": self.pipeline.worker.windows.qsize(),
             "windows_merged": st.windows_merged if st else 0,
             "overruns": st.overruns if st else 0,

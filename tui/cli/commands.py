@@ -15,7 +15,7 @@ from dataclasses import asdict
 from streamer.config import BuiltConfig, Config, format_value, settings
 from streamer.errors import DeviceError, ExitCode
 from streamer.tuning.calibration import CalibrationOptions
-from streamer.tuning.plan import Plan, check_strict, make_plan
+from streamer.tuning.plan import Plan, plan_for
 from streamer.tuning.probe import Probe
 
 
@@ -67,16 +67,19 @@ def format_info(p: Probe, plan: Plan) -> str:
 
 def info(config: Config, json_out: bool = False,
          probe_fn: Callable[[], Probe] | None = None) -> int:
-    """``livescribe info [--json]``: the hardware probe and the plan for ``config``.
+    """``livescribe info [--json]``: the hardware probe and the plan for ``config``, made as a
+    session makes it (:func:`~streamer.tuning.plan.plan_for`: model, language and task).
+
+    Args:
+        config: the effective configuration.
+        json_out: one JSON document ``{"probe", "plan"}`` instead of text.
+        probe_fn: the hardware probe (tests inject one); None probes this machine.
 
     Raises:
         LivescribeError: ``model.strict`` and an impossible override (exit 78).
     """
-    from streamer.tuning.probe import probe
-
-    pr = (probe_fn or probe)()
-    plan = make_plan(pr, config.model, config.decoding.language)
-    check_strict(plan)
+    pr, plan = plan_for(config.model, config.decoding.language,
+                        probe_fn() if probe_fn is not None else None, task=config.decoding.task)
     if json_out:
         json.dump({"probe": pr.to_dict(), "plan": plan.to_dict()}, sys.stdout, indent=2)
         sys.stdout.write("\n")

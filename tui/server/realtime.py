@@ -27,13 +27,14 @@ import binascii
 import json
 import secrets
 
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
 from streamer.errors import LimitError, LivescribeError
 from streamer.events import Caption, Partial, SessionFailed, WindowDropped
 from tui.server.bridge import EventBridge
-from tui.server.errors import from_engine, one_line
-from tui.server.rest import client_of
+from tui.server.errors import HTTPError, from_engine, one_line
+from tui.server.rest import client_of, parse_rate
 
 DEFAULT_RATE_HZ = 24_000  #: the Realtime API's PCM16 rate
 
@@ -91,10 +92,15 @@ class RealtimeConnection:
             fmt = audio.get("format") or {}
             tr = audio.get("transcription") or {}
             ok = fmt.get("type", "audio/pcm") == "audio/pcm"
-            self.rate_hz = int(fmt.get("rate") or self.rate_hz)
         if not ok:
             await self.error(f"unsupported audio format {fmt!r}: send PCM16", "invalid_value")
             return
+        if not beta and fmt.get("rate") is not None:
+            try:
+                self.rate_hz = parse_rate(fmt["rate"], "session.audio.input.format.rate")
+            except HTTPError as exc:
+                await self.error(exc.message, "invalid_value")
+                return
         self.language = tr.get("language") or self.language
         self.prompt = tr.get("prompt") or self.prompt
         if beta:
@@ -111,8 +117,8 @@ class RealtimeConnection:
         if self.session is None:
             self.bridge = EventBridge((Caption, Partial, WindowDropped, SessionFailed))
             try:
-                self.session = self.engine.open(
-                    "realtime", client_of(self.ws), rate_hz=self.rate_hz,
+                self.session = await run_in_threadpool(  # built off the event loop
+                    self.engine.open, "realtime", client_of(self.ws), rate_hz=self.rate_hz,
                     language=self.language, prompt=self.prompt, partials=True,
                     on_event=self.bridge.put)
             except LivescribeError as exc:

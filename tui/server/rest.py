@@ -38,6 +38,31 @@ RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 _TRUE = ("true", "1", "yes", "on")
 
 
+#: sample rates a live stream may name, Hz (soxr resamples them to 16 kHz)
+MIN_RATE_HZ, MAX_RATE_HZ = 8000, 96000
+
+
+def parse_rate(value, param: str = "sample_rate") -> int:
+    """A client's sample rate: an integer (or its text) within :data:`MIN_RATE_HZ`..
+    :data:`MAX_RATE_HZ`, Hz.
+
+    Raises:
+        HTTPError: 400 ``invalid_value`` about ``param`` for anything else (not a number, a
+            fraction, out of range).
+    """
+    rate = None
+    if isinstance(value, str) and value.strip().isdigit():
+        rate = int(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        rate = value
+    elif isinstance(value, float) and value.is_integer():
+        rate = int(value)
+    if rate is None or not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise HTTPError(400, f"{param} must be {MIN_RATE_HZ}..{MAX_RATE_HZ} Hz, not {value!r}",
+                        "invalid_value", param)
+    return rate
+
+
 def client_of(conn) -> str:
     """``host:port`` of a request's or a WebSocket's peer."""
     return f"{conn.client.host}:{conn.client.port}" if conn.client else "unknown"
@@ -47,7 +72,7 @@ async def _open(request: Request, audio: bytes, name: str, language: str | None,
                 prompt: str | None) -> tuple:
     engine = request.app.state.engine
     bridge = EventBridge((Caption, PipelineStats, SessionFailed))
-    try:  # the duration probe and the first decode of the audio: off the event loop
+    try:  # opening the upload and decoding its first block: off the event loop
         session = await run_in_threadpool(
             engine.open, "upload", client_of(request), audio=audio, language=language,
             prompt=prompt, name=name, on_event=bridge.put)

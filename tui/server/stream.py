@@ -23,13 +23,14 @@ import json
 import logging
 from dataclasses import asdict
 
+from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamer.errors import LimitError, LivescribeError
 from streamer.events import Caption, Partial, PipelineStats, SessionFailed
 from tui.server.bridge import EventBridge
 from tui.server.errors import HTTPError, from_engine, one_line
-from tui.server.rest import client_of
+from tui.server.rest import client_of, parse_rate
 
 logger = logging.getLogger("tui.server")
 
@@ -64,19 +65,16 @@ async def stream(ws: WebSocket) -> None:
     engine, opts = ws.app.state.engine, ws.app.state.options
     q = ws.query_params
     try:
-        rate = int(q.get("sample_rate", "16000"))
-        if not 8000 <= rate <= 96000:
-            raise ValueError
-    except ValueError:
-        await refuse(ws, HTTPError(400, "sample_rate must be 8000..96000 Hz", "invalid_value",
-                                   "sample_rate"))
+        rate = parse_rate(q.get("sample_rate", "16000"))
+    except HTTPError as exc:
+        await refuse(ws, exc)
         return
     bridge = EventBridge((Caption, Partial, PipelineStats, SessionFailed))
     try:
-        session = engine.open("stream", client_of(ws), rate_hz=rate,
-                              language=q.get("language") or None, prompt=q.get("prompt"),
-                              partials=q.get("partials", "true").lower() != "false",
-                              on_event=bridge.put)
+        session = await run_in_threadpool(  # the session is built off the event loop
+            engine.open, "stream", client_of(ws), rate_hz=rate,
+            language=q.get("language") or None, prompt=q.get("prompt"),
+            partials=q.get("partials", "true").lower() != "false", on_event=bridge.put)
     except LivescribeError as exc:
         await refuse(ws, from_engine(exc))
         return

@@ -15,12 +15,11 @@ def _s(value: float | None) -> str:
 def latency_rows(view: SessionView) -> list[tuple[str, str]]:
     """The panel's (label, value) rows for the session so far; "—" where nothing is known yet."""
     st = view.stats
-    n = len(view.latencies_s)
     rows = [
         ("last", _s(view.last_latency_s)),
-        ("p50", _s(view.latency_percentile_s(50))),
-        ("p95", _s(view.latency_percentile_s(95))),
-        ("captions", str(n)),
+        ("p50", _s(view.latency_p50_s)),
+        ("p95", _s(view.latency_p95_s)),
+        ("captions", str(len(view.captions))),
     ]
     if st is None:
         rows += [("RTF", "—"), ("queue", "—"), ("overruns", "—"), ("filtered", "—"),
