@@ -84,7 +84,7 @@ class InferenceWorker:
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
         max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
             leaving room for the decoder's trailing context).
-        gate: the energy/zero-crossing gate every window passes before decoding
+        gate: the zero-crossing-rate gate every window passes before decoding
             (:mod:`streamer.decoding.gate`); a gated window is a :class:`WindowGated`.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.
