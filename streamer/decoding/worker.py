@@ -73,9 +73,10 @@ class InferenceWorker:
     """Decode windows from ``windows`` and put events on ``events``.
 
     Args:
-        load: called once on the worker thread, returns the loaded, warm decoder (the
-            pipeline passes :func:`streamer.tuning.loader.start_decoder`: the fallback chain,
-            then calibration); may raise :class:`~streamer.errors.LivescribeError`.
+        load: called once on the inference thread (the private scheduler's), returns the
+            loaded, warm decoder (the pipeline passes
+            :func:`streamer.tuning.loader.start_decoder`: the fallback chain, then
+            calibration); may raise :class:`~streamer.errors.LivescribeError`.
         decoding: decoding options (the language for the filter chain).
         filters: filter thresholds.
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
