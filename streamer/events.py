@@ -6,8 +6,9 @@ it shows from them and never reads an engine attribute. All are small frozen dat
 plain values, so they can be logged, sent over a socket or compared in a test.
 
 In the order a session emits them: :class:`SourceOpened`, :class:`PlanReady` (as planned),
-:class:`CaptureStarted` (a microphone, which captures while the model loads; a file starts
-after :class:`ModelReady`), :class:`PlanReady` (as loaded and calibrated), :class:`ModelReady`,
+:class:`CaptureStarted` (a microphone, which captures while the model loads, so its
+:class:`InputLevel` and :class:`FragmentDropped` come during the load too; a file's comes after
+:class:`ModelReady`), :class:`PlanReady` (as loaded and calibrated), :class:`ModelReady`,
 then while audio flows :class:`InputLevel`, :class:`FragmentDropped`, :class:`WindowStarted`,
 :class:`WindowGated`, :class:`WindowTimings`, :class:`Partial`, :class:`Caption`,
 :class:`WindowDropped` and periodic :class:`PipelineStats`; at the end :class:`SessionFailed`
@@ -29,7 +30,7 @@ class SourceOpened:
 
     Attributes:
         description: what is captured, e.g. ``"file jfk.flac"`` or ``"microphone 3: USB mic
-            (ALSA) at 48000 Hz, 2 ch, downmixed, resampled to 16 kHz with soxr"``.
+            (ALSA) at 48000 Hz, 2 ch, downmixed resampled to 16 kHz with soxr"``.
         rate_hz: the input's own sample rate when it has one (a microphone's), else None; the
             pipeline always runs at 16 kHz mono.
         live: paced by a clock (microphone, replay at a finite speed); False for a replay at
@@ -330,16 +331,18 @@ class PipelineStats:
         stream_s: seconds of audio captured so far.
         overruns: ring-buffer writes refused because it was full (blocks lost).
         overrun_samples: samples lost to those overruns.
-        windows: speech windows sent to the worker.
-        fragments_dropped: voiced fragments too short to decode (below ``min_speech_ms``).
+        windows: speech windows sent to the worker, less those the gate kept from the model.
+        fragments_dropped: voiced fragments too short to decode (less Silero-confirmed speech
+            than ``vad.min_confirmed_ms``).
         windows_decoded: windows the worker finished.
         captions: captions emitted.
-        filtered: captions removed by a filter, by filter name.
+        filtered: final windows dropped after decoding, by filter name (``"error"``: the
+            decode raised).
         queue_depth: windows waiting for the worker.
         inference_s: total wall seconds spent decoding.
         final: True for the last stats event of the session.
-        windows_gated: speech windows the energy/zero-crossing gate kept from the worker
-            (silence or broadband noise, :mod:`streamer.decoding.gate`).
+        windows_gated: speech windows the zero-crossing-rate gate kept from the model
+            (broadband noise, :mod:`streamer.decoding.gate`).
         windows_merged: windows decoded together with an earlier one because inference was
             behind real time (backpressure; nothing dropped).
         partials: :class:`Partial` events emitted.

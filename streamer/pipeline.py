@@ -11,8 +11,9 @@ The consumer (a front end) iterates :meth:`Pipeline.events` on its own thread; t
 decoded and delivered, so stop never loses captions.
 
 A session is built from one :class:`~streamer.config.schema.Config`; the model is planned
-(:func:`streamer.tuning.plan.plan_for`) here and loaded on the worker thread by the one loader,
-:func:`streamer.tuning.loader.start_decoder` (fallback chain, then calibration).
+(:func:`streamer.tuning.plan.plan_for`) here and loaded on the inference thread (the
+scheduler's) by the one loader, :func:`streamer.tuning.loader.start_decoder` (fallback chain,
+then calibration).
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class Pipeline:
         if plan is None:
             machine, plan = plan_for(config.model, config.decoding.language, machine,
                                      task=config.decoding.task)
-        self.plan = plan  #: the plan; replaced by the loaded, calibrated one on the worker thread
+        self.plan = plan  #: the plan; replaced by the loaded, calibrated one on the inference thread
         self._cpu_features = tuple(machine.simd) if machine is not None else ()
         self._loader = loader
         self.ring = RingBuffer(config.pipeline.ring_capacity_s)
@@ -169,7 +170,8 @@ class Pipeline:
         self.windows_sent = 0
 
     def _load(self):
-        """The worker's load (on its thread): fallback chain, calibration, a calibrated plan."""
+        """The model's load (on the inference thread): fallback chain, calibration, a calibrated
+        plan."""
         decoder, self.plan = start_decoder(self.plan, self._decoding, self._loader)
         self._events.put(plan_event(self.plan, True, self._cpu_features))
         return decoder

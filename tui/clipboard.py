@@ -3,7 +3,8 @@
 A terminal cannot be asked whether it honours OSC 52, and many ignore it silently (GNOME's VTE
 terminals, macOS Terminal, xterm and iTerm2 in their default settings, tmux with its default
 ``set-clipboard external``, GNU screen). So ``y`` always sends it, and when the terminal is not
-one known to accept it by default, also saves the transcript to a file and says where.
+one known to accept it by default, also says where the transcript is: the session journal, or
+without one a file it saves then.
 """
 
 from __future__ import annotations

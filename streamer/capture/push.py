@@ -33,8 +33,8 @@ class PushSource:
         ring: the buffer to fill; closed by :meth:`end`.
         rate_hz: the pushed audio's sample rate; anything but 16000 is resampled with soxr
             (``soxr.ResampleStream``, quality HQ).
-        description: what :class:`~streamer.events.SourceOpened` says, e.g. ``"websocket
-            127.0.0.1:51234"``.
+        description: what :class:`~streamer.events.SourceOpened` says, e.g. ``"stream from
+            127.0.0.1:51234"`` (what :class:`~streamer.serving.ServingEngine` passes).
         max_s: most audio accepted, seconds; the push past it raises :class:`LimitError`.
 
     Attributes:
@@ -72,7 +72,8 @@ class PushSource:
         return self._samples / SAMPLE_RATE
 
     def push(self, data: bytes) -> bool:
-        """Write ``data`` (s16le at ``rate_hz``, any length) to the ring buffer.
+        """Write ``data`` (s16le mono at ``rate_hz``, any number of bytes; an odd byte waits
+        for the next push) to the ring buffer, as 16 kHz ``int16``.
 
         Returns:
             False if the ring buffer had no room (the block is counted as an overrun) or the

@@ -93,7 +93,15 @@ class RingBuffer:
                    stop: threading.Event | None = None) -> bool:
         """Append samples, waiting for room instead of dropping (replay at ``--speed max``).
 
+        Args:
+            block, captured_wall: as :meth:`write` (``int16 [n]``, 16 kHz mono; ``n`` at most
+                the capacity).
+            stop: give up waiting once it is set.
+
         Returns False only if the buffer was closed or ``stop`` was set while waiting.
+
+        Raises:
+            ValueError: the block is longer than the buffer's capacity.
         """
         n = block.shape[0]
         if n > self.capacity:

@@ -302,8 +302,8 @@ def build_config(flags: Mapping[str, object] | None = None,
         for key, value in layers[name].items():
             values[key] = value
             sources[key] = name
-    # the neg threshold follows a raised speech threshold unless set itself (as upstream:
-    # Silero's hysteresis stays below its onset threshold)
+    # the neg threshold follows a speech threshold set below it, unless set itself (as
+    # upstream: Silero's hysteresis stays at or below its onset threshold)
     if "vad.speech_threshold" in values and "vad.neg_threshold" not in values:
         default_neg = Config().vad.neg_threshold
         values["vad.neg_threshold"] = min(default_neg, values["vad.speech_threshold"])

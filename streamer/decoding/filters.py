@@ -106,7 +106,7 @@ class FilterOptions:
         partial_no_speech_threshold: interim text (a snapshot's decode) is dropped when
             no_speech_prob is above this, whatever its avg_logprob (upstream's 0.6 alone): no
             kept partial of meeting_dev went above 0.59; a game sound's "Oops." did (0.75 at
-            avg_logprob -0.97, shared non-speech 20 dB down; docs/benchmarks.md).
+            avg_logprob -0.97, shared non-speech 20 dB down; docs/tuning.md, "Filters").
     """
 
     no_speech_threshold: float | None = 0.45

@@ -15,8 +15,9 @@ every window of a speaker 20 dB quieter than the dev meeting, and the zero-cross
 depend on the level. Silence and room tone never reach the gate: the segmenter opens a window
 only on speech Silero VAD confirms (:mod:`streamer.segmentation.vad`).
 
-The pipeline's segmenter thread calls :func:`check` on each window before queuing it and counts
-the windows it gates (``PipelineStats.windows_gated``).
+The inference worker calls :func:`check` on each window, final or snapshot, before decoding it
+(on the inference thread, :mod:`streamer.decoding.worker`) and counts the final windows it gates
+(``PipelineStats.windows_gated``); a gated snapshot simply gives no partial.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 #: The phrase list shipped with the project (sources cited inside the file). It lives in
-#: assets/; streamer/hallucinations.json links to it so that wheels carry it as package data.
+#: assets/; streamer/decoding/hallucinations.json links to it so that wheels carry it as package
+#: data.
 HALLUCINATIONS_PATH = Path(__file__).resolve().parent / "hallucinations.json"
 
 

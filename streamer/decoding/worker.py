@@ -73,9 +73,10 @@ class InferenceWorker:
     """Decode windows from ``windows`` and put events on ``events``.
 
     Args:
-        load: called once on the worker thread, returns the loaded, warm decoder (the
-            pipeline passes :func:`streamer.tuning.loader.start_decoder`: the fallback chain,
-            then calibration); may raise :class:`~streamer.errors.LivescribeError`.
+        load: called once on the inference thread (the private scheduler's), returns the
+            loaded, warm decoder (the pipeline passes
+            :func:`streamer.tuning.loader.start_decoder`: the fallback chain, then
+            calibration); may raise :class:`~streamer.errors.LivescribeError`.
         decoding: decoding options (the language for the filter chain).
         filters: filter thresholds.
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
@@ -84,7 +85,7 @@ class InferenceWorker:
         merge_backlog: merge queued windows when behind (live sources only; see module doc).
         max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
             leaving room for the decoder's trailing context).
-        gate: the energy/zero-crossing gate every window passes before decoding
+        gate: the zero-crossing-rate gate every window passes before decoding
             (:mod:`streamer.decoding.gate`); a gated window is a :class:`WindowGated`.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
             None: no limit.

@@ -13,7 +13,7 @@ state machine:
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
   inside an utterance Silero has confirmed);
 - **end of utterance**: ``end_silence_ms`` with neither ends it; the whole utterance is one
-  :class:`~streamer.events.SpeechWindow` (reason ``"end"``) holding its speech and
+  :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
   ``pause_snapshot_ms`` of the pause after it;
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;

@@ -24,8 +24,8 @@ class SpeechWindow:
         reason: why it was cut: ``"end"`` (end of utterance), ``"cap"`` (maximum length
             reached, cut at a pause), ``"flush"`` (end of stream) or ``"merged"``.
         speech_start_s, speech_end_s: stream time where its speech starts and ends, seconds
-            (the window adds pre-roll before and the end-of-utterance silence after; None:
-            the window's own bounds).
+            (the window adds pre-roll before and ``vad.pause_snapshot_ms`` of the pause after;
+            None: the window's own bounds).
         confirmed_s: seconds of frames Silero VAD confirmed as speech (None: unknown).
         peak_speech_prob: the highest Silero speech probability of its frames, [0, 1]
             (None: unknown).

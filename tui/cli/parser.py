@@ -58,7 +58,7 @@ def _switch(group, *names: str, key: str, value, help: str) -> None:
 
 def session_flags() -> argparse.ArgumentParser:
     """The flags of a captioning session, as a parent parser (shared by the main command,
-    ``info`` and ``config``)."""
+    ``info``, ``config`` and ``serve``)."""
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--config", dest="config_file", metavar="PATH", default=SUPPRESS,
                    help="the config file (default: $LIVESCRIBE_CONFIG, else config.toml in "
