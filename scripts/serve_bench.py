@@ -8,7 +8,7 @@ WebSocket clients (``/v1/stream``, partials on) each sending a different part of
 20 ms frames paced at real time. Per reference utterance: the final-caption latency, from the
 moment the client sent the end of its speech to the moment the caption arrived (client clock);
 WER of the finals against the references; from the server's last ``stats`` line the windows
-merged (backlog relief), filtered and the ring overruns; utterances with no caption at all
+filtered and the ring overruns; utterances with no caption at all
 ("lost"); the server's RSS when ready and its peak during the run (psutil), hence RSS per
 session.
 
@@ -186,7 +186,7 @@ def run_live(model: str, n: int, parts, arenas: int | None,
     finally:
         server.stop()
     lat, server_lat, refs, hyps, lost = [], [], [], [], 0
-    totals = {"windows": 0, "windows_merged": 0, "overruns": 0, "filtered": 0, "captions": 0,
+    totals = {"windows": 0, "overruns": 0, "filtered": 0, "captions": 0,
               "partials": 0, "fragments_dropped": 0, "finals_reused": 0}
     for (_, segs), r in zip(parts, results):
         caps = [(s, e, w, t) for s, e, w, t, _ in r["finals"]]
@@ -197,7 +197,7 @@ def run_live(model: str, n: int, parts, arenas: int | None,
         refs += [s["reference"] for s in segs]
         hyps += [c[3] for c in caps]
         st = r["stats"]
-        for k in ("windows", "windows_merged", "overruns", "captions", "fragments_dropped",
+        for k in ("windows", "overruns", "captions", "fragments_dropped",
                   "finals_reused"):
             totals[k] += st.get(k, 0)
         totals["filtered"] += sum(st.get("filtered", {}).values())
@@ -324,14 +324,14 @@ def run_batch(model: str, pairs: int, threads: int = 0) -> dict:
 # -------------------------------------------------------------------------- report
 def live_markdown(rows: list[dict]) -> str:
     lines = ["| model | serve flags | streams | utterances | final p50 / p95 s | server p95 s "
-             "| WER % | lost | merged | overruns | reused | partials | RSS ready / peak MB "
-             "| load |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| WER % | lost | overruns | reused | partials | RSS ready / peak MB "
+             "| load |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lat = r["latency"]
         lines.append(f"| {r['model']} | {r['serve_args'] or '-'} | {r['streams']} | "
                      f"{r['utterances']} | {lat['p50']} / {lat['p95']} | "
                      f"{r['server_latency']['p95']} | {r['wer']['wer']} | {r['lost']} | "
-                     f"{r['windows_merged']} | {r['overruns']} | {r['finals_reused']} | "
+                     f"{r['overruns']} | {r['finals_reused']} | "
                      f"{r['partials']} | {r['rss_ready_mb']} / {r['rss_peak_mb']} | "
                      f"{r['load_avg']} |")
     return "\n".join(lines) + "\n"

@@ -152,12 +152,11 @@ class Caption:
         avg_logprob: mean token log-probability of the decoded text (nats, <= 0).
         no_speech_prob: probability of Whisper's no-speech token at the first step, [0, 1].
         compression_ratio: gzip ratio of the text (> 2.4 means repetitive, Whisper's default).
-        window_index: index of the :class:`SpeechWindow` it came from (the first one of a
-            merge).
+        window_index: index of the :class:`SpeechWindow` it came from.
         emitted_wall: ``time.monotonic()`` at emission.
-        utterance: id of the last utterance it finalises (its window index, or the last of a
-            merge; None: ``window_index``). It replaces every :class:`Partial` whose
-            ``utterance`` is at most this.
+        utterance: id of the utterance it finalises (its window index; None:
+            ``window_index``). It replaces every :class:`Partial` whose ``utterance`` is at
+            most this.
         words: its words with stream times, when ``decoding.word_timestamps`` is on (else
             empty).
     """
@@ -286,7 +285,7 @@ class WindowStarted:
         start_s, end_s: stream time of the window, seconds.
         queue_depth: windows still waiting behind this one.
         started_wall: ``time.monotonic()`` when decoding began.
-        reason: why the segmenter cut it (``"end"``, ``"cap"``, ``"flush"``, ``"merged"``).
+        reason: why the segmenter cut it (``"end"``, ``"cap"``, ``"flush"``).
         speech_end_s: stream time its speech ends, seconds (None: ``end_s``).
     """
 
@@ -343,8 +342,6 @@ class PipelineStats:
         final: True for the last stats event of the session.
         windows_gated: speech windows the zero-crossing-rate gate kept from the model
             (broadband noise, :mod:`streamer.decoding.gate`).
-        windows_merged: windows decoded together with an earlier one because inference was
-            behind real time (backpressure; nothing dropped).
         partials: :class:`Partial` events emitted.
         partials_skipped: snapshots never decoded because the worker was busy (a newer
             snapshot or the final came first: finals never wait for partials).
@@ -364,7 +361,6 @@ class PipelineStats:
     inference_s: float
     final: bool = False
     windows_gated: int = 0
-    windows_merged: int = 0
     partials: int = 0
     partials_skipped: int = 0
     finals_reused: int = 0

@@ -160,7 +160,7 @@ class Pipeline:
         self._decoding = replace(config.decoding, beam_size=plan.beam_size)
         self.worker = InferenceWorker(
             self._load, self._decoding, config.filters, self._windows, self._events,
-            merge_backlog=live, gate=config.gate,
+            gate=config.gate,
             commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
             partials=self.partials, pause_decodes=vad.pause_snapshots, scheduler=scheduler)
         self._shared = scheduler is not None
@@ -233,7 +233,6 @@ class Pipeline:
             inference_s=w.inference_s,
             final=final,
             windows_gated=w.windows_gated,
-            windows_merged=w.windows_merged,
             partials=w.partials,
             partials_skipped=w.partials_skipped,
             finals_reused=w.finals_reused,
@@ -305,6 +304,8 @@ class Pipeline:
                 next_stats = now + stats_every
                 yield self.stats()
         self.source.join(5.0)
+        if self.worker.error is not None and self.error is None:  # failed after a stop()
+            self.error = self.worker.error
         if self.source.error is not None and self.error is None:
             self.error = self.source.error
         if self.recorder is not None and self.recorder.error is not None and self.error is None:

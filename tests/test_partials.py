@@ -279,14 +279,11 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
     assert stables == ["", "", "Hello there", "Hello there. How are"]
 
 
-def test_a_merged_final_ends_the_partials_of_every_utterance_it_holds():
-    from streamer.decoding.worker import merge_windows
-
+def test_a_final_ends_the_partials_of_its_utterance():
     w, events = _worker(["One. Two."])
-    merged = merge_windows([_window(0, 1.0, "end"), replace(_window(1, 1.0, "end"), index=1)])
-    assert merged.index == 0 and merged.utterance == 1
-    w.handle_final(merged)
+    w.handle_final(_window(1, 1.0, "end"))
     (cap,) = [e for e in _drain(events) if isinstance(e, Caption)]
-    assert cap.window_index == 0 and cap.utterance_id == 1
-    w.handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of the second: stale
-    assert w.partials == 0 and w.partials_skipped == 1
+    assert cap.window_index == 1 and cap.utterance_id == 1
+    w.handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of it: stale
+    w.handle_snapshot(_window(0, 0.8, "partial"))  # and of an earlier one
+    assert w.partials == 0 and w.partials_skipped == 2

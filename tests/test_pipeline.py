@@ -130,3 +130,32 @@ def test_stop_while_the_model_is_loading_ends_cleanly(monkeypatch):
     final = [e for e in out if isinstance(e, PipelineStats) and e.final]
     assert len(final) == 1 and final[0].stream_s == 0 and final[0].windows == 0
     assert p.error is None and not any(isinstance(e, Caption) for e in out)
+
+
+def test_a_load_that_fails_after_stop_still_fails_the_session(monkeypatch):
+    """stop() while the model loads, then the load fails: the session ends with that error
+    (SessionFailed and its exit code), not as a clean stop."""
+    import threading
+
+    import faster_whisper
+
+    loading, go = threading.Event(), threading.Event()
+
+    def failing_load(*args, **kwargs):
+        loading.set()
+        go.wait(120)
+        raise RuntimeError("unsupported model file")
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", failing_load)
+    p = Pipeline(tiny_config(), lambda ring: FileSource(CLIPS["jfk"][0], ring))
+    out: list = []
+    consumer = threading.Thread(target=lambda: out.extend(p.events()), daemon=True)
+    consumer.start()
+    assert loading.wait(120)
+    p.stop()
+    go.set()
+    consumer.join(120)
+    assert not consumer.is_alive()
+    assert p.error is not None
+    failed = [e for e in out if isinstance(e, SessionFailed)]
+    assert len(failed) == 1 and failed[0].exit_code == int(p.error.exit_code) != 0

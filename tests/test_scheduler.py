@@ -75,11 +75,11 @@ class FakeModel:
         pass
 
 
-def session(scheduler: Scheduler, partials: bool = False, queue_size: int = 16,
-            merge: bool = False) -> tuple[InferenceWorker, queue.Queue]:
+def session(scheduler: Scheduler, partials: bool = False,
+            queue_size: int = 16) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
     w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
-                        queue.Queue(queue_size), events, merge_backlog=merge, partials=partials,
+                        queue.Queue(queue_size), events, partials=partials,
                         scheduler=scheduler)
     return w, events
 
@@ -189,18 +189,21 @@ def test_a_full_queue_holds_back_its_own_session_only():
     assert log.index(("final", 2, 0)) < log.index(("final", 1, 2))  # b's turn came between
 
 
-def test_a_behind_live_session_has_its_backlog_merged(held_load):
+def test_a_behind_session_decodes_its_backlog_window_by_window(held_load):
+    """Three windows queued before the model is ready: three decodes, three captions, in order
+    (a backlog is never joined into one decode, which loses whole utterances)."""
     sched, go, model, log = held_load
-    a, ea = session(sched, merge=True)
+    a, ea = session(sched)
     a.start()
     for i in range(3):
         a.put(window(1, i))
     a.put(None)
     go.set()
     a.join(BOUND_S)
-    assert len(log) == 1 and a.windows_merged == 2
-    (cap,) = [e for e in drain(ea) if isinstance(e, Caption)]
-    assert cap.window_index == 0 and cap.utterance_id == 2
+    assert log == [("final", 1, 0), ("final", 1, 1), ("final", 1, 2)]
+    caps = [e for e in drain(ea) if isinstance(e, Caption)]
+    assert [(c.window_index, c.utterance_id, c.text) for c in caps] == [
+        (i, i, f"s1 w{i}") for i in range(3)]
 
 
 def test_finals_of_different_sessions_are_batched(held_load, monkeypatch):
@@ -316,21 +319,20 @@ def test_a_detached_session_is_served_no_more(held_load):
 
 
 def test_a_session_detached_during_its_last_decode_is_let_go_once():
-    """``detach`` (the consumer left) while the scheduler decodes a session's last window, the
-    end already taken: the scheduler's own removal afterwards is no error."""
+    """``detach`` (the consumer left) while the scheduler decodes a session's last window, its
+    end queued behind it: the session is let go once, its end never taken, and no error."""
     log: list = []
     hold = threading.Event()
     model = FakeModel(log, hold)
     sched = Scheduler(lambda: model)
     sched.start()
-    a, _ = session(sched, merge=True)  # merging takes the end with the window
+    a, _ = session(sched)
     b, _ = session(sched)
     a.start()
     b.start()
     a.put(window(1, 0))
     a.put(None)
-    assert model.entered.wait(BOUND_S)  # decoding a's last window, its end taken
-    assert a.ended
+    assert model.entered.wait(BOUND_S)  # decoding a's last window
     sched.detach(a)
     hold.set()
     b.put(window(2, 0))
@@ -339,23 +341,6 @@ def test_a_session_detached_during_its_last_decode_is_let_go_once():
     assert b.done.is_set() and sched.stats().errors == 0 and sched.sessions() == []
     sched.stop()
     sched.join(BOUND_S)
-
-
-def test_a_merged_backlog_stays_within_max_merge_s_gaps_included():
-    """n windows merged have n - 1 gaps of MERGE_GAP_S: all of them count against the limit
-    (0.9 s windows, 3 s limit: two merge into 2.0 s; a third would make 3.1 s)."""
-    from streamer.segmentation.window import MERGE_GAP_S
-
-    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
-                        queue.Queue(), queue.Queue(), merge_backlog=True, max_merge_s=3.0)
-    for i in range(3):
-        w.windows.put(window(1, i, seconds=0.9))
-    w.windows.put(None)
-    first = w.next_final()
-    assert first.reason == "merged" and w.windows_merged == 1
-    assert len(first.audio) == int(1.8 * 16000) + int(MERGE_GAP_S * 16000) <= 3.0 * 16000
-    third = w.next_final()
-    assert third.index == 2 and w.ended and w.next_final() is None
 
 
 def test_word_times_are_aligned_only_for_a_kept_caption():

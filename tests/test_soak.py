@@ -82,7 +82,7 @@ def test_soak_runs_and_reports(tmp_path):
     u = r["utterance_latency_s"]
     assert u["utterances"] >= 2 and u["without_caption"] == 0
     assert r["overruns"] == 0 and r["windows_not_decoded"] == 0
-    assert r["windows_sent"] == r["final_stats"]["windows"] > 0 and r["windows_merged"] == 0
+    assert r["windows_sent"] == r["final_stats"]["windows"] > 0
     assert r["captions"] >= 2 * 3
     assert 0 <= r["max_queue_depth"] <= r["queue_capacity"]
     # numbers are numbers (or None where a short run cannot tell)

@@ -243,7 +243,7 @@ class MicSource:
     """
 
     start_before_model = True
-    live = True  #: paced by the device clock; the worker merges a backlog rather than block it
+    live = True  #: paced by the device clock (a backlog waits in the ring, never blocks it)
 
     def __init__(self, ring: RingBuffer, device: str | None = None, channel: int | None = None,
                  rate_hz: int | None = None, sd=None) -> None:

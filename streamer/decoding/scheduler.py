@@ -30,9 +30,10 @@ events). The scheduler only decides what to decode next:
 - **bounded queues, and what happens when one is full**: a session's window queue holds
   ``pipeline.window_queue_size`` windows; when it is full only that session's segmenter waits
   (backpressure): behind it the session's ring buffer absorbs 30 s of live audio and then
-  refuses blocks and counts them as overruns (an upload's reader simply waits). A live session
-  that falls behind has its whole backlog merged into one decode
-  (:meth:`InferenceWorker.next_final`), and its snapshots replace one another in a one-slot
+  refuses blocks and counts them as overruns (an upload's reader simply waits). A session that
+  falls behind decodes its backlog window by window, each into its own caption (never joined
+  into one decode: Whisper drops whole utterances from joined windows, see
+  :mod:`streamer.decoding.worker`), and its snapshots replace one another in a one-slot
   mailbox, counted. Nothing is ever lost silently.
 
 A session's event queue is drained by its own consumer (its front end); the scheduler waits on a
@@ -287,7 +288,7 @@ class Scheduler:
         return False
 
     def _decode_finals(self, chosen: Sequence[InferenceWorker]) -> None:
-        """One final window from each of ``chosen`` (merged backlog included), their free
+        """One final window from each of ``chosen``, their free
         decodes batched when more than one needs the model; sessions that reached their end
         are let go."""
         from streamer.decoding.batch import Job, decode_batch

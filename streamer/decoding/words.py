@@ -46,8 +46,7 @@ def align_words(model, tok, encoder_output, text_tokens: list[int],
 
 def to_stream(words: tuple[Word, ...], window: SpeechWindow) -> tuple[Word, ...]:
     """``words`` timed from ``window``'s first sample, moved to stream time and kept within the
-    window. A merged window (a backlog decoded at once) left out the silence between its parts,
-    so there its later words come out early by up to those gaps."""
+    window."""
     def at(t: float) -> float:
         return round(min(window.end_s, max(window.start_s, window.start_s + t)), 3)
 

@@ -8,14 +8,14 @@ session's own lives here: its view of the model (language, prompt), filter chain
 utterance, counters and event queue. Each final is decoded, filtered, and becomes a :class:`Caption` or a
 :class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
 
-**Backpressure.** When the source is live and windows are waiting (inference fell behind real
-time), the worker takes every queued window, up to ``max_merge_s`` of audio, and decodes them
-as one: the encoder runs once on the joined audio instead of once per window, so a backlog of
-short windows costs barely more than one of them and the worker catches up without dropping
-anything. Capture is never blocked: the queue is bounded, the segmenter waits on it, the ring
-buffer behind it absorbs 30 s, and only past that are blocks refused and counted as overruns.
-Replays at ``--speed max`` are not live (the source waits for the worker), so their windows are
-never merged and give the same text as a real-time replay.
+**Backpressure.** Windows are decoded one by one, in order, each into its own caption or drop,
+also when inference falls behind real time. Capture is never blocked: the queue is bounded, the
+segmenter waits on it, the ring buffer behind it absorbs 30 s, and only past that are blocks
+refused and counted as overruns. A backlog is not joined into one decode: Whisper drops whole
+utterances from joined windows (3 meeting_dev utterances joined with 0.2 s of silence: 48 of
+308 reference words deleted with tiny.en and 17 with base, against 1 decoded one by one), and
+the joined decode was no faster (1.3x the time of three decodes with tiny.en, 0.8x with base;
+``scripts/backlog_bench.py``, docs/benchmarks.md "Backlog").
 
 **Partials.** Snapshots of the open utterance (:attr:`SpeechWindow.is_snapshot`) arrive in a
 one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) and are decoded
@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamer.capture.audio import SAMPLE_RATE, int16_to_float32
+from streamer.capture.audio import int16_to_float32
 from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
 from streamer.decoding.chain import FilterChain
 from streamer.decoding.filters import FilterOptions
@@ -56,8 +56,7 @@ from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
-# merge_windows lives with SpeechWindow; imported here too, where the backlog is merged
-from streamer.segmentation.window import MERGE_GAP_S, SpeechWindow, merge_windows  # noqa: F401
+from streamer.segmentation.window import SpeechWindow
 
 if TYPE_CHECKING:
     from streamer.decoding.scheduler import Scheduler
@@ -82,9 +81,6 @@ class InferenceWorker:
         windows: bounded queue of :class:`SpeechWindow` (``None`` ends the worker).
         events: bounded queue receiving ``ModelReady``, ``WindowStarted``, ``WindowGated``,
             ``WindowTimings``, ``Partial``, ``Caption`` and ``WindowDropped`` events.
-        merge_backlog: merge queued windows when behind (live sources only; see module doc).
-        max_merge_s: most audio merged into one decode, seconds (below Whisper's 30 s window,
-            leaving room for the decoder's trailing context).
         gate: the zero-crossing-rate gate every window passes before decoding
             (:mod:`streamer.decoding.gate`); a gated window is a :class:`WindowGated`.
         commit_limit_s: snapshots longer than this make no word stable (see the module doc);
@@ -101,7 +97,6 @@ class InferenceWorker:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
         error: the load failure, if any.
         windows_decoded, captions, inference_s, filtered: running counters.
-        windows_merged: windows decoded as part of a merge beyond its first (backlog relief).
         windows_gated: windows the gate kept from the model.
         snapshots: the :class:`SnapshotSlot` the pipeline offers snapshots to.
         partials, partials_skipped, finals_reused: see :class:`~streamer.events.PipelineStats`.
@@ -109,12 +104,9 @@ class InferenceWorker:
 
     def __init__(self, load: Callable[[], WindowDecoder], decoding: DecodingOptions,
                  filters: FilterOptions, windows: queue.Queue, events: queue.Queue,
-                 merge_backlog: bool = False, max_merge_s: float = 24.0,
                  gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
                  partials: bool = False, pause_decodes: bool = False,
                  scheduler: Scheduler | None = None) -> None:
-        if not 0 < max_merge_s <= 28:
-            raise ValueError("max_merge_s must be within (0, 28] seconds")
         self._load = load
         self.decoding = decoding
         self.filters = filters
@@ -128,9 +120,6 @@ class InferenceWorker:
         self.captions = 0
         self.inference_s = 0.0
         self.filtered: Counter[str] = Counter()
-        self.merge_backlog = merge_backlog
-        self.max_merge_s = max_merge_s
-        self.windows_merged = 0
         self.gate = gate
         self.windows_gated = 0
         self.commit_limit_s = commit_limit_s
@@ -144,7 +133,6 @@ class InferenceWorker:
         self.scheduler = scheduler
         self._private = False
         self._decodes_snapshots = partials or pause_decodes
-        self._pending: SpeechWindow | None = None  # taken from the queue, not yet merged
         self.ended = False  #: the end (``None``) was taken from the queue
         self.serial = 0  #: the scheduler's number for it (attach order, for round robin)
         self.done = threading.Event()  #: set once every window before the end is handled
@@ -202,7 +190,7 @@ class InferenceWorker:
 
     def has_final(self) -> bool:
         """True when a final window (or the end) waits."""
-        return self._pending is not None or not self.windows.empty()
+        return not self.windows.empty()
 
     def take_snapshot(self, reason: str | None = None) -> SpeechWindow | None:
         """The waiting snapshot (of ``reason`` only, if given), if this session decodes
@@ -210,41 +198,14 @@ class InferenceWorker:
         return self.snapshots.take(reason) if self._decodes_snapshots else None
 
     def next_final(self) -> SpeechWindow | None:
-        """The next final window, with the queued backlog merged into it when this live
-        session is behind (see the module doc); None when the end comes first. Sets
-        :attr:`ended` once the end is taken. Never blocks."""
-        if self._pending is not None:
-            window, self._pending = self._pending, None
-        else:
-            try:
-                window = self.windows.get_nowait()
-            except queue.Empty:
-                return None
+        """The next final window; None when the end comes first (then :attr:`ended` is set) or
+        nothing waits. Never blocks."""
+        try:
+            window = self.windows.get_nowait()
+        except queue.Empty:
+            return None
         if window is None:
             self.ended = True
-            return None
-        batch = [window]
-        samples = len(window.audio)
-        gap = int(MERGE_GAP_S * SAMPLE_RATE)  # merge_windows' silence between two windows
-        while self.merge_backlog:
-            try:
-                nxt = self.windows.get_nowait()
-            except queue.Empty:
-                break
-            if nxt is None:
-                self.ended = True
-                break
-            # the merge's length with nxt: n + 1 windows, n gaps between them
-            if (samples + len(batch) * gap + len(nxt.audio)) / SAMPLE_RATE > self.max_merge_s:
-                self._pending = nxt
-                break
-            batch.append(nxt)
-            samples += len(nxt.audio)
-        if len(batch) > 1:
-            self.windows_merged += len(batch) - 1
-            logger.info("behind real time: merging windows %d-%d (%.1f s of audio) into "
-                        "one decode", batch[0].index, batch[-1].index, samples / SAMPLE_RATE)
-            window = merge_windows(batch)
         return window
 
     @property
@@ -255,7 +216,6 @@ class InferenceWorker:
     def _reuses_pause(self, w: SpeechWindow, utt: UtteranceState | None) -> bool:
         """True when ``w`` ends where its utterance's last kept pause decode did."""
         return (REUSE_PAUSE_DECODE and utt is not None and utt.pause is not None
-                and w.reason != "merged"
                 and utt.pause[0] == w.speech_bounds)
 
     def needs_decode(self, w: SpeechWindow) -> bool:
@@ -265,13 +225,13 @@ class InferenceWorker:
         return not self._reuses_pause(w, utt) and gate_check(w.audio, self.gate).passed
 
     def handle_final(self, w: SpeechWindow, free: DecodeResult | None = None) -> None:
-        """Decode a final window (an utterance or a merge of them) into a caption or a drop.
+        """Decode a final window (an utterance, or a piece of a capped one) into a caption or a drop.
         ``free``: its free decode, already run in a batch, for a window :meth:`needs_decode`
         found passing the gate and reusing nothing (neither is checked again)."""
         assert self.decoder is not None
         utt = self._utt if self._utt is not None and self._utt.index == w.index else None
         self._utt = None
-        self._closed = max(self._closed, w.utterance)
+        self._closed = max(self._closed, w.index)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
                                       time.monotonic(), w.reason, w.speech_bounds[1]))
         g = gate_check(w.audio, self.gate) if free is None else None
@@ -324,7 +284,7 @@ class InferenceWorker:
             start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
-            utterance=w.utterance, words=to_stream(r.words, w)))
+            utterance=w.index, words=to_stream(r.words, w)))
 
     def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None):
         """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).

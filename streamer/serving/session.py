@@ -146,7 +146,6 @@ class ServerSession:
             "audio_s": round(self.audio_s, 3), "captions": self.captions,
             "latency_p50_s": p50, "latency_p95_s": p95,
             "windows_queued": self.pipeline.worker.windows.qsize(),
-            "windows_merged": st.windows_merged if st else 0,
             "overruns": st.overruns if st else 0,
             "filtered": dict(st.filtered) if st else {},
         }

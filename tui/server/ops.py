@@ -4,7 +4,7 @@
 calibrated, and 503 before (``"loading"``) or if loading failed (``"failed"``, with the reason):
 what a Kubernetes readiness probe or a load balancer's health check reads (docs/deploy.md). It
 needs no API key. ``/v1/sessions`` lists the open sessions (id, kind, client, started, audio
-seconds, captions, final-caption latency p50/p95 for live ones, queue and merge counters);
+seconds, captions, final-caption latency p50/p95 for live ones, queued windows, overruns);
 ``/performance`` the model, the scheduler (batch size, queue depths, utilization), the real-time
 factor, the process's RSS and each live session's latency.
 """

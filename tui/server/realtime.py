@@ -171,13 +171,9 @@ class RealtimeConnection:
                                     delta=ev.stable[len(item["sent"]):])
                     item["sent"] = ev.stable
             elif isinstance(ev, Caption):
-                first, last = ev.window_index, ev.utterance_id
-                item = await self._start(first, ev.start_s)
+                item = await self._start(ev.utterance_id, ev.start_s)
                 await self._finish(item, ev.end_s, ev.text, ev.end_s - ev.start_s)
-                for u in [u for u in self.items if first <= u <= last]:  # merged utterances
-                    other = self.items.pop(u)
-                    if other is not item:
-                        await self._finish(other, ev.end_s, "", 0.0)
+                self.items.pop(ev.utterance_id, None)
             elif isinstance(ev, WindowDropped) and ev.window_index in self.items:
                 await self._finish(self.items.pop(ev.window_index), ev.end_s, "",
                                    ev.end_s - ev.start_s)

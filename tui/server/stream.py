@@ -9,7 +9,7 @@ spoken now, ``{"type": "end"}`` ends the audio. Query parameters: ``language``, 
 Out: one JSON object per text message — first ``{"type": "session", "id", "model",
 "sample_rate"}``, then the same objects as ``livescribe --format jsonl --partials`` writes
 (``"type": "partial"`` and ``"type": "final"`` lines, :meth:`streamer.events.Caption.to_dict`),
-and at the end ``{"type": "stats", ...}`` (the session's counters: captions, windows merged,
+and at the end ``{"type": "stats", ...}`` (the session's counters: captions,
 overruns, filtered). The server then closes with code 1000. An error is ``{"type": "error",
 "code", "message"}`` before a close with code 1008 (limits, idle), 1013 (busy, not ready) or
 1003 (a bad message). After ``end``, or when the client closes, everything already received is
