@@ -12,10 +12,10 @@ utterance, counters and event queue. Each final is decoded, filtered, and become
 also when inference falls behind real time. Capture is never blocked: the queue is bounded, the
 segmenter waits on it, the ring buffer behind it absorbs 30 s, and only past that are blocks
 refused and counted as overruns. A backlog is not joined into one decode: Whisper drops whole
-utterances from joined windows (3 meeting_dev utterances joined with 0.2 s of silence: 48 of
-308 reference words deleted with tiny.en and 17 with base, against 1 decoded one by one), and
-the joined decode was no faster (1.3x the time of three decodes with tiny.en, 0.8x with base;
-``scripts/backlog_bench.py``, docs/benchmarks.md "Backlog").
+utterances from joined windows (3 meeting_dev utterances joined with 0.2 s of silence: 57 of
+321 reference words deleted with tiny.en and 29 with base, against 1 decoded one by one), and
+the joined decode was not much faster, if at all (1.34x the time of one by one with tiny.en,
+0.88x with base; ``scripts/backlog_bench.py``, docs/benchmarks.md "Backlog").
 
 **Partials.** Snapshots of the open utterance (:attr:`SpeechWindow.is_snapshot`) arrive in a
 one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) and are decoded
