@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -245,3 +248,40 @@ def wait_ready(base: str, timeout_s: float = 120) -> dict:
         assert r.status_code == 503 and r.json()["status"] == "loading", r.text
         assert time.monotonic() < deadline, "the model did not load"
         time.sleep(0.05)
+
+
+class FakeDecoder:
+    """A warm model's stand-in: a window's text is ``"<prompt> window <seconds> s"``."""
+
+    multilingual = False
+    load_s = warmup_s = 0.0
+
+    def __init__(self, spec, options) -> None:
+        self.spec, self.options, self.language = spec, options, "en"
+        self.model = SimpleNamespace(model=SimpleNamespace(compute_type="int8"))
+
+    def warm_up(self, seconds: float = 5.0) -> float:
+        return 0.01
+
+    def for_session(self, options=None):
+        from streamer.errors import ModelError
+
+        if options is not None and options.language not in (None, "en"):
+            raise ModelError(f"model 'fake' is English-only; --language {options.language} "
+                             "needs a multilingual model such as base")
+        view = copy.copy(self)
+        if options is not None:
+            view.options = replace(self.options, initial_prompt=options.initial_prompt)
+        return view
+
+    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None):
+        from streamer.decoding.decoder import DecodeResult
+
+        text = f"{self.options.initial_prompt or 'speech'} window {len(audio) / 16000:.2f} s"
+        if prefix and not text.startswith(prefix):
+            text = prefix
+        return DecodeResult(text=text, language="en", avg_logprob=-0.2, no_speech_prob=0.01,
+                            compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0)
+
+    def vote_language(self, result) -> None:
+        pass

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
+from conftest import FakeDecoder
 from streamer.config import Config, ModelRequest
-from streamer.decoding.decoder import DecodingOptions
 from streamer.events import FragmentDropped, InputLevel, ModelReady, PipelineStats, PlanReady
 from streamer.pipeline import Pipeline
 from streamer.tuning.plan import plan_for
 
 BOUND_S = 60  #: bounds a hang only
 FRAGMENTS = 1500  #: more than the event queue holds (1024)
-
-
-class Decoder:
-    """A warm model's stand-in (nothing is decoded in these tests)."""
-
-    multilingual = False
-    load_s = warmup_s = 0.0
-
-    def __init__(self, spec, options: DecodingOptions) -> None:
-        self.spec, self.options, self.language = spec, options, "en"
-        self.model = SimpleNamespace(model=SimpleNamespace(compute_type="int8"))
-
-    def warm_up(self, seconds: float = 5.0) -> float:
-        return 0.01
-
-    def for_session(self, options=None):
-        return self
 
 
 class Quiet:
@@ -64,7 +46,7 @@ def test_events_flow_while_the_model_loads():
 
     def loader(spec, decoding):
         assert go.wait(BOUND_S)
-        return Decoder(spec, decoding)
+        return FakeDecoder(spec, decoding)
 
     p = Pipeline(Config(model=ModelRequest(name="tiny.en")), Quiet, plan=plan, loader=loader)
 

@@ -10,61 +10,24 @@ tests/test_server_model.py.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import socket
 import threading
 from dataclasses import replace
-from types import SimpleNamespace
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import CLIPS, load_pcm, running_server, wait_ready
+from conftest import CLIPS, FakeDecoder, load_pcm, running_server, wait_ready
 from streamer.config import Config, ModelRequest, ServerOptions
-from streamer.decoding.decoder import DecodeResult, DecodingOptions
-from streamer.errors import ModelError
 from streamer.serving import ServingEngine
 from streamer.tuning.plan import plan_for
 from tui.server.app import create_app
 
 BOUND_S = 60  #: bounds a hang only
 JFK = CLIPS["jfk"][0].read_bytes()
-
-
-class FakeDecoder:
-    """A warm model's stand-in: a window's text is ``"<prompt> window <seconds> s"``."""
-
-    multilingual = False
-    load_s = warmup_s = 0.0
-
-    def __init__(self, spec, options: DecodingOptions) -> None:
-        self.spec, self.options, self.language = spec, options, "en"
-        self.model = SimpleNamespace(model=SimpleNamespace(compute_type="int8"))
-
-    def warm_up(self, seconds: float = 5.0) -> float:
-        return 0.01
-
-    def for_session(self, options=None):
-        if options is not None and options.language not in (None, "en"):
-            raise ModelError(f"model 'fake' is English-only; --language {options.language} "
-                             "needs a multilingual model such as base")
-        view = copy.copy(self)
-        if options is not None:
-            view.options = replace(self.options, initial_prompt=options.initial_prompt)
-        return view
-
-    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None):
-        text = f"{self.options.initial_prompt or 'speech'} window {len(audio) / 16000:.2f} s"
-        if prefix and not text.startswith(prefix):
-            text = prefix
-        return DecodeResult(text=text, language="en", avg_logprob=-0.2, no_speech_prob=0.01,
-                            compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0)
-
-    def vote_language(self, result) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
