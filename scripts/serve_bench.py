@@ -67,7 +67,7 @@ class Server:
         env = dict(os.environ)
         env.pop("MALLOC_ARENA_MAX", None)
         if arenas is not None:
-            env["LIVESCRIBE_SERVER_MALLOC_ARENA_MAX"] = str(arenas)
+            env["LIVESCRIBE_PIPELINE_MALLOC_ARENA_MAX"] = str(arenas)
         self.proc = subprocess.Popen(
             [*CLI, "serve", "--model", model, "--port", "0", "--max-sessions", str(max_sessions),
              "--idle-timeout", "120", *extra], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -359,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--files", type=int, default=20)
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--arenas", type=int, default=None,
-                   help="server.malloc_arena_max for the server (default: its own, 2; 0: glibc's)")
+                   help="pipeline.malloc_arena_max for the server (default: its own, 2; 0: glibc's)")
     p.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
                    help="pass ARG to livescribe serve (e.g. --serve-arg=--threads=2)")
     p.add_argument("--no-partials", action="store_true",

@@ -165,3 +165,22 @@ def test_a_bad_setting_is_one_line_and_its_exit_code(tmp_path):
     assert r.stderr.count("\n") == 1 and "unknown setting 'model.beam'" in r.stderr
     r = run_cli("--file", "assets/jfk.flac", env={"LIVESCRIBE_INPUT_SPEED": "0"})
     assert r.returncode == 78 and "LIVESCRIBE_INPUT_SPEED" in r.stderr
+
+
+def test_malloc_arenas_are_limited_once_and_never_against_the_environment(monkeypatch):
+    """``pipeline.malloc_arena_max``: applied through glibc's mallopt on Linux; 0 or an explicit
+    ``MALLOC_ARENA_MAX`` (which glibc read at start) leave glibc alone; a negative value is a
+    configuration error."""
+    import sys
+
+    from streamer.config import PipelineOptions
+    from tui.cli.memory import limit_malloc_arenas
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas(0) is False
+    assert limit_malloc_arenas(2) is sys.platform.startswith("linux")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas(2) is False
+    assert PipelineOptions().malloc_arena_max == 2
+    with pytest.raises(ValueError):
+        PipelineOptions(malloc_arena_max=-1)

@@ -193,18 +193,28 @@ class PipelineOptions:
         stats_interval_s: wall seconds between two :class:`~streamer.events.PipelineStats`.
         level_interval_s: wall seconds between two :class:`~streamer.events.InputLevel`
             (0.1 s: a meter at 10 Hz).
+        malloc_arena_max: glibc malloc arenas of the process (``MALLOC_ARENA_MAX``), set by
+            ``livescribe`` and ``livescribe serve`` before any thread starts; 0 leaves glibc's
+            default (8 per core). 2: each thread otherwise gets an arena of its own and memory
+            grows by fragmentation: one base session with partials at real time peaked at 597
+            MB with the default and 501 MB with 2, at the same decode speed (RTF 0.026 either
+            way); a server with 8 sessions stayed at 295 MiB instead of 520-640 MiB
+            (docs/deploy.md, "Memory").
     """
 
     ring_capacity_s: float = 30.0
     window_queue_size: int = 16
     stats_interval_s: float = 1.0
     level_interval_s: float = 0.1
+    malloc_arena_max: int = 2
 
     def __post_init__(self) -> None:
         if self.ring_capacity_s <= 0 or self.window_queue_size < 1:
             raise ValueError("ring capacity and window queue size must be positive")
         if self.stats_interval_s <= 0 or self.level_interval_s <= 0:
             raise ValueError("stats and level intervals must be > 0 s")
+        if self.malloc_arena_max < 0:
+            raise ValueError("malloc_arena_max must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -227,9 +237,6 @@ class ServerOptions:
         partial_share: most of the model's time partial decodes may take, (0, 1]; the rest is
             kept for finals and pause decodes (:mod:`streamer.decoding.scheduler`; measured in
             docs/benchmarks.md, "Server").
-        malloc_arena_max: glibc malloc arenas for the server process (``MALLOC_ARENA_MAX``):
-            many session threads otherwise grow memory through arena fragmentation
-            (docs/deploy.md); 0 leaves glibc's default.
         log_format: stderr logs as JSON lines (``json``) or text.
     """
 
@@ -241,15 +248,13 @@ class ServerOptions:
     idle_timeout_s: float = 30.0
     batch_size: int = 0
     partial_share: float = 0.5
-    malloc_arena_max: int = 2
     log_format: str = "json"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError("server port must be within 0..65535")
-        if self.max_sessions < 1 or self.batch_size < 0 or self.malloc_arena_max < 0:
-            raise ValueError("server max_sessions must be >= 1, batch_size and "
-                             "malloc_arena_max >= 0")
+        if self.max_sessions < 1 or self.batch_size < 0:
+            raise ValueError("server max_sessions must be >= 1 and batch_size >= 0")
         if min(self.max_upload_mb, self.max_audio_s, self.idle_timeout_s) <= 0:
             raise ValueError("server limits must be > 0")
         if not 0 < self.partial_share <= 1:

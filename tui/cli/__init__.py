@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from streamer.config import Config, build_config
 from streamer.errors import ExitCode, LivescribeError
+from tui.cli.memory import limit_malloc_arenas
 from tui.cli.parser import build_parser, flags_from
 
 logger = logging.getLogger("tui")
@@ -145,6 +146,7 @@ def run(args, config: Config) -> int:
     if config.input.file:
         logger.info("replay speed: %s", "as fast as transcription goes" if math.isinf(
             config.input.speed) else f"{config.input.speed:g}x real time")
+    limit_malloc_arenas(config.pipeline.malloc_arena_max)  # before the session's threads
     # plans (logged at -v; --strict may stop here), opens the input
     pipeline = Pipeline(config, source_factory(config.input, stdin_fd=audio_fd))
     if ui:

@@ -11,21 +11,19 @@ that cannot be loaded stops the server with the loader's exit code (69, 78).
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import logging
 import os
 import socket
-import sys
 import threading
 
 from streamer.config import BuiltConfig
 from streamer.errors import ExitCode, LivescribeError
+from tui.cli.memory import limit_malloc_arenas
 
 logger = logging.getLogger("tui.server")
 
 API_KEY_ENV = "LIVESCRIBE_API_KEY"  #: the API key's environment variable (never a setting)
-M_ARENA_MAX = -8  #: glibc's mallopt parameter number (malloc.h)
 GRACEFUL_SHUTDOWN_S = 10  #: how long open sessions may take to finish at shutdown
 
 
@@ -36,19 +34,6 @@ def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: assume it may be reachable from elsewhere
-        return False
-
-
-def limit_malloc_arenas(n: int) -> bool:
-    """``mallopt(M_ARENA_MAX, n)`` on glibc, before any session thread starts: one thread per
-    session would otherwise get an arena of its own and memory grows by fragmentation
-    (docs/deploy.md). Does nothing when ``n`` is 0, when ``MALLOC_ARENA_MAX`` is set (glibc
-    read it at start) or off glibc. Returns True when it was applied."""
-    if n <= 0 or os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
-        return False
-    try:
-        return ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, n) == 1
-    except (OSError, AttributeError):  # musl, or no libc.so.6
         return False
 
 
@@ -91,7 +76,7 @@ def serve(args, built: BuiltConfig) -> int:
         raise LivescribeError(f"refusing to listen on {s.host}: a server other machines can "
                               f"reach needs an API key (--api-key or {API_KEY_ENV})",
                               ExitCode.CONFIG)
-    arenas = limit_malloc_arenas(s.malloc_arena_max)
+    arenas = limit_malloc_arenas(config.pipeline.malloc_arena_max)
     setup_server_logging(config.ui.verbose, s.log_format)
     sock = listen(s.host, s.port)
     engine = ServingEngine(config)  # plans now (--strict may stop here); loads at startup
@@ -100,7 +85,8 @@ def serve(args, built: BuiltConfig) -> int:
     logger.info("listening on http://%s:%d (model %s planned on %s/%s; API key %s; malloc "
                 "arenas %s)", host, port, engine.plan.model, engine.plan.device,
                 engine.plan.compute_type, "required" if api_key else "not required",
-                s.malloc_arena_max if arenas else os.environ.get("MALLOC_ARENA_MAX", "default"),
+                config.pipeline.malloc_arena_max if arenas
+                else os.environ.get("MALLOC_ARENA_MAX", "default"),
                 extra={"host": host, "port": port})
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, ws="websockets-sansio", lifespan="on",
