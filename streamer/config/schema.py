@@ -196,9 +196,9 @@ class PipelineOptions:
         malloc_arena_max: glibc malloc arenas of the process (``MALLOC_ARENA_MAX``), set by
             ``livescribe`` and ``livescribe serve`` before any thread starts; 0 leaves glibc's
             default (8 per core). 2: each thread otherwise gets an arena of its own and memory
-            grows by fragmentation: one base session with partials at real time peaked at 597
-            MB with the default and 501 MB with 2, at the same decode speed (RTF 0.026 either
-            way); a server with 8 sessions stayed at 295 MiB instead of 520-640 MiB
+            grows by fragmentation: one base session with partials at real time (meeting_dev,
+            150 s) peaked at 567-597 MB with the default and 516 MB with 2, at the same decode
+            speed (RTF 0.026 either way); a server with 8 sessions stayed at 295 MiB instead of 520-640 MiB
             (docs/deploy.md, "Memory").
     """
 
