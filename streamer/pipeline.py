@@ -298,8 +298,7 @@ class Pipeline:
             now = time.monotonic()
             if now >= next_level:
                 next_level = now + level_every
-                yield InputLevel(self.segmenter.level_dbfs, self.segmenter.in_speech,
-                                 self.ring.written_samples / SAMPLE_RATE)
+                yield self._level()
             if now >= next_stats:
                 next_stats = now + stats_every
                 yield self.stats()
@@ -336,9 +335,13 @@ class Pipeline:
                 pass
             if capturing and time.monotonic() >= next_level:
                 next_level = time.monotonic() + level_every
-                yield InputLevel(self.segmenter.level_dbfs, self.segmenter.in_speech,
-                                 self.ring.written_samples / SAMPLE_RATE)
+                yield self._level()
         yield from self._drain_events()
+
+    def _level(self) -> InputLevel:
+        """The input level now (the segmenter's meter, stream seconds written)."""
+        return InputLevel(self.segmenter.level_dbfs, self.segmenter.in_speech,
+                          self.ring.written_samples / SAMPLE_RATE)
 
     def _start_capture(self) -> CaptureStarted:
         """Start the source; the event says when."""

@@ -8,7 +8,6 @@ the widgets lets the tests check it directly and lets every widget render from o
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections import deque

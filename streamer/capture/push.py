@@ -39,7 +39,6 @@ class PushSource:
 
     Attributes:
         received_s: seconds of audio received (at 16 kHz), refused blocks included.
-        last_push_wall: ``time.monotonic()`` of the last push (idle detection).
     """
 
     live = True  #: paced by the client's clock
@@ -64,7 +63,6 @@ class PushSource:
         self._samples = 0
         self._ended = threading.Event()
         self._lock = threading.Lock()  # push, flush and end: one at a time
-        self.last_push_wall = time.monotonic()
 
     @property
     def received_s(self) -> float:
@@ -85,7 +83,6 @@ class PushSource:
         with self._lock:
             if self._ended.is_set():
                 return False
-            self.last_push_wall = time.monotonic()
             data = self._odd + bytes(data)
             cut = len(data) - len(data) % 2
             self._odd = data[cut:]

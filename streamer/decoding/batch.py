@@ -218,8 +218,9 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         align = None
         if job.decoder.options.word_timestamps:  # run only for a decode kept as a caption
             audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
-            align = _aligner(model, tok, encoder_output if n == 1 else None, batch[i:i + 1],
-                             [t for t in ids if t < tok.eot], min(frames, audio_frames))
+            own = _fit(*feats[i])[None]  # its own context, as a decode of it alone
+            align = _aligner(model, tok, encoder_output if n == 1 else None, own,
+                             [t for t in ids if t < tok.eot], min(feats[i][1], audio_frames))
         out.append(DecodeResult(
             text=text,
             language=lang or "en",

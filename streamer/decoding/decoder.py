@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from streamer.decoding.models import ModelSpec, download, resolve_model
-from streamer.decoding.prompt import suppressed_tokens  # noqa: F401 - batch.py's import
 from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
 
 logger = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ Three measurements per 30 ms frame, each with a job (docs/tuning.md, "Speech det
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,21 @@ def silero_model_path() -> Path:
     return Path(get_assets_path()) / "silero_vad_v6.onnx"
 
 
+@functools.cache
+def _onnx_session(path: str):
+    """One onnxruntime session per model file for the whole process: the state is the
+    caller's (``h``, ``c``, context), and ``run`` may be called from several threads at once,
+    so every session's detector shares it (loaded once: a server warms it at start)."""
+    import onnxruntime
+
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 4
+    return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"],
+                                        sess_options=opts)
+
+
 class SileroVad:
     """Streaming Silero VAD: one speech probability per 512-sample chunk, state kept between calls.
 
@@ -56,15 +72,7 @@ class SileroVad:
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        import onnxruntime
-
-        opts = onnxruntime.SessionOptions()
-        opts.inter_op_num_threads = 1
-        opts.intra_op_num_threads = 1
-        opts.log_severity_level = 4
-        self._session = onnxruntime.InferenceSession(
-            str(path or silero_model_path()), providers=["CPUExecutionProvider"],
-            sess_options=opts)
+        self._session = _onnx_session(str(path or silero_model_path()))
         self.reset()
 
     def reset(self) -> None:

@@ -136,6 +136,16 @@ class ServingEngine:
         """The load failure, if loading failed."""
         return self.scheduler.error
 
+    @property
+    def model_name(self) -> str | None:
+        """The loaded model's name (None until it is ready)."""
+        ready = self.scheduler.model_ready
+        return None if ready is None else ready.model
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Wait until the model is loaded or its load failed; False on timeout."""
+        return self.scheduler.ready.wait(timeout)
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop every session (what each received is still transcribed, within ``timeout``
         seconds in all), then the scheduler."""

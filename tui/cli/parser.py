@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from streamer import __version__
 from streamer.config import Config, format_value, get, parse_value
-from streamer.config.schema import DEVICES
+from streamer.config.schema import DEVICES, LOG_FORMATS
 from streamer.output.sinks import FORMATS
 
 SUPPRESS = argparse.SUPPRESS
@@ -224,9 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "default. Pass the index or a unique part of the name "
                                          "to 'livescribe --input-device'.")
     devices.add_argument("--json", action="store_true", help="one JSON array for machines")
-    serve_flags(sub, flags)
     devices.add_argument("-v", "--verbose", dest="ui.verbose", action="count", default=SUPPRESS,
                          help="more logging on stderr")
+    serve_flags(sub, flags)
     return p
 
 
@@ -262,7 +262,7 @@ def serve_flags(sub, flags: argparse.ArgumentParser) -> None:
     _setting(g, "--partial-share", key="server.partial_share", metavar="SHARE",
              help="most of the model's time partial decodes may take (the rest is kept for "
                   "finals)")
-    _setting(g, "--log-format", key="server.log_format", choices=("json", "text"),
+    _setting(g, "--log-format", key="server.log_format", choices=LOG_FORMATS,
              help="stderr logs as JSON lines or text")
 
 

@@ -93,7 +93,7 @@ def serve(args, built: BuiltConfig) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, server_header=False))
 
     def stop_if_the_model_fails() -> None:
-        engine.scheduler.ready.wait()
+        engine.wait_loaded()
         if engine.error is not None:
             server.should_exit = True
 

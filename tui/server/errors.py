@@ -1,7 +1,7 @@
 """Errors as clients of the OpenAI API expect them: a status and a JSON body
 ``{"error": {"message", "type", "code", "param"}}``, the message one line, never a traceback.
 
-:func:`status_for` maps the engine's errors to HTTP statuses, so every front end module answers
+:func:`from_engine` maps the engine's errors to HTTP statuses, so every front end module answers
 the same failure the same way.
 """
 

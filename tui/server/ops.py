@@ -19,7 +19,7 @@ async def health(request: Request) -> JSONResponse:
     """``GET /health``: 200 when ready, else 503 (see the module doc)."""
     engine = request.app.state.engine
     if engine.ready:
-        body = {"status": "ready", "model": engine.scheduler.model_ready.model,
+        body = {"status": "ready", "model": engine.model_name,
                 "sessions": len(engine.sessions()),
                 "max_sessions": engine.config.server.max_sessions}
         return JSONResponse(body)

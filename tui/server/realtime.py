@@ -72,7 +72,7 @@ class RealtimeConnection:
         return {"type": "transcription", "object": "realtime.transcription_session",
                 "audio": {"input": {
                     "format": {"type": "audio/pcm", "rate": self.rate_hz},
-                    "transcription": {"model": self.engine.scheduler.model_ready.model,
+                    "transcription": {"model": self.engine.model_name,
                                       "language": self.language, "prompt": self.prompt},
                     "turn_detection": {"type": "server_vad"}}}}
 
@@ -106,9 +106,8 @@ class RealtimeConnection:
         if beta:
             await self.send("transcription_session.updated", session={
                 "input_audio_format": "pcm16", "turn_detection": {"type": "server_vad"},
-                "input_audio_transcription": {"model": self.describe()["audio"]["input"][
-                    "transcription"]["model"], "language": self.language,
-                    "prompt": self.prompt}})
+                "input_audio_transcription": {"model": self.engine.model_name,
+                                              "language": self.language, "prompt": self.prompt}})
         else:
             await self.send("session.updated", session=self.describe())
 

@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from streamer.errors import LimitError, LivescribeError
+from streamer.errors import ExitCode, LimitError, LivescribeError
 from streamer.events import Caption, PipelineStats, SessionFailed
 from streamer.output.sinks import make_sink
 from tui.server.bridge import EventBridge
 from tui.server.errors import HTTPError, from_engine, one_line
 from tui.server.upload import read_form
-
-logger = logging.getLogger("tui.server")
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 _TRUE = ("true", "1", "yes", "on")
@@ -85,7 +82,7 @@ def _failure(session, event: SessionFailed) -> HTTPError:
     err = session.error
     if isinstance(err, LimitError):
         return from_engine(err)
-    return HTTPError(400 if event.exit_code == 65 else 500, one_line(event.message),
+    return HTTPError(400 if event.exit_code == ExitCode.DATA_ERROR else 500, one_line(event.message),
                      "transcription_failed")
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from dataclasses import asdict
 
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +30,6 @@ from streamer.events import Caption, Partial, PipelineStats, SessionFailed
 from tui.server.bridge import EventBridge
 from tui.server.errors import HTTPError, from_engine, one_line
 from tui.server.rest import client_of, parse_rate
-
-logger = logging.getLogger("tui.server")
 
 
 async def refuse(ws: WebSocket, error: HTTPError) -> None:
@@ -80,9 +77,8 @@ async def stream(ws: WebSocket) -> None:
         return
     await ws.accept()
     await ws.send_json({"type": "session", "id": session.id,
-                        "model": engine.scheduler.model_ready.model, "sample_rate": rate})
+                        "model": engine.model_name, "sample_rate": rate})
     sender = asyncio.create_task(send_events(ws, bridge))
-    close = (1000, "")
     try:
         close = await _receive(ws, session, opts.idle_timeout_s)
     finally:
