@@ -242,7 +242,7 @@ def wait_ready(base: str, timeout_s: float = 120) -> dict:
 
     deadline = time.monotonic() + timeout_s
     while True:
-        r = httpx.get(base + "/health")
+        r = httpx.get(base + "/health", timeout=timeout_s)
         if r.status_code == 200:
             return r.json()
         assert r.status_code == 503 and r.json()["status"] == "loading", r.text

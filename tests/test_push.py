@@ -99,7 +99,9 @@ def test_flush_pushes_a_pause_long_enough_to_end_an_utterance():
     src.end()
     out = drain(ring)
     assert len(out) >= int(SILENCE_FLUSH_S * 16000) - 160 and not out.any()
-    assert SILENCE_FLUSH_S * 1000 > 600  # more than the default end of utterance (vad)
+    from streamer.segmentation.segmenter import VadOptions
+
+    assert SILENCE_FLUSH_S * 1000 > VadOptions().end_silence_ms  # it ends an utterance
 
 
 def test_an_upload_is_decoded_from_memory_like_the_file():
@@ -112,7 +114,9 @@ def test_an_upload_is_decoded_from_memory_like_the_file():
     got = drain(ring)
     src.join(10)
     assert src.error is None
-    assert np.array_equal(got, load_pcm(CLIPS["jfk"][0])[:len(got)])
+    full = load_pcm(CLIPS["jfk"][0])
+    assert len(full) - len(got) < 160  # all of it (to a resampler's tail)
+    assert np.array_equal(got, full[:len(got)])
 
 
 def test_an_upload_past_the_duration_limit_stops_with_a_limit_error():

@@ -151,6 +151,10 @@ def test_finals_of_any_session_come_before_partials(held_load):
     go.set()
     b.put(None)
     b.join(BOUND_S)
+    # a's end is a final too: queue it only once the partial is decoded
+    deadline = time.monotonic() + BOUND_S  # bounds a hang only
+    while ("partial", 1, 0) not in log and time.monotonic() < deadline:
+        time.sleep(0.01)
     a.put(None)
     a.join(BOUND_S)
     assert log == [("final", 2, 0), ("final", 2, 1), ("partial", 1, 0)]

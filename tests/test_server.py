@@ -88,7 +88,7 @@ def test_health_is_503_while_the_model_loads_then_200(plan):
     hold = threading.Event()
     app, engine = app_for(plan, hold=hold)
     with running_server(app) as base:
-        r = httpx.get(base + "/health")
+        r = httpx.get(base + "/health", timeout=BOUND_S)
         assert r.status_code == 503 and r.json()["status"] == "loading"
         assert r.headers["retry-after"]
         r = post(base)  # no session before the model is ready
@@ -103,11 +103,11 @@ def test_sessions_and_performance_while_a_stream_is_open(server):
         hello = json.loads(ws.recv(BOUND_S))
         assert hello["type"] == "session" and hello["sample_rate"] == 16000
         ws.send(load_pcm(CLIPS["ljspeech"][0])[:16000].tobytes())
-        listed = httpx.get(base + "/v1/sessions").json()["data"]
+        listed = httpx.get(base + "/v1/sessions", timeout=BOUND_S).json()["data"]
         (mine,) = [s for s in listed if s["id"] == hello["id"]]
         assert mine["kind"] == "stream" and mine["live"] and mine["client"].startswith("127.0.0.1:")
         assert {"started", "audio_s", "captions", "latency_p50_s", "latency_p95_s"} <= set(mine)
-        perf = httpx.get(base + "/performance").json()
+        perf = httpx.get(base + "/performance", timeout=BOUND_S).json()
         assert perf["ready"] and perf["model"]["name"] == "tiny.en"
         model = perf["model"]
         assert model["device"] and model["compute_type"] and model["threads"] >= 0
@@ -246,15 +246,15 @@ def test_bad_audio_is_400_with_one_line(server, data, reason):
 def test_bad_requests_are_400(server):
     base, _ = server
     r = httpx.post(base + "/v1/audio/transcriptions", data={"model": "whisper-1"},
-                   files={"other": ("x", b"x")})
+                   files={"other": ("x", b"x")}, timeout=BOUND_S)
     assert r.status_code == 400 and error_of(r)["code"] == "missing_file"
     r = post(base, response_format="mp3")
     assert r.status_code == 400 and error_of(r)["param"] == "response_format"
     r = post(base, language="fr")  # an English-only model
     assert r.status_code == 400 and error_of(r)["param"] == "language"
-    r = httpx.post(base + "/v1/audio/transcriptions", json={"file": "x"})
+    r = httpx.post(base + "/v1/audio/transcriptions", json={"file": "x"}, timeout=BOUND_S)
     assert r.status_code == 400 and error_of(r)["code"] == "invalid_content_type"
-    r = httpx.get(base + "/nowhere")
+    r = httpx.get(base + "/nowhere", timeout=BOUND_S)
     assert r.status_code == 404 and error_of(r)
 
 
@@ -270,7 +270,8 @@ def test_oversized_uploads_are_413_by_length_or_while_read(server):
         for _ in range(17):  # 1.09 MB
             yield b"\0" * 64_000
     r = httpx.post(base + "/v1/audio/transcriptions", content=chunks(),
-                   headers={"content-type": "multipart/form-data; boundary=b"})
+                   headers={"content-type": "multipart/form-data; boundary=b"},
+                   timeout=BOUND_S)
     assert r.status_code == 413 and error_of(r)["code"] == "file_too_large"
 
 
@@ -397,7 +398,7 @@ def test_the_api_key_is_required_on_every_route_but_health(plan):
         r = post(base)
         assert r.status_code == 401 and error_of(r)["type"] == "authentication_error"
         assert post(base, headers={"Authorization": "Bearer wrong"}).status_code == 401
-        assert httpx.get(base + "/v1/sessions").status_code == 401
+        assert httpx.get(base + "/v1/sessions", timeout=BOUND_S).status_code == 401
         assert post(base, headers={"Authorization": "Bearer s3cret"}).status_code == 200
         with pytest.raises(InvalidStatus) as refused:
             connect(ws_url(base, "/v1/stream"))
