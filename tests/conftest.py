@@ -285,3 +285,11 @@ class FakeDecoder:
 
     def vote_language(self, result) -> None:
         pass
+
+
+def queued(q) -> list:
+    """Everything waiting in queue ``q`` now, in order (the queue is left empty)."""
+    out = []
+    while not q.empty():
+        out.append(q.get())
+    return out

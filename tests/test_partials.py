@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import queued
 from streamer.decoding.decoder import DecodeResult
 from streamer.events import Caption, Partial, WindowDropped
 from streamer.segmentation.window import SpeechWindow
@@ -112,20 +113,13 @@ def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
     return w, events
 
 
-def _drain(q: queue.Queue) -> list:
-    out = []
-    while not q.empty():
-        out.append(q.get())
-    return out
-
-
 def test_local_agreement_stable_prefix_only_grows_and_the_final_keeps_it():
     w, events = _worker(["So the", "So the plan is", "So, the plan was to", "So the plan was to ship",
                          "So the plan was to ship it."])
     for k, secs in enumerate((1.0, 1.5, 2.0, 2.5)):
         w.handle_snapshot(_window(0, secs, "partial"))
     w.handle_final(_window(0, 3.0, "end"))
-    evs = [e for e in _drain(events) if isinstance(e, (Partial, Caption))]
+    evs = [e for e in queued(events) if isinstance(e, (Partial, Caption))]
     partials = [e for e in evs if isinstance(e, Partial)]
     # LocalAgreement-3 against the decodes 0.5 s and 1.0 s earlier, the last shared word held
     # back unless two words follow it
@@ -146,7 +140,7 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
     for secs in (1.0, 1.5, 2.0):
         w.handle_snapshot(_window(0, secs, "partial"))
     w.handle_final(_window(0, 3.0, "end"))
-    evs = _drain(events)
+    evs = queued(events)
     stable = [e.stable for e in evs if isinstance(e, Partial)][-1]
     final = [e for e in evs if isinstance(e, Caption)][0]
     assert stable == "Ask not" and final.text.startswith(stable)
@@ -159,7 +153,7 @@ def test_decodes_of_nearly_the_same_audio_do_not_make_words_stable():
     w.handle_snapshot(_window(0, 0.7, "pause"))  # 0.1 s more audio: no evidence
     w.handle_snapshot(_window(0, 0.9, "partial"))  # under a second of audio: nothing commits
     w.handle_snapshot(_window(0, 1.4, "partial"))
-    assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", "", ""]
+    assert [e.stable for e in queued(events) if isinstance(e, Partial)] == ["", "", "", ""]
 
 
 def test_no_word_is_made_stable_past_the_commit_limit():
@@ -167,7 +161,7 @@ def test_no_word_is_made_stable_past_the_commit_limit():
     w.handle_snapshot(_window(0, 16.0, "partial"))
     w.handle_snapshot(_window(0, 17.5, "partial"))  # beyond commit_limit_s: nothing commits
     w.handle_snapshot(_window(0, 18.0, "partial"))
-    assert [e.stable for e in _drain(events) if isinstance(e, Partial)] == ["", "", ""]
+    assert [e.stable for e in queued(events) if isinstance(e, Partial)] == ["", "", ""]
 
 
 def test_final_first_a_snapshot_of_an_ended_utterance_is_skipped_and_counted():
@@ -175,7 +169,7 @@ def test_final_first_a_snapshot_of_an_ended_utterance_is_skipped_and_counted():
     w.handle_final(_window(0, 2.0, "end"))
     w.handle_snapshot(_window(0, 1.5, "partial"))  # its final came first
     assert w.partials == 0 and w.partials_skipped == 1
-    assert [type(e) for e in _drain(events) if not isinstance(e, Partial)].count(Caption) == 1
+    assert [type(e) for e in queued(events) if not isinstance(e, Partial)].count(Caption) == 1
 
 
 def test_a_final_ending_where_the_pause_snapshot_did_reuses_its_decode():
@@ -184,7 +178,7 @@ def test_a_final_ending_where_the_pause_snapshot_did_reuses_its_decode():
     w.handle_snapshot(_window(0, 1.6, "pause", speech_end=1.6))
     final = _window(0, 1.9, "end", speech_end=1.6)  # same speech, 300 ms of silence after it
     w.handle_final(final)
-    caps = [e for e in _drain(events) if isinstance(e, Caption)]
+    caps = [e for e in queued(events) if isinstance(e, Caption)]
     assert [c.text for c in caps] == ["Hello there."]
     assert w.finals_reused == 1 and len(w.decoder.prefixes) == 2  # no third decode
 
@@ -195,9 +189,9 @@ def test_without_partials_a_pause_decode_is_the_final_and_shows_nothing_before()
                         queue.Queue(), events, pause_decodes=True)
     w.decoder = ScriptedDecoder(["Hello there.", "never decoded"])
     w.handle_snapshot(_window(0, 1.75, "pause", speech_end=1.6))  # while the pause lasts
-    assert _drain(events) == []  # no partial
+    assert queued(events) == []  # no partial
     w.handle_final(_window(0, 1.75, "end", speech_end=1.6))  # the same audio, once the pause ended
-    caps = [e for e in _drain(events) if isinstance(e, Caption)]
+    caps = [e for e in queued(events) if isinstance(e, Caption)]
     assert [c.text for c in caps] == ["Hello there."]
     assert w.finals_reused == 1 and w.partials == 0 and len(w.decoder.prefixes) == 1
 
@@ -205,7 +199,7 @@ def test_without_partials_a_pause_decode_is_the_final_and_shows_nothing_before()
 def test_a_partial_passes_the_filters_a_final_would():
     w, events = _worker(["♪ ♪ ♪"])  # no letters or digits: the non-text filter drops it
     w.handle_snapshot(_window(0, 1.0, "partial"))
-    assert w.partials == 0 and not [e for e in _drain(events) if isinstance(e, Partial)]
+    assert w.partials == 0 and not [e for e in queued(events) if isinstance(e, Partial)]
 
 
 def test_agreed_prefix_ignores_case_and_punctuation():
@@ -274,7 +268,7 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
                          "Hello there. How are you doing"])
     for secs in (1.0, 1.5, 2.0, 2.5):
         w.handle_snapshot(_window(0, secs, "partial"))
-    stables = [e.stable for e in _drain(events) if isinstance(e, Partial)]
+    stables = [e.stable for e in queued(events) if isinstance(e, Partial)]
     # the period comes back appended once the next word is stable
     assert stables == ["", "", "Hello there", "Hello there. How are"]
 
@@ -282,7 +276,7 @@ def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
 def test_a_final_ends_the_partials_of_its_utterance():
     w, events = _worker(["One. Two."])
     w.handle_final(_window(1, 1.0, "end"))
-    (cap,) = [e for e in _drain(events) if isinstance(e, Caption)]
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
     assert cap.window_index == 1 and cap.utterance_id == 1
     w.handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of it: stale
     w.handle_snapshot(_window(0, 0.8, "partial"))  # and of an earlier one

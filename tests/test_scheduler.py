@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import queued
 from streamer.decoding.decoder import DecodeResult, DecodingOptions
 from streamer.decoding.filters import FilterOptions
 from streamer.decoding.scheduler import Scheduler
@@ -84,13 +85,6 @@ def session(scheduler: Scheduler, partials: bool = False,
     return w, events
 
 
-def drain(q: queue.Queue) -> list:
-    out = []
-    while not q.empty():
-        out.append(q.get())
-    return out
-
-
 @pytest.fixture
 def held_load():
     """A scheduler whose model load waits for ``go``: sessions attach and queue their windows
@@ -131,7 +125,7 @@ def test_sessions_are_served_in_turn(held_load):
                    ("final", 1, 2)]
     # each session's captions hold its own windows only, after its ModelReady
     for events, sid, n in ((ea, 1, 3), (eb, 2, 2)):
-        evs = drain(events)
+        evs = queued(events)
         assert isinstance(evs[0], ModelReady)
         assert [c.text for c in evs if isinstance(c, Caption)] == \
             [f"s{sid} w{i}" for i in range(n)]
@@ -158,7 +152,7 @@ def test_finals_of_any_session_come_before_partials(held_load):
     a.put(None)
     a.join(BOUND_S)
     assert log == [("final", 2, 0), ("final", 2, 1), ("partial", 1, 0)]
-    assert [p.text for p in drain(ea) if isinstance(p, Partial)] == ["s1 w0"]
+    assert [p.text for p in queued(ea) if isinstance(p, Partial)] == ["s1 w0"]
 
 
 def test_a_full_queue_holds_back_its_own_session_only():
@@ -205,7 +199,7 @@ def test_a_behind_session_decodes_its_backlog_window_by_window(held_load):
     go.set()
     a.join(BOUND_S)
     assert log == [("final", 1, 0), ("final", 1, 1), ("final", 1, 2)]
-    caps = [e for e in drain(ea) if isinstance(e, Caption)]
+    caps = [e for e in queued(ea) if isinstance(e, Caption)]
     assert [(c.window_index, c.utterance_id, c.text) for c in caps] == [
         (i, i, f"s1 w{i}") for i in range(3)]
 
@@ -240,8 +234,8 @@ def test_finals_of_different_sessions_are_batched(held_load, monkeypatch):
     b.join(BOUND_S)
     assert batches == [[(1, 0), (2, 0)]]
     assert log == [("final", 1, 1)]  # alone in its turn: the ordinary decode
-    assert [c.text for c in drain(ea) if isinstance(c, Caption)] == ["s1 w0 batched", "s1 w1"]
-    assert [c.text for c in drain(eb) if isinstance(c, Caption)] == ["s2 w0 batched"]
+    assert [c.text for c in queued(ea) if isinstance(c, Caption)] == ["s1 w0 batched", "s1 w1"]
+    assert [c.text for c in queued(eb) if isinstance(c, Caption)] == ["s2 w0 batched"]
     st = sched.stats()
     assert (st.batches, st.batched, st.finals) == (1, 2, 3)
 
@@ -363,8 +357,8 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
     a, events = session(sched, partials=True)
     a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
     a.handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
-    assert [p.text for p in drain(events) if isinstance(p, Partial)] == ["s1 w0"]
+    assert [p.text for p in queued(events) if isinstance(p, Partial)] == ["s1 w0"]
     assert aligned == []  # a partial's decode is not aligned
     a.handle_final(window(1, 0))
-    assert [c.text for c in drain(events) if isinstance(c, Caption)] == ["s1 w0"]
+    assert [c.text for c in queued(events) if isinstance(c, Caption)] == ["s1 w0"]
     assert aligned == ["s1 w0"]  # the final's, once
