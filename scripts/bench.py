@@ -123,25 +123,37 @@ class StreamRun:
     vad: VadOptions | None = None  #: the session's segmentation options (for the simulation)
 
 
-class _RssSampler(threading.Thread):
-    """Samples this process's RSS every ``interval_s`` and keeps the peak (bytes)."""
+class RssSampler(threading.Thread):
+    """Samples a process's RSS every ``interval_s`` and keeps the peak (bytes).
 
-    def __init__(self, interval_s: float = 0.1) -> None:
+    Args:
+        interval_s: seconds between two samples.
+        pid: the process (None: this one); sampling stops when it is gone.
+    """
+
+    def __init__(self, interval_s: float = 0.1, pid: int | None = None) -> None:
         super().__init__(daemon=True)
         self.interval_s = interval_s
         self.peak = 0
         self._done = threading.Event()
-        self._proc = psutil.Process()
+        self._proc = psutil.Process(pid)
+
+    def _sample(self) -> None:
+        try:
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+        except psutil.Error:  # the process is gone
+            self._done.set()
 
     def run(self) -> None:
         while not self._done.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
+            self._sample()
             self._done.wait(self.interval_s)
 
     def stop(self) -> int:
+        """Stop sampling; the peak RSS, bytes."""
         self._done.set()
         self.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
+        self._sample()
         return self.peak
 
 
@@ -185,7 +197,7 @@ def run_stream(audio: Path, config: Config, speed: float, progress: bool = True)
     pipeline = Pipeline(with_input(config, audio, speed))
     run = StreamRun(vad=config.vad)
     failed: SessionFailed | None = None
-    sampler = _RssSampler()
+    sampler = RssSampler()
     sampler.start()
     proc = psutil.Process()
     cpu0 = proc.cpu_times()

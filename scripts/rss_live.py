@@ -19,12 +19,13 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench import RssSampler  # noqa: E402
+
 MEETING = ROOT.parent / "shared" / "speech" / "meeting_dev.flac"
 
 
@@ -41,13 +42,13 @@ def main(argv: list[str] | None = None) -> int:
                              "--speed", "1", "--model", args.model, "--plain", "--partials",
                              "--no-transcript"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
-    child, peak, t0 = psutil.Process(proc.pid), 0, time.monotonic()
-    while time.monotonic() - t0 < args.seconds and proc.poll() is None:
-        try:
-            peak = max(peak, child.memory_info().rss)
-        except psutil.Error:
-            break
-        time.sleep(0.2)
+    sampler = RssSampler(0.2, proc.pid)
+    sampler.start()
+    try:
+        proc.wait(args.seconds)
+    except subprocess.TimeoutExpired:
+        pass
+    peak = sampler.stop()
     proc.terminate()
     proc.wait()
     print(f"{args.model}, {args.seconds:g} s at real time with partials, arenas "
