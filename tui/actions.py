@@ -18,6 +18,7 @@ from textual.widgets import Input
 from tui.clipboard import osc52_terminal
 from tui.session import default_transcript_path, save_transcript
 from tui.widgets.captions import CaptionsPane
+from tui.widgets.prompt import LinePrompt
 from tui.widgets.saveprompt import SavePrompt
 from tui.widgets.search import SearchBar
 from tui.widgets.status import StatusBar
@@ -46,12 +47,8 @@ class CaptionActions:
         pane.search(event.value.strip())
         self._show_match(pane.goto_match(-1))
 
-    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
-        """The prompt closed: the keys go back to the captions."""
-        self.query_one(CaptionsPane).log_widget.focus()
-
-    def on_save_prompt_closed(self, message: SavePrompt.Closed) -> None:
-        """The export prompt closed: the keys go back to the captions."""
+    def on_line_prompt_closed(self, message: LinePrompt.Closed) -> None:
+        """A prompt (search, export) closed: the keys go back to the captions."""
         self.query_one(CaptionsPane).log_widget.focus()
 
     def action_search_next(self, direction: int) -> None:
