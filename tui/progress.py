@@ -45,6 +45,18 @@ def model_progress():
         progress.set_bar_class(None)
 
 
+def replay_end_s(event: object, total: float) -> float | None:
+    """How far a replay of ``total`` seconds has been transcribed once ``event`` came: the end
+    of a window the worker started, captioned or dropped, in stream seconds, at most
+    ``total`` (the whole of it on the final stats); None for any other event. The command
+    line's bar and the UI's replay line both follow it."""
+    if isinstance(event, (WindowStarted, WindowDropped, Caption)):
+        return min(total, event.end_s)
+    if isinstance(event, PipelineStats) and event.final:
+        return total
+    return None
+
+
 class ReplayProgress:
     """How far a replay at max speed has been transcribed, as a bar on stderr.
 
@@ -77,14 +89,8 @@ class ReplayProgress:
         """Move the bar on from an engine event (others are ignored)."""
         if self.bar is None:
             return
-        if isinstance(event, (WindowStarted, WindowDropped, Caption)):
-            end = event.end_s
-        elif isinstance(event, PipelineStats) and event.final:
-            end = self.bar.total
-        else:
-            return
-        end = min(float(self.bar.total), end)
-        if end > self.done_s:
+        end = replay_end_s(event, float(self.bar.total))
+        if end is not None and end > self.done_s:
             self.bar.update(round(end - self.done_s, 3))
             self.done_s = end
 

@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
-from streamer.events import Caption, PipelineStats, SourceOpened, WindowDropped, WindowStarted
+from streamer.events import SourceOpened
+from tui.progress import replay_end_s
 
 
 class ReplayLine(Horizontal):
@@ -27,29 +28,25 @@ class ReplayLine(Horizontal):
         self._t0: float | None = None
 
     def compose(self) -> ComposeResult:
-        yield Label("transcribing", id="replay-label")
-        yield ProgressBar(show_eta=True, id="replay-bar")
+        self._label = Label("transcribing", id="replay-label")
+        self._bar = ProgressBar(show_eta=True, id="replay-bar")
+        yield self._label
+        yield self._bar
 
     def apply(self, event: object) -> None:
         """Follow an engine event: :class:`SourceOpened` shows the bar for a replay at max
         speed of known length; windows, captions, drops and the final stats move it."""
-        bar = self.query_one(ProgressBar)
         if isinstance(event, SourceOpened):
             self.display = not event.live and bool(event.duration_s)
-            bar.update(total=event.duration_s or None, progress=0)
+            self._bar.update(total=event.duration_s or None, progress=0)
             self._t0 = time.monotonic()
             return
-        if not self.display or bar.total is None:
+        if not self.display or self._bar.total is None:
             return
-        if isinstance(event, (WindowStarted, WindowDropped, Caption)):
-            end = event.end_s
-        elif isinstance(event, PipelineStats) and event.final:
-            end = bar.total
-        else:
-            return
-        if end > self.done_s:
-            self.done_s = min(end, bar.total)
-            bar.update(progress=self.done_s)
+        end = replay_end_s(event, self._bar.total)
+        if end is not None and end > self.done_s:
+            self.done_s = end
+            self._bar.update(progress=self.done_s)
             wall = time.monotonic() - (self._t0 or time.monotonic())
             if wall > 0:
-                self.query_one(Label).update(f"transcribing {self.done_s / wall:.1f}x")
+                self._label.update(f"transcribing {self.done_s / wall:.1f}x")
