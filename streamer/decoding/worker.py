@@ -5,8 +5,8 @@ mailbox; the thread that owns the warm model, a :class:`~streamer.decoding.sched
 (a private one for the command line, loaded by ``load``: the tuning plan's fallback chain, then
 calibration; one shared by every session of a server), takes them in turn. What is the
 session's own lives here: its view of the model (language, prompt), filter chain, open
-utterance, counters and event queue. Each final is decoded, filtered, and becomes a :class:`Caption` or a
-:class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
+utterance, counters and event queue. Each final is decoded, filtered, and becomes a
+:class:`Caption` or a :class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
 
 **Backpressure.** Windows are decoded one by one, in order, each into its own caption or drop,
 also when inference falls behind real time. Capture is never blocked: the queue is bounded, the
@@ -225,7 +225,8 @@ class InferenceWorker:
         return not self._reuses_pause(w, utt) and gate_check(w.audio, self.gate).passed
 
     def handle_final(self, w: SpeechWindow, free: DecodeResult | None = None) -> None:
-        """Decode a final window (an utterance, or a piece of a capped one) into a caption or a drop.
+        """Decode a final window (an utterance, or a piece of a capped one) into a caption or
+        a drop.
         ``free``: its free decode, already run in a batch, for a window :meth:`needs_decode`
         found passing the gate and reusing nothing (neither is checked again)."""
         assert self.decoder is not None
@@ -234,7 +235,9 @@ class InferenceWorker:
         self._closed = max(self._closed, w.index)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
                                       time.monotonic(), w.reason, w.speech_bounds[1]))
-        g = gate_check(w.audio, self.gate) if free is None else None
+        reused = free is None and self._reuses_pause(w, utt)
+        # a reused pause decode's audio is this window's and passed the gate as a snapshot
+        g = gate_check(w.audio, self.gate) if free is None and not reused else None
         if g is not None and not g.passed:
             self.windows_gated += 1
             logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
@@ -242,7 +245,6 @@ class InferenceWorker:
             self.events.put(WindowGated(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
             return
         t0 = time.perf_counter()
-        reused = free is None and self._reuses_pause(w, utt)
         if reused:  # the utterance ended where its last pause snapshot did: that is its text
             r = utt.pause[1]
             self.finals_reused += 1
