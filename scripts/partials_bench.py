@@ -73,26 +73,34 @@ def first_words(segments: list[dict], run) -> list[float]:
 
 def stability(run) -> dict:
     """Refresh interval, stable words changed, unstable words not kept (see the module doc)."""
-    finals: dict[int, str] = {}
-    for c in run.captions:
-        for u in range(c.window_index, c.utterance_id + 1):
-            finals[u] = c.text
+    said: dict[int, list[tuple[float, str]]] = {}  # an utterance's captions, in order
+    for c in run.captions:  # its early finals (pipeline.early_finals), then the rest
+        said.setdefault(c.utterance_id, []).append((c.emitted_wall, c.text))
+    finals = {u: " ".join(t for _, t in cs) for u, cs in said.items()}
+
+    def whole(p) -> tuple[str, str]:
+        """A partial's (text, stable text) as the utterance's so far: the early finals
+        emitted before it, then its own (it shows only what is not final)."""
+        before = " ".join(t for wall, t in said.get(p.utterance, []) if wall <= p.emitted_wall)
+        return (" ".join(x for x in (before, p.text) if x),
+                " ".join(x for x in (before, p.stable) if x))
+
     by_utt: dict[int, list] = {}
     for p in run.partials:
-        by_utt.setdefault(p.utterance, []).append(p)
+        by_utt.setdefault(p.utterance, []).append(whole(p) + (p.emitted_wall,))
     intervals, stable_shown, stable_changed, unstable_shown, unstable_lost = [], 0, 0, 0, 0
     for u, ps in by_utt.items():
-        intervals += [b.emitted_wall - a.emitted_wall for a, b in zip(ps, ps[1:])]
+        intervals += [b[2] - a[2] for a, b in zip(ps, ps[1:])]
         final = finals.get(u)
         if final is None:  # dropped by a filter or the gate: nothing of it stays
             continue
-        later = [p.text for p in ps[1:]] + [final]
+        later = [text for text, _, _ in ps[1:]] + [final]
         final_words = final.split()
-        for k, p in enumerate(ps):
-            st = p.stable.split()
+        for k, (text_k, stable_k, _) in enumerate(ps):
+            st = stable_k.split()
             stable_shown += len(st)
             for text in later[k:]:  # every later text of the utterance starts with it
-                if not text.startswith(p.stable):
+                if not text.startswith(stable_k):
                     same = 0
                     for a, b in zip(st, text.split()):
                         if a != b:
@@ -100,7 +108,7 @@ def stability(run) -> dict:
                         same += 1
                     stable_changed += max(1, len(st) - same)
                     break
-            tail = p.text.split()[len(st):]
+            tail = text_k.split()[len(st):]
             unstable_shown += len(tail)
             unstable_lost += sum(1 for i, w in enumerate(tail) if len(st) + i >= len(final_words)
                                  or final_words[len(st) + i] != w)
@@ -120,8 +128,8 @@ def run_one(wav: Path, segments: list[dict], model: str, partials: bool) -> dict
     config = build_config({"model.name": model, "output.partials": partials}).config
     run = run_stream(wav, config, 1.0, progress=False)
     caps = [(c.start_s, c.end_s, c.emitted_wall, c.text) for c in run.captions]
-    lat = [v for v in utterance_latencies(segments, caps, run.replay_start_wall)
-           if v is not None]
+    per_utterance = utterance_latencies(segments, caps, run.replay_start_wall)
+    lat = [v for v in per_utterance if v is not None]
     st = run.stats
     out = {
         "model": model, "partials": partials,
@@ -131,7 +139,11 @@ def run_one(wav: Path, segments: list[dict], model: str, partials: bool) -> dict
         "partials_emitted": st.partials, "partials_skipped": st.partials_skipped,
         "finals_reused": st.finals_reused, "captions": st.captions, "rtf": round(st.rtf, 3),
         "peak_rss_mb": round(run.peak_rss_mb),
-        "captions_text": [[round(c.start_s, 2), c.text] for c in run.captions],
+        "captions_text": [[round(c.start_s, 2), round(c.end_s, 2),
+                           round(c.emitted_wall - run.replay_start_wall, 2), c.text]
+                          for c in run.captions],
+        "latency_per_utterance_s": [[s["id"], None if v is None else round(v, 2)]
+                                    for s, v in zip(segments, per_utterance)],
     }
     if partials:
         out.update(stability(run))

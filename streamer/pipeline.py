@@ -146,9 +146,11 @@ class Pipeline:
         if config.output.partials and not live:
             logger.info("partials are for live input; a replay at max speed emits finals only")
         vad = config.vad
-        if self.partials and vad.partial_interval_ms is None:
+        # early finals decode the snapshots partials are made of, shown or not
+        early = bool(config.pipeline.early_finals) and live
+        if (self.partials or early) and vad.partial_interval_ms is None:
             vad = replace(vad, partial_interval_ms=PARTIAL_INTERVAL_MS)
-        elif not self.partials:
+        elif not (self.partials or early):
             vad = replace(vad, partial_interval_ms=None)
         # live input: decode each pause while it lasts, so the final is ready at its end
         vad = replace(vad, pause_snapshots=vad.pause_snapshots or live)
@@ -162,7 +164,8 @@ class Pipeline:
             self._load, self._decoding, config.filters, self._windows, self._events,
             gate=config.gate,
             commit_limit_s=vad.max_utterance_s - vad.cut_search_ms / 1000,
-            partials=self.partials, pause_decodes=vad.pause_snapshots, scheduler=scheduler)
+            partials=self.partials, pause_decodes=vad.pause_snapshots, scheduler=scheduler,
+            early_finals=early)
         self._shared = scheduler is not None
         self._seg_thread = threading.Thread(target=self._segment, name="segmenter", daemon=True)
         self._stopping = threading.Event()

@@ -74,3 +74,34 @@ def test_events_flow_while_the_model_loads():
     assert any(isinstance(e, InputLevel) for e in before)
     assert any(isinstance(e, PlanReady) and e.calibrated for e in before)
     assert isinstance(events[-1], PipelineStats) and events[-1].final
+
+
+class Replay(Quiet):
+    """A file replayed at max speed: not live."""
+
+    live = False
+
+
+def _snapshots(source, **pipeline) -> tuple[int | None, bool, bool]:
+    """(snapshot interval, worker decodes snapshots, early finals) of a pipeline's wiring."""
+    from dataclasses import replace
+
+    from streamer.config import OutputOptions, PipelineOptions
+
+    config = Config(model=ModelRequest(name="tiny.en"), output=OutputOptions(partials=False),
+                    pipeline=replace(PipelineOptions(), **pipeline))
+    p = Pipeline(config, source, plan=plan_for(ModelRequest(name="tiny.en"), None)[1],
+                 loader=lambda spec, decoding: FakeDecoder(spec, decoding))
+    w = p.worker
+    return p.segmenter.options.partial_interval_ms, w._decodes_snapshots, w.early_finals
+
+
+def test_early_finals_decode_snapshots_on_live_input_without_partials():
+    """Early finals need the decodes partials are made of: on live input they are taken even
+    when no partial is shown; off, or on a replay at max speed, only pause snapshots are."""
+    interval, decodes, early = _snapshots(Quiet)
+    assert interval is not None and decodes and early
+    interval, _, early = _snapshots(Quiet, early_finals=False)
+    assert interval is None and not early
+    interval, _, early = _snapshots(Replay)
+    assert interval is None and not early

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import queued
 from streamer.decoding.decoder import DecodeResult
-from streamer.events import Caption, Partial, WindowDropped
+from streamer.events import Caption, Partial, WindowDropped, Word
 from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.filters import FilterOptions
 from streamer.decoding.decoder import DecodingOptions
@@ -86,30 +86,43 @@ def _window(index: int, seconds: float, reason: str, speech_end: float | None = 
 
 
 class ScriptedDecoder:
-    """Returns the next scripted hypothesis, forced through ``prefix`` as the real one is."""
+    """Returns the next scripted hypothesis, forced through ``prefix`` as the real one is.
+    ``word_s``: its words are aligned as one every ``word_s`` seconds from the window's start
+    (None: no alignment)."""
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], word_s: float | None = None) -> None:
         self.texts = list(texts)
         self.prefixes: list[str | None] = []
+        self.word_s = word_s
+        self.aligned = 0
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None) -> DecodeResult:
         self.prefixes.append(prefix)
         text = self.texts.pop(0)
         if prefix and not text.startswith(prefix):
             text = prefix + " " + text.split(maxsplit=len(prefix.split()))[-1]
+
+        def align():
+            self.aligned += 1
+            return tuple(Word(" " + t, i * self.word_s, (i + 1) * self.word_s, 0.9)
+                         for i, t in enumerate(text.split()))
+
         return DecodeResult(text=text, language="en", avg_logprob=-0.2, no_speech_prob=0.01,
-                            compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0)
+                            compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0,
+                            align=align if self.word_s else None)
 
     def vote_language(self, result) -> None:
         pass
 
 
-def _worker(texts: list[str]) -> tuple[InferenceWorker, queue.Queue]:
+def _worker(texts: list[str], early_finals: bool = True, word_s: float | None = None,
+            word_timestamps: bool = False) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
-    w = InferenceWorker(lambda: ScriptedDecoder(texts), DecodingOptions(language="en"),
+    w = InferenceWorker(lambda: None,
+                        DecodingOptions(language="en", word_timestamps=word_timestamps),
                         FilterOptions(), queue.Queue(), events, commit_limit_s=17.0,
-                        partials=True)
-    w.decoder = ScriptedDecoder(texts)
+                        partials=True, early_finals=early_finals)
+    w.decoder = ScriptedDecoder(texts, word_s)
     return w, events
 
 
@@ -265,12 +278,154 @@ def test_subtitles_hold_finals_only(fmt):
 
 def test_stable_text_keeps_whispers_punctuation_once_the_next_word_is_stable():
     w, events = _worker(["Hello there.", "Hello there. How are", "Hello there. How are you",
-                         "Hello there. How are you doing"])
+                         "Hello there. How are you doing"], early_finals=False)
     for secs in (1.0, 1.5, 2.0, 2.5):
         w.handle_snapshot(_window(0, secs, "partial"))
     stables = [e.stable for e in queued(events) if isinstance(e, Partial)]
     # the period comes back appended once the next word is stable
     assert stables == ["", "", "Hello there", "Hello there. How are"]
+
+
+# -- early finals ----------------------------------------------------------------------------
+
+SENTENCES = ["Hello there.", "Hello there. How are", "Hello there. How are you",
+             "Hello there. How are you doing", "Hello there. How are you doing today?"]
+
+
+def test_a_settled_sentence_is_a_caption_before_its_utterance_ends():
+    w, events = _worker(SENTENCES)
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    evs = queued(events)
+    caps = [e for e in evs if isinstance(e, Caption)]
+    # three decodes, each 0.5 s longer, keep the full stop of "Hello there."
+    assert [c.text for c in caps] == ["Hello there."] and caps[0].utterance_id == 0
+    assert evs.index(caps[0]) == 2  # emitted by the 2.0 s snapshot, before its partial
+    # no word times: it ends where the oldest agreeing hypothesis's audio did (1.0 s)
+    assert caps[0].start_s == 0.0 and caps[0].end_s == 1.0
+    last = [e for e in evs if isinstance(e, Partial)][-1]
+    assert last.text == "How are you doing" and last.stable == "How are"
+    assert last.start_s == 1.0  # partials show only what is not final
+    w.handle_final(_window(0, 3.0, "end"))
+    (rest,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert rest.text == "How are you doing today?" and rest.start_s == 1.0
+    assert rest.utterance_id == 0 and w.captions == 2
+    # the final was forced through nothing new: the free decode agreed with the stable words
+    assert w.decoder.prefixes == [None] * 5
+
+
+def test_a_early_final_ends_where_the_alignment_puts_its_last_word():
+    w, events = _worker(SENTENCES, word_s=0.4, word_timestamps=True)
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert cap.end_s == pytest.approx(0.8)  # "there." is the second word: 0.4-0.8 s
+    assert [x.text for x in cap.words] == [" Hello", " there."]
+    assert w.decoder.aligned == 1
+    w.handle_final(_window(0, 3.0, "end"))
+    (rest,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert rest.start_s == pytest.approx(0.8)
+    assert [x.text for x in rest.words] == [" How", " are", " you", " doing", " today?"]
+
+
+def test_a_early_final_keeps_the_clock_of_its_captions():
+    """emission wall = wall of stream time 0 + end + latency, for an early final too."""
+    w, events = _worker(SENTENCES)
+    wall0 = 1000.0  # wall time of stream time 0 (1x replay)
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        win = replace(_window(0, secs, "partial"), captured_wall=wall0 + secs,
+                      speech_end_wall=wall0 + secs)
+        w.handle_snapshot(win)
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert cap.emitted_wall == pytest.approx(wall0 + cap.end_s + cap.latency_s)
+
+
+def test_text_that_stopped_growing_is_final_and_the_utterance_end_adds_nothing():
+    """Background talk keeps the detector open; the speaker's sentence is final once three
+    decodes over a second of growth say nothing more, and the end is not a second caption."""
+    said = "We ship on Friday."
+    w, events = _worker([said] * 4)
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    evs = queued(events)
+    assert [e.text for e in evs if isinstance(e, Caption)] == [said]
+    assert not isinstance(evs[-1], Partial)  # nothing left to show as interim
+    w.handle_final(_window(0, 4.0, "end"))
+    evs = queued(events)
+    assert [e for e in evs if isinstance(e, Caption)] == []
+    (drop,) = [e for e in evs if isinstance(e, WindowDropped)]
+    assert drop.filter == "already_final" and w.filtered == {}
+
+
+def test_unpunctuated_text_that_stopped_growing_is_final_too():
+    """Whisper leaves long noisy stretches unpunctuated: text that stops growing is settled."""
+    w, events = _worker(["and type very similar", "and type very similar",
+                         "and type very similar", "and type very similar was used"])
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    assert [e.text for e in queued(events) if isinstance(e, Caption)] == ["and type very similar"]
+    w.handle_final(_window(0, 3.5, "end"))
+    (rest,) = [e for e in queued(events) if isinstance(e, Caption)]
+    # the 2.5 s decode heard nothing after them: the rest starts after 2.5 s less the edge
+    assert rest.text == "was used" and rest.start_s == 2.0
+
+
+@pytest.mark.parametrize("texts", [
+    ["We ship on", "We ship on Friday", "We ship on Friday the"],  # still growing
+    ["Ask Mr.", "Ask Mr. Smith", "Ask Mr. Smith about"],  # a title, not a sentence end
+    ["So...", "So... we", "So... we will"],  # trailing off
+    ["Hello there.", "Hello there. How", "Hello there, how"],  # the newest reads on
+])
+def test_no_early_final_where_the_text_is_not_settled(texts):
+    w, events = _worker(texts)
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    assert [e for e in queued(events) if isinstance(e, Caption)] == []
+
+
+def test_early_finals_without_partials_show_no_interim_text():
+    events: queue.Queue = queue.Queue()
+    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), events, commit_limit_s=17.0, pause_decodes=True,
+                        early_finals=True)
+    w.decoder = ScriptedDecoder(SENTENCES)
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        w.take_snapshot()  # the worker takes snapshots for early finals
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 3.0, "end"))
+    evs = queued(events)
+    assert [e for e in evs if isinstance(e, Partial)] == [] and w.partials == 0
+    assert [e.text for e in evs if isinstance(e, Caption)] == ["Hello there.",
+                                                                "How are you doing today?"]
+
+
+def test_words_after_an_early_final_start_after_what_a_decode_heard_as_quiet():
+    """Through background talk the alignment may pull the next word back to the early final's
+    end; a decode that heard nothing more bounds it."""
+    w, events = _worker(["Stop.", "Stop.", "Stop.", "Stop.", "Stop.", "Stop. Go on"],
+                        word_s=0.3)
+    for secs in (1.0, 1.5, 2.0, 2.5, 3.0):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 4.0, "end"))
+    first, rest = [e for e in queued(events) if isinstance(e, Caption)]
+    assert first.text == "Stop." and first.end_s == pytest.approx(0.3)
+    # aligned, "Go" would start at 0.3 s; the 3.0 s decode heard nothing after "Stop."
+    assert rest.text == "Go on" and rest.start_s == pytest.approx(3.0 - 0.5)
+
+
+def test_early_finals_off_wait_for_the_end_of_the_utterance():
+    w, events = _worker(SENTENCES, early_finals=False)
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 3.0, "end"))
+    assert [e.text for e in queued(events) if isinstance(e, Caption)] == [SENTENCES[-1]]
+
+
+def test_a_early_final_is_never_past_the_commit_limit():
+    w, events = _worker(["A b.", "A b. C", "A b. C d"])
+    for secs in (17.1, 17.6, 18.1):  # beyond commit_limit_s (17 s): a cap may cut there
+        w.handle_snapshot(_window(0, secs, "partial"))
+    assert [e for e in queued(events) if isinstance(e, Caption)] == []
 
 
 def test_a_final_ends_the_partials_of_its_utterance():

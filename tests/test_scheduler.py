@@ -76,10 +76,11 @@ class FakeModel:
         pass
 
 
-def session(scheduler: Scheduler, partials: bool = False,
-            queue_size: int = 16) -> tuple[InferenceWorker, queue.Queue]:
+def session(scheduler: Scheduler, partials: bool = False, queue_size: int = 16,
+            decoding: DecodingOptions = DecodingOptions(language="en"),
+            ) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
-    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+    w = InferenceWorker(lambda: None, decoding, FilterOptions(),
                         queue.Queue(queue_size), events, partials=partials,
                         scheduler=scheduler)
     return w, events
@@ -342,7 +343,8 @@ def test_a_session_detached_during_its_last_decode_is_let_go_once():
 
 
 def test_word_times_are_aligned_only_for_a_kept_caption():
-    """A decode's ``align`` runs once it becomes a caption, never for a partial's decode."""
+    """With ``word_timestamps``, a decode's ``align`` runs once it becomes a caption, never for
+    a partial's decode; without, never."""
     from dataclasses import replace
 
     aligned: list[str] = []
@@ -354,7 +356,8 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
 
     model = Aligning([])
     sched = Scheduler(lambda: model)
-    a, events = session(sched, partials=True)
+    a, events = session(sched, partials=True,
+                        decoding=DecodingOptions(language="en", word_timestamps=True))
     a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
     a.handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
     assert [p.text for p in queued(events) if isinstance(p, Partial)] == ["s1 w0"]
@@ -362,3 +365,8 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
     a.handle_final(window(1, 0))
     assert [c.text for c in queued(events) if isinstance(c, Caption)] == ["s1 w0"]
     assert aligned == ["s1 w0"]  # the final's, once
+    b, events = session(sched, partials=True)  # word times off: nothing is aligned
+    b.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
+    b.handle_final(window(1, 0))
+    assert [c.words for c in queued(events) if isinstance(c, Caption)] == [()]
+    assert aligned == ["s1 w0"]

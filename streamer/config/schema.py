@@ -200,6 +200,10 @@ class PipelineOptions:
             150 s) peaked at 567-597 MB with the default and 516 MB with 2, at the same decode
             speed (RTF 0.026 either way); a server with 8 sessions stayed at 295 MiB instead of 520-640 MiB
             (docs/deploy.md, "Memory").
+        early_finals: on live input, words of the utterance still open become a caption
+            once LocalAgreement settles them (a sentence end, or text that stopped growing;
+            :mod:`streamer.decoding.early_finals`), instead of waiting for the utterance's
+            end (docs/benchmarks.md, "Early finals").
     """
 
     ring_capacity_s: float = 30.0
@@ -207,6 +211,7 @@ class PipelineOptions:
     stats_interval_s: float = 1.0
     level_interval_s: float = 0.1
     malloc_arena_max: int = 2
+    early_finals: bool = True
 
     def __post_init__(self) -> None:
         if self.ring_capacity_s <= 0 or self.window_queue_size < 1:

@@ -137,14 +137,15 @@ def _text(tok, ids: list[int], forced: list[int], prefix: str, timestamps: bool)
     return " ".join(text.split()) if timestamps else text
 
 
-def _aligner(model, tok, encoder_output, features: np.ndarray, text_tokens: list[int],
-             num_frames: int):
+def _aligner(model, tok, encoder_output, features: tuple[np.ndarray, int],
+             text_tokens: list[int], num_frames: int):
     """A call that aligns ``text_tokens`` (:func:`align_words`) when made: on
     ``encoder_output`` (a window decoded alone: the encoder's output is reused), else on the
-    window's own encoding of ``features`` (``float32 [1, n_mels, frames]``, one window of a
-    batch, encoded alone then, as a decode of it alone would have been)."""
+    window's own encoding of ``features`` (``(float32 [n_mels, n_frames], context frames)``,
+    one window of a batch, encoded alone then, as a decode of it alone would have been)."""
     def align():
-        enc = encoder_output if encoder_output is not None else model.encode(features)
+        enc = (encoder_output if encoder_output is not None
+               else model.encode(_fit(*features)[None]))
         return align_words(model, tok, enc, text_tokens, num_frames)
 
     return align
@@ -215,12 +216,10 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
         prefix = job.prefix.strip() if job.prefix else ""
         text = _text(tok, ids, forced, prefix, timestamps)
-        align = None
-        if job.decoder.options.word_timestamps:  # run only for a decode kept as a caption
-            audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
-            own = _fit(*feats[i])[None]  # its own context, as a decode of it alone
-            align = _aligner(model, tok, encoder_output if n == 1 else None, own,
-                             [t for t in ids if t < tok.eot], min(feats[i][1], audio_frames))
+        # run only when asked: for a caption with word times, or an early final's end
+        audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
+        align = _aligner(model, tok, encoder_output if n == 1 else None, feats[i],
+                         [t for t in ids if t < tok.eot], min(feats[i][1], audio_frames))
         out.append(DecodeResult(
             text=text,
             language=lang or "en",

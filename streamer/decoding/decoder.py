@@ -122,8 +122,9 @@ class DecodeResult:
             (30 s context) and ``"timestamps"``; each with ``":loop"`` or ``":early_end"`` when
             it failed its check.
         words: its words timed from the window's first sample, once :meth:`aligned`.
-        align: with ``word_timestamps``, aligns this decode's tokens on its encoder output
-            when called (:meth:`aligned` calls it); None otherwise.
+        align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
+            calls it: for a caption with ``word_timestamps``, or to find where a sentence
+            final ends); None when there is nothing to align.
     """
 
     text: str
@@ -143,7 +144,7 @@ class DecodeResult:
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that
         owns the model: a decode's words are aligned only once it is kept as a caption);
-        itself when there is nothing to align (``word_timestamps`` off, or already done).
+        itself when there is nothing to align (already done, or a result built without it).
 
         Returns:
             A result whose ``words`` are :class:`~streamer.events.Word` s, seconds from the

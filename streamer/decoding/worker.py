@@ -12,10 +12,9 @@ utterance, counters and event queue. Each final is decoded, filtered, and become
 also when inference falls behind real time. Capture is never blocked: the queue is bounded, the
 segmenter waits on it, the ring buffer behind it absorbs 30 s, and only past that are blocks
 refused and counted as overruns. A backlog is not joined into one decode: Whisper drops whole
-utterances from joined windows (3 meeting_dev utterances joined with 0.2 s of silence: 57 of
-321 reference words deleted with tiny.en and 29 with base, against 1 decoded one by one), and
-the joined decode was not much faster, if at all (1.34x the time of one by one with tiny.en,
-0.88x with base; ``scripts/backlog_bench.py``, docs/benchmarks.md "Backlog").
+utterances from joined windows (57 of 321 reference words with tiny.en, 29 with base, against
+1 one by one), for no real gain in time (``scripts/backlog_bench.py``, docs/benchmarks.md
+"Backlog").
 
 **Partials.** Snapshots of the open utterance (:attr:`SpeechWindow.is_snapshot`) arrive in a
 one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) and are decoded
@@ -24,13 +23,18 @@ by its final is counted in ``partials_skipped``. A snapshot's text passes the sa
 as a final (without becoming the chain's previous caption) before it is a :class:`Partial`.
 Stability is LocalAgreement-3 (Macháček et al., 2023, whisper_streaming;
 :mod:`streamer.decoding.stability`): the words three decodes of the utterance agree on
-(compared without case and punctuation) become stable, and
-every later decode of the utterance, its final included, keeps them: a free decode that agrees
-is used as is, one that disagrees is decoded again forced through the stable text
-(:meth:`WindowDecoder.decode`'s ``prefix``), so stable words never change. Words
-are made stable only from snapshots shorter than ``commit_limit_s`` (the segmenter's cap less
-its cut search), so a stable word never lies past a cap cut. When an utterance ends at the
+(compared without case and punctuation) become stable, and every later decode of the
+utterance, its final included, keeps them: a free decode that agrees is used as is, one that
+disagrees is decoded again forced through the stable text (:meth:`WindowDecoder.decode`'s
+``prefix``). No word is made stable or final past ``commit_limit_s`` into the window (the
+segmenter's cap less its cut search), where a cap may cut. When an utterance ends at the
 speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_reused``).
+
+**Early finals.** On live input, settled words (a sentence end the decodes agree on, or text
+that stopped growing) are a caption before their utterance ends
+(:mod:`streamer.decoding.early_finals`, ``pipeline.early_finals``): later partials show only
+the words after them, the utterance's final caption only the rest (none left: a
+:class:`WindowDropped` with filter ``"already_final"``, not counted as a drop).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
+from streamer.decoding.early_finals import early_caption, next_start
 from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
@@ -92,6 +97,8 @@ class InferenceWorker:
         scheduler: the :class:`~streamer.decoding.scheduler.Scheduler` whose model decodes
             this session's windows (a server's, shared by its sessions); None: :meth:`start`
             makes a private one that loads the model with ``load``.
+        early_finals: settled words are captions before their utterance ends (see the
+            module doc); snapshots are decoded for it, with partials or without.
 
     Attributes:
         ready: set once the model is loaded and warm, or loading failed (see :attr:`error`).
@@ -106,7 +113,7 @@ class InferenceWorker:
                  filters: FilterOptions, windows: queue.Queue, events: queue.Queue,
                  gate: GateOptions = GateOptions(), commit_limit_s: float | None = None,
                  partials: bool = False, pause_decodes: bool = False,
-                 scheduler: Scheduler | None = None) -> None:
+                 scheduler: Scheduler | None = None, early_finals: bool = True) -> None:
         self._load = load
         self.decoding = decoding
         self.filters = filters
@@ -125,6 +132,7 @@ class InferenceWorker:
         self.commit_limit_s = commit_limit_s
         self.snapshots = SnapshotSlot()
         self._emit_partials = partials
+        self.early_finals = early_finals
         self.partials = 0
         self.finals_reused = 0
         self._snapshots_stale = 0
@@ -132,7 +140,7 @@ class InferenceWorker:
         self._closed = -1  # highest utterance id a final (or its drop) has ended
         self.scheduler = scheduler
         self._private = False
-        self._decodes_snapshots = partials or pause_decodes
+        self._decodes_snapshots = partials or pause_decodes or early_finals
         self.ended = False  #: the end (``None``) was taken from the queue
         self.serial = 0  #: the scheduler's number for it (attach order, for round robin)
         self.done = threading.Event()  #: set once every window before the end is handled
@@ -272,21 +280,53 @@ class InferenceWorker:
             self.events.put(WindowDropped(w.index, w.start_s, w.end_s, verdict.filter,
                                           verdict.reason, r.text))
             return
+        text = r.text if verdict.text is None else verdict.text  # a cut loop: the trimmed text
+        start_s, end_s = w.speech_bounds
+        done = utt.final_words if utt is not None else 0
+        rest = text.split()[done:]
+        if done and not rest:
+            logger.debug("window %d: every word is in its early finals", w.index)
+            self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "already_final",
+                                          "every word is in its early finals", ""))
+            return
+        # word times only for the caption (word_timestamps): where the rest starts is bounded
+        # well enough without (next_start), and an alignment here would delay the final
+        timed = self._aligned(r) if self.decoding.word_timestamps else ()
+        timed = timed if len(timed) == done + len(rest) else ()
+        if done:  # the utterance's first words are already captions: the rest only
+            start_s, text = next_start(utt, w, timed), " ".join(rest)
         self.captions += 1
         self.decoder.vote_language(r)
-        if r.align is not None:  # word times: only for a decode kept as a caption
-            t3 = time.perf_counter()
-            r = r.aligned()
-            self.inference_s += time.perf_counter() - t3
+        words = timed[done:] if self.decoding.word_timestamps else ()
         now = time.monotonic()
-        start_s, end_s = w.speech_bounds
         end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
         self.events.put(Caption(
-            text=r.text if verdict.text is None else verdict.text,  # a cut loop: the trimmed text
-            start_s=start_s, end_s=end_s, latency_s=now - end_wall,
+            text=text, start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
-            utterance=w.index, words=to_stream(r.words, w)))
+            utterance=w.index, words=to_stream(words, w)))
+
+    def _aligned(self, r: DecodeResult) -> tuple:
+        """``r``'s words timed from its window's start, aligned now (only decodes kept as
+        captions are); empty when it cannot be aligned."""
+        t0 = time.perf_counter()
+        words = r.aligned().words
+        self.inference_s += time.perf_counter() - t0
+        return words
+
+    def _early_final(self, s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
+                     oldest_samples: int, utt: UtteranceState) -> None:
+        """Emit the first ``k`` of ``words`` (snapshot ``s``'s decode ``r``) as an early final
+        (:func:`early_caption`) unless they end past ``commit_limit_s`` into the window."""
+        t0 = time.perf_counter()
+        caption = early_caption(s, r, words, k, oldest_samples, utt,
+                                self.decoding.word_timestamps)
+        self.inference_s += time.perf_counter() - t0
+        if self.commit_limit_s is not None and caption.end_s - s.start_s > self.commit_limit_s:
+            return
+        utt.finalize(words, k, caption.end_s)
+        self.captions += 1
+        self.events.put(caption)
 
     def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None):
         """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).
@@ -335,7 +375,7 @@ class InferenceWorker:
             logger.debug("no partial for utterance %d: %s: %r", s.index, verdict.reason, r.text)
             return
         text = r.text if verdict.text is None else verdict.text
-        if not self._emit_partials:  # a speculative final only
+        if not (self._emit_partials or self.early_finals):  # a speculative final only
             utt.pause = (s.speech_bounds, r) if s.reason == "pause" and text == r.text else None
             return
         if not text.startswith(utt.stable):  # a loop cut into the stable words: keep them
@@ -343,12 +383,25 @@ class InferenceWorker:
         words = text.split()
         if self.commit_limit_s is None or len(s.audio) / 16000 <= self.commit_limit_s:
             utt.commit(len(s.audio), words)
+        # an early final is limited by where its words end (_early_final), not the audio's
+        final = (utt.early_final(len(s.audio), words)
+                 if self.early_finals and text == r.text else None)
         utt.history.append((len(s.audio), words))
         if not text.startswith(utt.stable):  # shown as the stable words were first shown
             text = " ".join([utt.stable, *words[len(utt.stable.split()):]])
         utt.pause = (s.speech_bounds, r) if s.reason == "pause" and text == r.text else None
+        if final is not None:
+            self._early_final(s, r, words, *final, utt)
+        utt.heard(words, s.end_s)
+        # a partial shows what is not final yet
+        done = utt.final_words
+        rest = " ".join(text.split()[done:])
+        if not rest or not self._emit_partials:
+            return
         self.partials += 1
         start_s, end_s = s.speech_bounds
-        self.events.put(Partial(utterance=s.index, text=text, stable=utt.stable,
-                                start_s=start_s, end_s=end_s, emitted_wall=time.monotonic(),
+        self.events.put(Partial(utterance=s.index, text=rest,
+                                stable=" ".join(utt.stable.split()[done:]),
+                                start_s=start_s if utt.final_end_s is None else utt.final_end_s,
+                                end_s=end_s, emitted_wall=time.monotonic(),
                                 language=r.language))

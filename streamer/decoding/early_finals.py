@@ -1,0 +1,90 @@
+"""Early finals: settled text of an utterance still open becomes a caption.
+
+An utterance ends after ``vad.end_silence_ms`` of non-speech; where the detector never hears
+that much (other people talking behind the speaker, a noise it takes for a voice), its caption
+would wait for the utterance cap (20 s). With partials on, LocalAgreement already tells when
+words are settled (:meth:`UtteranceState.early_final`: a sentence end with words agreed after
+it, or text that stopped growing): this module turns them into a
+:class:`~streamer.events.Caption` of the open utterance, and the worker
+(:mod:`streamer.decoding.worker`) keeps them: later decodes of the utterance are forced
+through them, its partials show only the words after them, and its final caption holds only
+the rest. Measured in docs/benchmarks.md, "Early finals".
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.stability import UtteranceState
+from streamer.decoding.words import to_stream
+from streamer.events import Caption
+from streamer.segmentation.window import SpeechWindow
+
+
+def early_caption(s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
+                  oldest_samples: int, utt: UtteranceState,
+                  word_timestamps: bool = False) -> Caption:
+    """The caption of words ``[utt.final_words, k)`` of ``words`` (the text of ``r``, snapshot
+    ``s``'s decode); ``utt`` is not changed (:meth:`UtteranceState.finalize` does that).
+
+    The caption spans its words as the decoder's alignment (:meth:`DecodeResult.aligned`,
+    cross-attention DTW) times them: from the start of its first word (:func:`next_start`; the
+    utterance's speech start for its first caption) to the end of word ``k``. Without word
+    times (a decode built without ``align``, or an alignment whose words do not match the
+    text's) it starts where the previous early final ended and ends where the oldest agreeing
+    hypothesis's audio ended (``oldest_samples``, 16 kHz samples from the snapshot's start):
+    the words had been said by then. Its ``latency_s`` counts from its end on the snapshot's
+    clock (``speech_end_wall`` less the stream time between), as every caption's does.
+
+    Args:
+        s: the snapshot decoded.
+        r: its decode; ``words`` is ``r.text.split()``.
+        k: leading words of ``words`` that are final now (more than ``utt.final_words``).
+        oldest_samples: see above.
+        utt: the open utterance's state (its early finals so far).
+        word_timestamps: give the caption its words' times.
+    """
+    end_s = s.start_s + oldest_samples / 16000
+    timed = r.aligned().words if r.align is not None else ()
+    if len(timed) != len(words):  # one timed word per word of the text, or none used
+        timed = ()
+    if timed:
+        end_s = s.start_s + timed[k - 1].end_s
+    done = utt.final_words
+    start_s = next_start(utt, s, timed)
+    end_s = min(max(end_s, start_s), s.speech_bounds[1])
+    now = time.monotonic()
+    speech_end_wall = s.captured_wall if s.speech_end_wall is None else s.speech_end_wall
+    return Caption(
+        text=" ".join(words[done:k]), start_s=start_s, end_s=end_s,
+        latency_s=now - (speech_end_wall - (s.speech_bounds[1] - end_s)),
+        language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
+        compression_ratio=r.compression_ratio, window_index=s.index, emitted_wall=now,
+        utterance=s.index, words=to_stream(timed[done:k], s) if word_timestamps else ())
+
+
+def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:
+    """Stream time where the words after ``utt``'s early finals start, in window ``w``.
+
+    ``w``'s speech start when nothing is final yet. Else the start of the first of them in
+    ``timed`` (the words of ``w``'s decode, timed from its first sample, one per word of its
+    text), with faster-whisper's clamp for a word after a sentence end: no longer than twice
+    the median word duration (itself at most 0.7 s; ``WhisperModel.add_word_timestamps``), as
+    the alignment stretches a word that follows a pause back over it; never before the last
+    early final's end, nor before a decode heard nothing after it
+    (:attr:`UtteranceState.quiet_until_s`; the alignment's only bound through background
+    talk).
+    """
+    if utt.final_end_s is None:
+        return w.speech_bounds[0]
+    floor = max(utt.final_end_s, utt.quiet_until_s or 0.0)
+    if len(timed) <= utt.final_words:
+        return min(floor, w.speech_bounds[1])
+    durations = [x.end_s - x.start_s for x in timed if x.end_s > x.start_s]
+    longest = 2 * min(0.7, float(np.median(durations))) if durations else 0.0
+    word = timed[utt.final_words]
+    start = max(word.start_s, word.end_s - longest) if longest else word.start_s
+    return min(max(floor, w.start_s + start), w.speech_bounds[1])
