@@ -140,7 +140,7 @@ class Word:
 
 @dataclass(frozen=True)
 class Caption:
-    """One final caption: the text decoded from one utterance.
+    """One final caption: the text decoded from one utterance (or one part of it).
 
     Attributes:
         text: the caption, stripped.
@@ -156,7 +156,9 @@ class Caption:
         emitted_wall: ``time.monotonic()`` at emission.
         utterance: id of the utterance it finalises (its window index; None:
             ``window_index``). It replaces every :class:`Partial` whose ``utterance`` is at
-            most this.
+            most this. An utterance may end in several captions of one id: its early finals
+            (settled words of it while it went on, :mod:`streamer.decoding.early_finals`),
+            then one with the rest; later partials of it hold only words after them.
         words: its words with stream times, when ``decoding.word_timestamps`` is on (else
             empty).
     """
@@ -204,10 +206,11 @@ class Partial:
 
     Attributes:
         utterance: the utterance's id (the index of the window its final will come from).
-        text: everything decoded so far, stripped.
-        stable: the prefix of ``text`` that will not change: later partials and the final
+        text: everything decoded so far that is not in a caption yet (an utterance's early
+            finals, :mod:`streamer.decoding.early_finals`, take their words out), stripped.
+        stable: the prefix of ``text`` that will not change: later partials and the next
             caption of this utterance start with exactly this string (may be empty).
-        start_s, end_s: stream time of the utterance's speech so far, seconds.
+        start_s, end_s: stream time of ``text``'s speech so far, seconds.
         emitted_wall: ``time.monotonic()`` at emission.
         language: ISO 639-1 code it was decoded in.
     """

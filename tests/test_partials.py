@@ -397,6 +397,22 @@ def test_early_finals_without_partials_show_no_interim_text():
     assert [e for e in evs if isinstance(e, Partial)] == [] and w.partials == 0
     assert [e.text for e in evs if isinstance(e, Caption)] == ["Hello there.",
                                                                 "How are you doing today?"]
+    assert w._utt is None and w.decoder.prefixes == [None] * 5
+
+
+def test_without_partials_only_early_final_words_are_forced_on_later_decodes():
+    """Stable words are a promise to a reader of partials: unshown, the final is free but for
+    the words already captioned."""
+    events: queue.Queue = queue.Queue()
+    w = InferenceWorker(lambda: None, DecodingOptions(language="en"), FilterOptions(),
+                        queue.Queue(), events, commit_limit_s=17.0, early_finals=True)
+    w.decoder = ScriptedDecoder(["Ask not what", "Ask not what your", "Ask not what your land",
+                                 "S not what your country can do"])
+    for secs in (1.0, 1.5, 2.0):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 3.0, "end"))
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert cap.text == "S not what your country can do" and w.decoder.prefixes == [None] * 4
 
 
 def test_words_after_an_early_final_start_after_what_a_decode_heard_as_quiet():

@@ -381,7 +381,9 @@ class InferenceWorker:
         if not text.startswith(utt.stable):  # a loop cut into the stable words: keep them
             return
         words = text.split()
-        if self.commit_limit_s is None or len(s.audio) / 16000 <= self.commit_limit_s:
+        # stable words promise a reader of partials; unshown, forcing them costs WER for nothing
+        if self._emit_partials and (self.commit_limit_s is None
+                                    or len(s.audio) / 16000 <= self.commit_limit_s):
             utt.commit(len(s.audio), words)
         # an early final is limited by where its words end (_early_final), not the audio's
         final = (utt.early_final(len(s.audio), words)
