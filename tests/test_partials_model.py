@@ -29,17 +29,23 @@ def test_jsonl_partials_come_before_their_final_and_stable_words_never_change():
                for x in lines)
     finals = [x for x in lines if x["type"] == "final"]
     assert finals and any(x["type"] == "partial" for x in lines)
-    for final in finals:
-        u = final["utterance"]
-        before = lines[:lines.index(final)]
-        ps = [x for x in before if x["type"] == "partial" and x["utterance"] == u]
-        after = [x for x in lines[lines.index(final):] if x["utterance"] == u]
-        assert after == [final]  # the final ends its utterance: no partial of it follows
-        for a, b in zip(ps, ps[1:]):
-            assert b["stable"].startswith(a["stable"])  # stable prefixes only grow
-        for p in ps:
-            assert p["text"].startswith(p["stable"])
-            assert final["text"].startswith(p["stable"])  # the final keeps every stable word
+    for u in {x["utterance"] for x in finals}:
+        own = [x for x in lines if x["utterance"] == u]
+        assert own[-1]["type"] == "final"  # its last final ends it: no partial of it follows
+        # an utterance may end in several finals (early finals, then the rest); a partial
+        # holds the words after the finals before it
+        whole = " ".join(x["text"] for x in own if x["type"] == "final")
+        said, stables = [], []
+        for x in own:
+            if x["type"] == "final":
+                said.append(x["text"])
+                continue
+            stable = " ".join(said + [x["stable"]]).strip()
+            assert " ".join(said + [x["text"]]).strip().startswith(stable)
+            assert whole.startswith(stable)  # the finals keep every stable word
+            stables.append(stable)
+        for a, b in zip(stables, stables[1:]):
+            assert b.startswith(a)  # stable prefixes only grow
     words = " ".join(f["text"] for f in finals).lower().replace(",", "")
     # the words tiny.en finds without partials too ("ask not" comes out as "S not" either way)
     assert "what your country can do for you" in words

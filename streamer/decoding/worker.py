@@ -292,12 +292,12 @@ class InferenceWorker:
         # word times only for the caption (word_timestamps): where the rest starts is bounded
         # well enough without (next_start), and an alignment here would delay the final
         timed = self._aligned(r) if self.decoding.word_timestamps else ()
-        timed = timed if len(timed) == done + len(rest) else ()
         if done:  # the utterance's first words are already captions: the rest only
+            timed = timed if len(timed) == done + len(rest) else ()  # one per word, or none
             start_s, text = next_start(utt, w, timed), " ".join(rest)
         self.captions += 1
         self.decoder.vote_language(r)
-        words = timed[done:] if self.decoding.word_timestamps else ()
+        words = timed[done:]
         now = time.monotonic()
         end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
         self.events.put(Caption(
