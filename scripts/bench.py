@@ -212,7 +212,8 @@ def run_stream(audio: Path, config: Config, speed: float, progress: bool = True)
         elif isinstance(ev, Partial):
             run.partials.append(ev)
         elif isinstance(ev, WindowDropped):
-            run.dropped.append(ev)
+            if ev.lost:  # not a window whose words were all in early finals
+                run.dropped.append(ev)
             run.finished_wall[ev.window_index] = now
         elif isinstance(ev, WindowStarted):
             run.started[ev.window_index] = ev

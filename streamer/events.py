@@ -144,7 +144,8 @@ class Caption:
 
     Attributes:
         text: the caption, stripped.
-        start_s, end_s: stream time where the utterance's speech starts and ends, seconds.
+        start_s, end_s: stream time where its speech starts and ends, seconds (the
+            utterance's, or the part of it an early final holds).
         latency_s: wall seconds from the end of the speech (stream time ``end_s``) to emission:
             the wall time of stream time 0 plus ``end_s`` plus ``latency_s`` is the emission
             time (for a source paced at real time).
@@ -243,7 +244,9 @@ class WindowDropped:
         window_index: the window's index.
         start_s, end_s: stream time of the window, seconds.
         filter: name of the filter that dropped it (e.g. ``"no_speech"``; ``"gate"`` for a
-            :class:`WindowGated`, ``"error"`` for a decode that raised).
+            :class:`WindowGated`, ``"error"`` for a decode that raised; ``"already_final"``:
+            every word of the window was already in its utterance's early finals, nothing
+            lost, :attr:`lost` False).
         reason: human-readable detail, e.g. ``"no_speech_prob 0.91 > 0.6"``.
         text: the text that was dropped (may be empty).
     """
@@ -254,6 +257,11 @@ class WindowDropped:
     filter: str
     reason: str
     text: str
+
+    @property
+    def lost(self) -> bool:
+        """False when nothing was lost: the window's words were all captioned already."""
+        return self.filter != "already_final"
 
 
 @dataclass(frozen=True)

@@ -429,6 +429,58 @@ def test_words_after_an_early_final_start_after_what_a_decode_heard_as_quiet():
     assert rest.text == "Go on" and rest.start_s == pytest.approx(3.0 - 0.5)
 
 
+def test_an_early_final_holds_every_stable_word_shown():
+    """A partial's stable words are promised to the next caption: an early final never ends
+    before them (the oldest hypothesis lacked the full stop when they became stable)."""
+    from streamer.decoding.stability import UtteranceState
+
+    utt = UtteranceState(0)
+    hyps = ["Hello there How are you doing", "Hello there. How are you doing today",
+            "Hello there. How are you doing today and", "Hello there. How are you doing today and I"]
+    for n, text in zip((16000, 24000, 32000, 40000), hyps):
+        utt.commit(n, text.split())
+        utt.history.append((n, text.split()))
+    assert utt.stable.split()[:6] == "Hello there. How are you doing".split()
+    assert utt.early_final(48000, (hyps[-1] + " am").split()) is None  # not "Hello there."
+
+
+def test_a_snapshot_past_a_waiting_final_is_skipped_and_that_final_keeps_its_early_finals():
+    """The scheduler checks for a final, then takes a snapshot: the segmenter may queue final
+    0 and offer a snapshot of utterance 1 in between."""
+    w, events = _worker([*SENTENCES[:4], "Another one", "Hello there. How are you doing today?"])
+    for secs in (1.0, 1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_snapshot(_window(1, 1.0, "partial"))  # utterance 1, while final 0 waits
+    assert w.partials_skipped == 1
+    w.handle_final(_window(0, 3.0, "end"))
+    caps = [e.text for e in queued(events) if isinstance(e, Caption)]
+    assert caps == ["Hello there.", "How are you doing today?"]  # no word twice
+
+
+def test_the_rest_of_a_capped_utterance_is_not_bounded_by_audio_past_the_cut():
+    """Snapshots run past where a cap cuts; what they heard as quiet there does not move the
+    cap window's caption out of its own speech."""
+    from streamer.decoding.early_finals import next_start
+    from streamer.decoding.stability import UtteranceState
+
+    utt = UtteranceState(0)
+    utt.final_words, utt.final_end_s, utt.quiet_until_s = 2, 10.0, 19.0
+    cap = replace(_window(0, 18.0, "cap"), speech_end_s=18.0)
+    assert next_start(utt, cap, ()) == 10.0
+    assert next_start(utt, _window(0, 20.0, "end"), ()) == 19.0
+
+
+def test_word_times_stay_within_their_caption():
+    w, events = _worker(["Stop.", "Stop.", "Stop.", "Stop.", "Stop.", "Stop. Go on"],
+                        word_s=0.3, word_timestamps=True)
+    for secs in (1.0, 1.5, 2.0, 2.5, 3.0):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_final(_window(0, 4.0, "end"))
+    for cap in [e for e in queued(events) if isinstance(e, Caption)]:
+        assert cap.words and all(cap.start_s <= x.start_s <= x.end_s <= cap.end_s
+                                 for x in cap.words)
+
+
 def test_early_finals_off_wait_for_the_end_of_the_utterance():
     w, events = _worker(SENTENCES, early_finals=False)
     for secs in (1.0, 1.5, 2.0, 2.5):
@@ -452,3 +504,12 @@ def test_a_final_ends_the_partials_of_its_utterance():
     w.handle_snapshot(_window(1, 0.8, "partial"))  # a late snapshot of it: stale
     w.handle_snapshot(_window(0, 0.8, "partial"))  # and of an earlier one
     assert w.partials == 0 and w.partials_skipped == 2
+
+
+def test_a_window_whose_words_were_all_captioned_is_not_a_drop_to_the_ui():
+    from tui.session import SessionView
+
+    view = SessionView()
+    view.apply(WindowDropped(3, 0.0, 4.0, "already_final", "every word ...", ""))
+    view.apply(WindowDropped(4, 5.0, 6.0, "no_speech", "no_speech_prob 0.9", "you"))
+    assert view.dropped == 1

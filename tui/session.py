@@ -139,7 +139,7 @@ class SessionView:
                 self.stream_epoch_s = event.started_wall + self.clock_offset_s - event.end_s
         elif isinstance(event, WindowDropped):
             self.pending.pop(event.window_index, None)
-            self.dropped += 1
+            self.dropped += event.lost
             self._close_partial(event.window_index)
         elif isinstance(event, ModelReady):
             self.model = event

@@ -19,7 +19,7 @@ import numpy as np
 
 from streamer.decoding.decoder import DecodeResult
 from streamer.decoding.stability import UtteranceState
-from streamer.decoding.words import to_stream
+from streamer.decoding.words import to_stream, within
 from streamer.events import Caption
 from streamer.segmentation.window import SpeechWindow
 
@@ -63,7 +63,8 @@ def early_caption(s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
         latency_s=now - (speech_end_wall - (s.speech_bounds[1] - end_s)),
         language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
         compression_ratio=r.compression_ratio, window_index=s.index, emitted_wall=now,
-        utterance=s.index, words=to_stream(timed[done:k], s) if word_timestamps else ())
+        utterance=s.index,
+        words=within(to_stream(timed[done:k], s), start_s, end_s) if word_timestamps else ())
 
 
 def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:
@@ -80,7 +81,9 @@ def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:
     """
     if utt.final_end_s is None:
         return w.speech_bounds[0]
-    floor = max(utt.final_end_s, utt.quiet_until_s or 0.0)
+    quiet = utt.quiet_until_s  # heard in snapshots that may run past a cap cut: not this window
+    floor = max(utt.final_end_s,
+                quiet if quiet is not None and quiet < w.speech_bounds[1] else 0.0)
     if len(timed) <= utt.final_words:
         return min(floor, w.speech_bounds[1])
     durations = [x.end_s - x.start_s for x in timed if x.end_s > x.start_s]

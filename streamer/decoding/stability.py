@@ -95,7 +95,9 @@ class UtteranceState:
           in every hypothesis (a full stop Whisper kept over ``AGREEMENT_N - 1`` growths is
           not the edge of the audio), whatever follows it.
 
-        Words already final (:attr:`final_words`) are never counted twice.
+        Words already final (:attr:`final_words`) are never counted twice, and the prefix
+        holds at least every stable word (:attr:`stable`: a reader of partials was promised
+        that the next caption starts with them).
 
         Returns:
             ``(k, n_samples_oldest)``: the prefix length in words (more than
@@ -110,9 +112,10 @@ class UtteranceState:
             return None
         hyps = [words] + [w for _, w in older]
         n = min(agreed_prefix(h, words) for h in hyps[1:])
+        least = max(self.final_words + 1, len(self.stable.split()))
         if all(len(h) == n for h in hyps):  # the text stopped growing
-            return (n, older[-1][0]) if n > self.final_words else None
-        for k in range(n, self.final_words, -1):
+            return (n, older[-1][0]) if n >= least else None
+        for k in range(n, least - 1, -1):
             if all(ends_sentence(h[k - 1]) for h in hyps):
                 return k, older[-1][0]
         return None

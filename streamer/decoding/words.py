@@ -51,3 +51,13 @@ def to_stream(words: tuple[Word, ...], window: SpeechWindow) -> tuple[Word, ...]
         return round(min(window.end_s, max(window.start_s, window.start_s + t)), 3)
 
     return tuple(Word(w.text, at(w.start_s), at(w.end_s), w.probability) for w in words)
+
+
+def within(words: tuple[Word, ...], start_s: float, end_s: float) -> tuple[Word, ...]:
+    """``words`` (stream times) kept within ``[start_s, end_s]``, a caption's bounds: the
+    alignment may stretch the first word after a pause back over it (the words of a caption
+    that follows an early final, :mod:`streamer.decoding.early_finals`)."""
+    def at(t: float) -> float:
+        return min(end_s, max(start_s, t))
+
+    return tuple(Word(w.text, at(w.start_s), at(w.end_s), w.probability) for w in words)

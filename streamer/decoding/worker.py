@@ -57,7 +57,7 @@ from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
 from streamer.decoding.early_finals import early_caption, next_start
 from streamer.decoding.stability import UtteranceState, agreed_prefix
-from streamer.decoding.words import to_stream
+from streamer.decoding.words import to_stream, within
 from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
@@ -304,7 +304,7 @@ class InferenceWorker:
             text=text, start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
-            utterance=w.index, words=to_stream(words, w)))
+            utterance=w.index, words=within(to_stream(words, w), start_s, end_s)))
 
     def _aligned(self, r: DecodeResult) -> tuple:
         """``r``'s words timed from its window's start, aligned now (only decodes kept as
@@ -355,7 +355,8 @@ class InferenceWorker:
         """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing); a
         kept ``"pause"`` decode is remembered as the utterance's final text if it ends there."""
         assert self.decoder is not None
-        if s.index <= self._closed:  # its final came first
+        # its final came first, or the final of an utterance before it still waits
+        if s.index <= self._closed or s.index > self._closed + 1:
             self._snapshots_stale += 1
             return
         if not gate_check(s.audio, self.gate).passed:

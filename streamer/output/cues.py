@@ -2,7 +2,8 @@
 ``max_line_count`` lines, split at word times (``output.max_line_width``,
 ``output.max_line_count``; the idea of openai/whisper's ``SubtitlesWriter``).
 
-A caption is one utterance and never shares a cue with another. With its words
+A caption (an utterance, or the part of one an early final holds) never shares a cue with
+another. With its words
 (``decoding.word_timestamps``) a caption is cut into cues wherever the next word would not fit
 (a new line past the width, a new cue past the line count), each cue timed from its first
 word's start to its last word's end. Without words a caption stays one cue, its text wrapped at
