@@ -13,8 +13,14 @@ on and off (same options otherwise), and reports:
   final caption of the utterance did not keep in place (the target is 0);
 - **unstable not kept**: share of unstable words shown (each partial's tail, counted once per
   partial) that are not at the same place in the final caption;
-- **final latency** p50 / p95 from ``speech_end_s`` and **stream WER**, partials on against off;
-  partials emitted / skipped and finals reused (the counters of ``PipelineStats``).
+- **final latency** p50 / p95 from ``speech_end_s`` (to the last caption overlapping the
+  utterance; per utterance in the JSON) and **stream WER**, partials on against off; partials
+  emitted / skipped and finals reused (the counters of ``PipelineStats``).
+
+An utterance may end in several captions (early finals, ``pipeline.early_finals``; on for live
+input, so also with partials off): the stability figures read a partial as the utterance's
+captions before it followed by its own text. ``LIVESCRIBE_PIPELINE_EARLY_FINALS=false``
+measures without them.
 
 Usage (2 cores: ~4 x ``--seconds`` of wall time)::
 
