@@ -123,7 +123,7 @@ class DecodeResult:
             it failed its check.
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
-            calls it: for a caption with ``word_timestamps``, or to find where a sentence
+            calls it: for a caption with ``word_timestamps``, or to find where an early
             final ends); None when there is nothing to align.
     """
 

@@ -2,9 +2,10 @@
 
 An utterance ends after ``vad.end_silence_ms`` of non-speech; where the detector never hears
 that much (other people talking behind the speaker, a noise it takes for a voice), its caption
-would wait for the utterance cap (20 s). With partials on, LocalAgreement already tells when
-words are settled (:meth:`UtteranceState.early_final`: a sentence end with words agreed after
-it, or text that stopped growing): this module turns them into a
+would wait for the utterance cap (20 s). On live input the snapshots of the open utterance are
+decoded (for partials, shown or not), and LocalAgreement tells when words are settled
+(:meth:`UtteranceState.early_final`: a sentence end the compared decodes all keep, or text
+that stopped growing): this module turns them into a
 :class:`~streamer.events.Caption` of the open utterance, and the worker
 (:mod:`streamer.decoding.worker`) keeps them: later decodes of the utterance are forced
 through them, its partials show only the words after them, and its final caption holds only
@@ -19,7 +20,7 @@ import numpy as np
 
 from streamer.decoding.decoder import DecodeResult
 from streamer.decoding.stability import UtteranceState
-from streamer.decoding.words import to_stream, within
+from streamer.decoding.words import to_stream
 from streamer.events import Caption
 from streamer.segmentation.window import SpeechWindow
 
@@ -64,7 +65,7 @@ def early_caption(s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
         language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
         compression_ratio=r.compression_ratio, window_index=s.index, emitted_wall=now,
         utterance=s.index,
-        words=within(to_stream(timed[done:k], s), start_s, end_s) if word_timestamps else ())
+        words=to_stream(timed[done:k], s, start_s, end_s) if word_timestamps else ())
 
 
 def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:

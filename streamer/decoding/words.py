@@ -44,20 +44,16 @@ def align_words(model, tok, encoder_output, text_tokens: list[int],
                  for a in alignment if a["word"])
 
 
-def to_stream(words: tuple[Word, ...], window: SpeechWindow) -> tuple[Word, ...]:
+def to_stream(words: tuple[Word, ...], window: SpeechWindow, start_s: float | None = None,
+              end_s: float | None = None) -> tuple[Word, ...]:
     """``words`` timed from ``window``'s first sample, moved to stream time and kept within the
-    window."""
+    window, and within ``[start_s, end_s]`` when given (a caption's bounds: the alignment may
+    stretch the first word after a pause back over it, as after an early final,
+    :mod:`streamer.decoding.early_finals`)."""
+    lo = window.start_s if start_s is None else max(window.start_s, start_s)
+    hi = window.end_s if end_s is None else min(window.end_s, end_s)
+
     def at(t: float) -> float:
-        return round(min(window.end_s, max(window.start_s, window.start_s + t)), 3)
-
-    return tuple(Word(w.text, at(w.start_s), at(w.end_s), w.probability) for w in words)
-
-
-def within(words: tuple[Word, ...], start_s: float, end_s: float) -> tuple[Word, ...]:
-    """``words`` (stream times) kept within ``[start_s, end_s]``, a caption's bounds: the
-    alignment may stretch the first word after a pause back over it (the words of a caption
-    that follows an early final, :mod:`streamer.decoding.early_finals`)."""
-    def at(t: float) -> float:
-        return min(end_s, max(start_s, t))
+        return min(hi, max(lo, round(window.start_s + t, 3)))
 
     return tuple(Word(w.text, at(w.start_s), at(w.end_s), w.probability) for w in words)

@@ -57,7 +57,7 @@ from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
 from streamer.decoding.early_finals import early_caption, next_start
 from streamer.decoding.stability import UtteranceState, agreed_prefix
-from streamer.decoding.words import to_stream, within
+from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
@@ -304,7 +304,7 @@ class InferenceWorker:
             text=text, start_s=start_s, end_s=end_s, latency_s=now - end_wall,
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
-            utterance=w.index, words=within(to_stream(words, w), start_s, end_s)))
+            utterance=w.index, words=to_stream(words, w, start_s, end_s)))
 
     def _aligned(self, r: DecodeResult) -> tuple:
         """``r``'s words timed from its window's start, aligned now (only decodes kept as
