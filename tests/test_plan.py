@@ -5,6 +5,7 @@ import json
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from conftest import CLIPS, ROOT, run_cli
@@ -209,6 +210,51 @@ def test_chain_falls_through_to_cpu_float32():
     assert calls == [(a.name, a.device, a.compute_type) for a in plan.fallback]
     assert len(failures) == 4 and "CUDA driver" in failures[0]
     assert dec.spec == ModelSpec("base", "cpu", "float32", plan.cpu_threads)
+
+
+class _Weights:
+    """What WindowDecoder reads from a loaded faster-whisper model, without weights."""
+
+    def __init__(self, path, device, compute_type, cpu_threads):
+        from types import SimpleNamespace
+
+        self.device = device
+        self.model = SimpleNamespace(is_multilingual=False)
+        self.feature_extractor = SimpleNamespace(sampling_rate=16000, hop_length=160)
+        self.supported_languages = ["en"]
+
+
+def test_a_gpu_that_loads_but_cannot_decode_falls_back(monkeypatch):
+    """CTranslate2 loads weights on CUDA without cuBLAS; the first encode then raises
+    RuntimeError (libcublas.so.12 on a CUDA-13 machine). The load step decodes once on a GPU,
+    so the chain moves on to the CPU instead of failing at the first window."""
+    import faster_whisper
+
+    from streamer.decoding import decoder as decoder_mod
+    from streamer.decoding.models import ResolvedModel
+    from streamer.tuning.loader import default_loader
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", _Weights)
+    monkeypatch.setattr(decoder_mod, "resolve_model",
+                        lambda name: ResolvedModel(name, "/nowhere", "directory"))
+    monkeypatch.setattr(decoder_mod, "download", lambda resolved: resolved.path)
+    decodes: list = []
+
+    def decode(self, audio, language, detect, *a, **k):
+        decodes.append((self.spec.device, audio.shape, audio.dtype))
+        raise RuntimeError("Library libcublas.so.12 is not found or cannot be loaded\nmore")
+
+    monkeypatch.setattr(decoder_mod.WindowDecoder, "_decode", decode)
+    chain = (ModelSpec("tiny.en", "cuda", "float16", 1, "planned"),
+             ModelSpec("tiny.en", "cpu", "int8", 1, "CPU int8"))
+    dec, step, failures = load_with_fallback(chain, DecodingOptions(), default_loader)
+    assert (step.device, dec.model.device) == ("cpu", "cpu")
+    assert decodes == [("cuda", (16000,), np.float32)]  # the CPU step decodes nothing at load
+    assert len(failures) == 1 and failures[0].endswith(
+        "cannot run model 'tiny.en' on cuda: Library libcublas.so.12 is not found or cannot "
+        "be loaded")
+    with pytest.raises(LoadError):
+        default_loader(chain[0], DecodingOptions())
 
 
 def test_chain_skips_a_model_that_cannot_be_had():

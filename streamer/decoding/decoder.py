@@ -165,7 +165,8 @@ class WindowDecoder:
 
     Raises:
         ModelError: the weights cannot be found or downloaded.
-        LoadError: CTranslate2 cannot load them on this device (a missing CUDA driver...).
+        LoadError: CTranslate2 cannot load them on this device (a missing CUDA driver...),
+            or, on a GPU, cannot decode 1 s of silence with them (a missing cuBLAS).
         LivescribeError: the device/compute type is impossible on this machine (exit 78).
     """
 
@@ -186,7 +187,7 @@ class WindowDecoder:
                                   ExitCode.CONFIG) from None
         except RuntimeError as exc:
             raise LoadError(f"cannot load model {model.name!r}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+                            f"{(str(exc).splitlines() or [repr(exc)])[0]}") from None
         self.load_s = time.perf_counter() - t0
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language: str | None = options.language if self.multilingual else "en"
@@ -197,6 +198,25 @@ class WindowDecoder:
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
             self.model.feature_extractor.hop_length  # 100 mel frames per second
         self.warmup_s = 0.0
+        if spec.device != "cpu":
+            self._first_decode()
+
+    def _first_decode(self) -> None:
+        """Decode 1 s of silence once on a GPU, so a GPU that loads but cannot compute fails
+        here, inside the fallback chain, rather than at the first window.
+
+        CTranslate2 loads the weights without touching cuBLAS/cuDNN; a missing or mismatched
+        library (``libcublas.so.12`` on a CUDA-13-only machine: SYSTRAN/faster-whisper#1431,
+        OpenNMT/CTranslate2#1933) raises ``RuntimeError`` at the first encode.
+
+        Raises:
+            LoadError: the decode failed (the message's first line is kept).
+        """
+        try:
+            self._decode(np.zeros(16000, np.float32), self.language or "en", detect=False)
+        except RuntimeError as exc:
+            raise LoadError(f"cannot run model {self.resolved.name!r} on {self.spec.device}: "
+                            f"{(str(exc).splitlines() or [repr(exc)])[0]}") from None
 
     def _check_language(self, language: str | None) -> None:
         """Raises ModelError (an English-only model and another language) or LivescribeError
