@@ -357,6 +357,30 @@ def test_text_that_stopped_growing_is_final_and_the_utterance_end_adds_nothing()
     assert drop.filter == "already_final" and w.filtered == {}
 
 
+@pytest.mark.parametrize("free, forced", [
+    # the final reads a word otherwise, and nothing after: no decode forced through the word
+    ("It imitates a much freer hand.", False),
+    # it ends elsewhere: a word may follow, so it is decoded forced through the early final
+    ("It a much freer hand. Yes", True),
+])
+def test_a_final_with_nothing_after_its_early_finals_is_not_forced_through_them(free, forced):
+    """Forced through a word the audio does not hold ("mutates"), a decode with nothing left
+    to read may invent a sentence after it."""
+    said = "It mutates a much freer hand."
+    w, events = _worker([said] * 3 + [free, said + " You can find the link in the description."])
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    assert [e.text for e in queued(events) if isinstance(e, Caption)] == [said]
+    w.handle_final(_window(0, 3.0, "end"))
+    evs = queued(events)
+    caps = [e.text for e in evs if isinstance(e, Caption)]
+    if forced:
+        assert w.decoder.prefixes[-1] == said and caps == ["You can find the link in the description."]
+    else:
+        assert w.decoder.prefixes == [None] * 4 and caps == []
+        assert [e.filter for e in evs if isinstance(e, WindowDropped)] == ["already_final"]
+
+
 def test_unpunctuated_text_that_stopped_growing_is_final_too():
     """Whisper leaves long noisy stretches unpunctuated: text that stops growing is settled."""
     w, events = _worker(["and type very similar", "and type very similar",

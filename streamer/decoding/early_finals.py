@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from streamer.decoding.decoder import DecodeResult
-from streamer.decoding.stability import UtteranceState
+from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
 from streamer.events import Caption
 from streamer.segmentation.window import SpeechWindow
@@ -66,6 +66,20 @@ def early_caption(s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
         compression_ratio=r.compression_ratio, window_index=s.index, emitted_wall=now,
         utterance=s.index,
         words=to_stream(timed[done:k], s, start_s, end_s) if word_timestamps else ())
+
+
+def nothing_after(words: list[str], stable: list[str], final_words: int) -> bool:
+    """True when a free decode of an utterance's final window, ``words``, reads nothing after
+    its first ``final_words`` stable words (its early finals): no more words than they are,
+    ending on their last word, and no stable word shown after them.
+
+    Its text is then the early finals', and the window is not decoded again forced through
+    them: forced through a word the audio does not quite hold (a 3 s decode's "mutates" for
+    "imitates"), a decode with nothing left to read invented a sentence after it ("You can
+    find the link in the description below."; docs/benchmarks.md, "Early finals").
+    """
+    return bool(final_words and len(words) <= final_words and len(stable) <= final_words
+                and (not words or agreed_prefix(words[-1:], stable[final_words - 1:]) == 1))
 
 
 def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:

@@ -6,15 +6,11 @@ mailbox; the thread that owns the warm model, a :class:`~streamer.decoding.sched
 calibration; one shared by every session of a server), takes them in turn. What is the
 session's own lives here: its view of the model (language, prompt), filter chain, open
 utterance, counters and event queue. Each final is decoded, filtered, and becomes a
-:class:`Caption` or a :class:`WindowDropped`. Failures travel as data: a load error is stored in :attr:`error`.
+:class:`Caption` or a :class:`WindowDropped`; a load error is stored in :attr:`error`.
 
-**Backpressure.** Windows are decoded one by one, in order, each into its own caption or drop,
-also when inference falls behind real time. Capture is never blocked: the queue is bounded, the
-segmenter waits on it, the ring buffer behind it absorbs 30 s, and only past that are blocks
-refused and counted as overruns. A backlog is not joined into one decode: Whisper drops whole
-utterances from joined windows (57 of 321 reference words with tiny.en, 29 with base, against
-1 one by one), for no real gain in time (``scripts/backlog_bench.py``, docs/benchmarks.md
-"Backlog").
+**Backpressure.** Windows are decoded one by one, in order, also when inference falls behind;
+capture is never blocked. A backlog is not joined into one decode: Whisper drops whole
+utterances from joined windows (``scripts/backlog_bench.py``, docs/benchmarks.md "Backlog").
 
 **Partials.** Snapshots of the open utterance (:attr:`SpeechWindow.is_snapshot`) arrive in a
 one-slot mailbox (:class:`SnapshotSlot`, the newest replaces the one waiting) and are decoded
@@ -30,10 +26,8 @@ disagrees is decoded again forced through the stable text (:meth:`WindowDecoder.
 segmenter's cap less its cut search), where a cap may cut. When an utterance ends at the
 speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_reused``).
 
-**Early finals.** On live input, settled words (a sentence end the decodes agree on, or text
-that stopped growing) are a caption before their utterance ends
-(:mod:`streamer.decoding.early_finals`, ``pipeline.early_finals``): later partials show only
-the words after them, the utterance's final caption only the rest (none left: a
+**Early finals.** On live input, settled words are a caption before their utterance ends
+(:mod:`streamer.decoding.early_finals`); its final caption holds only the rest (none left: a
 :class:`WindowDropped` with filter ``"already_final"``, not counted as a drop).
 """
 
@@ -55,7 +49,7 @@ from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
-from streamer.decoding.early_finals import early_caption, next_start
+from streamer.decoding.early_finals import early_caption, next_start, nothing_after
 from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
@@ -258,7 +252,8 @@ class InferenceWorker:
             self.finals_reused += 1
         else:
             try:
-                r = self._decode_keeping(w, utt.stable if utt is not None else "", free)
+                r = self._decode_keeping(w, utt.stable if utt is not None else "", free,
+                                         utt.final_words if utt is not None else 0)
             except Exception as exc:  # a failed decode loses one window, never the session
                 logger.exception("decoding window %d failed", w.index)
                 self.filtered["error"] += 1
@@ -328,7 +323,8 @@ class InferenceWorker:
         self.captions += 1
         self.events.put(caption)
 
-    def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None):
+    def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None,
+                        final_words: int = 0):
         """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).
 
         The window is decoded freely first: when its words agree with the stable words
@@ -336,13 +332,17 @@ class InferenceWorker:
         words, so a final is the model's own reading whenever the partials were right. Only
         when they disagree is it decoded again, forced through the stable text
         (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
-        ``free``: the free decode, already run (in a batch).
+        ``free``: the free decode, already run (in a batch). ``final_words``: how many stable
+        words are early finals; when nothing follows them (:func:`nothing_after`), no decode
+        is forced.
         """
         audio = int16_to_float32(w.audio)
         r = free if free is not None else self.decoder.decode(audio, speech_s=w.voiced_s)
         if not stable:
             return r
         words, kept = r.text.split(), stable.split()
+        if nothing_after(words, kept, final_words):
+            return replace(r, text=stable)
         if agreed_prefix(kept, words) == len(kept):
             if r.text.startswith(stable):
                 return r
