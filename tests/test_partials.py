@@ -357,28 +357,78 @@ def test_text_that_stopped_growing_is_final_and_the_utterance_end_adds_nothing()
     assert drop.filter == "already_final" and w.filtered == {}
 
 
+INVENTED = "You can find the link in the description."
+
+
 @pytest.mark.parametrize("free, forced", [
     # the final reads a word otherwise, and nothing after: no decode forced through the word
     ("It imitates a much freer hand.", False),
     # it ends elsewhere: a word may follow, so it is decoded forced through the early final
     ("It a much freer hand. Yes", True),
+    # more words than the early final, ending on the same word: something may follow
+    ("It imitates a much freer hand, a freer hand.", True),
+    # an empty decode says nothing either way
+    ("", True),
 ])
-def test_a_final_with_nothing_after_its_early_finals_is_not_forced_through_them(free, forced):
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_final_with_nothing_after_its_early_finals_is_not_forced_through_them(free, forced,
+                                                                                 batched):
     """Forced through a word the audio does not hold ("mutates"), a decode with nothing left
     to read may invent a sentence after it."""
     said = "It mutates a much freer hand."
-    w, events = _worker([said] * 3 + [free, said + " You can find the link in the description."])
+    w, events = _worker([said] * 3 + [free, said + " " + INVENTED])
     for secs in (1.5, 2.0, 2.5):
         w.handle_snapshot(_window(0, secs, "partial"))
     assert [e.text for e in queued(events) if isinstance(e, Caption)] == [said]
-    w.handle_final(_window(0, 3.0, "end"))
+    final = _window(0, 3.0, "end", speech_end=2.4)  # 0.9 s of speech after the early final
+    # a server's scheduler runs the free decode in a batch and hands it over
+    w.handle_final(final, w.decoder.decode(final.audio) if batched else None)
     evs = queued(events)
     caps = [e.text for e in evs if isinstance(e, Caption)]
     if forced:
-        assert w.decoder.prefixes[-1] == said and caps == ["You can find the link in the description."]
+        assert w.decoder.prefixes[-1] == said and caps == [INVENTED]
     else:
         assert w.decoder.prefixes == [None] * 4 and caps == []
         assert [e.filter for e in evs if isinstance(e, WindowDropped)] == ["already_final"]
+
+
+def test_a_pause_decode_with_nothing_after_its_early_finals_is_not_forced_either():
+    """The final of an utterance that ends where its pause snapshot did reuses that decode:
+    the guard holds for snapshots too, or the invented sentence is a partial, then a caption."""
+    said = "It mutates a much freer hand."
+    w, events = _worker([said] * 3 + ["It imitates a much freer hand.", said + " " + INVENTED])
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    w.handle_snapshot(_window(0, 3.0, "pause", speech_end=2.4))
+    w.handle_final(_window(0, 3.0, "end", speech_end=2.4))
+    evs = queued(events)
+    assert [e.text for e in evs if isinstance(e, Caption)] == [said] and w.finals_reused == 1
+    assert not any(INVENTED in e.text for e in evs if isinstance(e, Partial))
+    assert w.decoder.prefixes == [None] * 4
+
+
+def test_a_final_whose_speech_goes_on_after_its_early_finals_is_forced_through_them():
+    """A long window's free decode may stop at the early finals while speech follows them
+    (tiny.en under babble, 6 s of it): past NOTHING_AFTER_MAX_S the forced decode reads on."""
+    said = "It mutates a much freer hand."
+    w, events = _worker([said] * 3 + ["It imitates a much freer hand.", said + " Unless we go."])
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    queued(events)
+    w.handle_final(_window(0, 8.0, "end"))  # 6.5 s of speech after the early final (1.5 s)
+    assert [e.text for e in queued(events) if isinstance(e, Caption)] == ["Unless we go."]
+    assert w.decoder.prefixes[-1] == said
+
+
+def test_a_stable_word_shown_after_the_early_finals_is_still_forced():
+    """A partial promised a stable word after the early finals: a free decode that lacks it
+    is forced through it (the guard never drops a word a reader saw as stable)."""
+    from streamer.decoding.early_finals import nothing_after
+
+    early = "It mutates a much freer hand.".split()
+    free = "It imitates a much freer hand.".split()
+    assert not nothing_after(free, early + ["So"], len(early))
+    assert nothing_after(free, early, len(early))
 
 
 def test_unpunctuated_text_that_stopped_growing_is_final_too():

@@ -38,6 +38,11 @@ MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first non-blank line of an error's message (its repr when it has none)."""
+    return next((x for x in str(exc).splitlines() if x.strip()), repr(exc))
+
+
 @dataclass(frozen=True)
 class DecodingOptions:
     """Conservative decoding of one window. Temperature is always 0 (no sampling fallback).
@@ -187,7 +192,7 @@ class WindowDecoder:
                                   ExitCode.CONFIG) from None
         except RuntimeError as exc:
             raise LoadError(f"cannot load model {model.name!r}: "
-                            f"{(str(exc).splitlines() or [repr(exc)])[0]}") from None
+                            f"{_first_line(exc)}") from None
         self.load_s = time.perf_counter() - t0
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language: str | None = options.language if self.multilingual else "en"
@@ -216,7 +221,7 @@ class WindowDecoder:
             self._decode(np.zeros(16000, np.float32), self.language or "en", detect=False)
         except RuntimeError as exc:
             raise LoadError(f"cannot run model {self.resolved.name!r} on {self.spec.device}: "
-                            f"{(str(exc).splitlines() or [repr(exc)])[0]}") from None
+                            f"{_first_line(exc)}") from None
 
     def _check_language(self, language: str | None) -> None:
         """Raises ModelError (an English-only model and another language) or LivescribeError

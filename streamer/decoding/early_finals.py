@@ -69,17 +69,35 @@ def early_caption(s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
 
 
 def nothing_after(words: list[str], stable: list[str], final_words: int) -> bool:
-    """True when a free decode of an utterance's final window, ``words``, reads nothing after
-    its first ``final_words`` stable words (its early finals): no more words than they are,
-    ending on their last word, and no stable word shown after them.
+    """True when a free decode of an utterance's window (a snapshot or its final), ``words``,
+    reads nothing after its first ``final_words`` stable words (its early finals): some words,
+    no more than they are, ending on their last word, and no stable word shown after them (an
+    empty decode says nothing either way).
 
     Its text is then the early finals', and the window is not decoded again forced through
     them: forced through a word the audio does not quite hold (a 3 s decode's "mutates" for
     "imitates"), a decode with nothing left to read invented a sentence after it ("You can
     find the link in the description below."; docs/benchmarks.md, "Early finals").
     """
-    return bool(final_words and len(words) <= final_words and len(stable) <= final_words
-                and (not words or agreed_prefix(words[-1:], stable[final_words - 1:]) == 1))
+    return bool(final_words and words and len(words) <= final_words
+                and len(stable) <= final_words
+                and agreed_prefix(words[-1:], stable[final_words - 1:]) == 1)
+
+
+#: :func:`nothing_after` is trusted only for a window whose speech ends at most this long after
+#: the utterance's last early final, seconds: over tiny.en's babble20 run, a long window's free
+#: decode stopped at the early finals while 6 s of speech followed them (a forced decode read
+#: the sentence; docs/benchmarks.md, "Early finals")
+NOTHING_AFTER_MAX_S = 1.0
+
+
+def guarded_words(utt: UtteranceState | None, w: SpeechWindow) -> int:
+    """``utt``'s early-final word count for :func:`nothing_after` on window ``w``, or 0 (no
+    guard) when it has none or ``w``'s speech goes on more than :data:`NOTHING_AFTER_MAX_S`
+    after the last of them."""
+    if utt is None or utt.final_end_s is None:
+        return 0
+    return utt.final_words if w.speech_bounds[1] - utt.final_end_s <= NOTHING_AFTER_MAX_S else 0
 
 
 def next_start(utt: UtteranceState, w: SpeechWindow, timed: tuple) -> float:

@@ -49,7 +49,8 @@ from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
-from streamer.decoding.early_finals import early_caption, next_start, nothing_after
+from streamer.decoding.early_finals import (early_caption, guarded_words, next_start,
+                                           nothing_after)
 from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
@@ -253,7 +254,7 @@ class InferenceWorker:
         else:
             try:
                 r = self._decode_keeping(w, utt.stable if utt is not None else "", free,
-                                         utt.final_words if utt is not None else 0)
+                                         guarded_words(utt, w))
             except Exception as exc:  # a failed decode loses one window, never the session
                 logger.exception("decoding window %d failed", w.index)
                 self.filtered["error"] += 1
@@ -332,9 +333,8 @@ class InferenceWorker:
         words, so a final is the model's own reading whenever the partials were right. Only
         when they disagree is it decoded again, forced through the stable text
         (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
-        ``free``: the free decode, already run (in a batch). ``final_words``: how many stable
-        words are early finals; when nothing follows them (:func:`nothing_after`), no decode
-        is forced.
+        ``free``: the free decode, already run (in a batch). ``final_words``: :func:`guarded_words`;
+        when nothing follows them (:func:`nothing_after`), no decode is forced.
         """
         audio = int16_to_float32(w.audio)
         r = free if free is not None else self.decoder.decode(audio, speech_s=w.voiced_s)
@@ -366,7 +366,7 @@ class InferenceWorker:
             utt = self._utt = UtteranceState(s.index)
         t0 = time.perf_counter()
         try:
-            r = self._decode_keeping(s, utt.stable)
+            r = self._decode_keeping(s, utt.stable, final_words=guarded_words(utt, s))
         except Exception:  # a partial is never worth the session
             logger.exception("decoding a snapshot of utterance %d failed", s.index)
             return
