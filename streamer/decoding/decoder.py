@@ -171,7 +171,7 @@ class WindowDecoder:
     Raises:
         ModelError: the weights cannot be found or downloaded.
         LoadError: CTranslate2 cannot load them on this device (a missing CUDA driver...),
-            or, on a GPU, cannot decode 1 s of silence with them (a missing cuBLAS).
+            or, on a GPU, cannot decode 1 s of low noise with them (a missing cuBLAS).
         LivescribeError: the device/compute type is impossible on this machine (exit 78).
     """
 
@@ -207,7 +207,7 @@ class WindowDecoder:
             self._first_decode()
 
     def _first_decode(self) -> None:
-        """Decode 1 s of silence once on a GPU, so a GPU that loads but cannot compute fails
+        """A 1 s :meth:`warm_up` once on a GPU, so a GPU that loads but cannot compute fails
         here, inside the fallback chain, rather than at the first window.
 
         CTranslate2 loads the weights without touching cuBLAS/cuDNN; a missing or mismatched
@@ -218,7 +218,7 @@ class WindowDecoder:
             LoadError: the decode failed (the message's first line is kept).
         """
         try:
-            self._decode(np.zeros(16000, np.float32), self.language or "en", detect=False)
+            self.warm_up(1.0)
         except RuntimeError as exc:
             raise LoadError(f"cannot run model {self.resolved.name!r} on {self.spec.device}: "
                             f"{_first_line(exc)}") from None
