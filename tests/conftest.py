@@ -274,7 +274,8 @@ class FakeDecoder:
             view.options = replace(self.options, initial_prompt=options.initial_prompt)
         return view
 
-    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None):
+    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
+               interim=False):
         from streamer.decoding.decoder import DecodeResult
 
         text = f"{self.options.initial_prompt or 'speech'} window {len(audio) / 16000:.2f} s"

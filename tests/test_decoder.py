@@ -43,6 +43,8 @@ def test_options_are_validated():
     with pytest.raises(ValueError):
         DecodingOptions(beam_size=0)
     with pytest.raises(ValueError):
+        DecodingOptions(interim_beam_size=0)
+    with pytest.raises(ValueError):
         DecodingOptions(encoder_context_s=45)
 
 
@@ -132,3 +134,31 @@ def test_word_times_lie_in_the_window_and_the_default_has_none(tiny_model, jfk_f
     assert starts == sorted(starts) and all(0 <= w.start_s <= w.end_s <= 5.0 for w in r.words)
     fellow = next(w for w in r.words if "fellow" in w.text.lower())
     assert 0.5 < fellow.start_s < 2.5  # "fellow" is said about 1.4 s in
+
+
+def test_an_interim_decode_uses_the_interim_beam_and_the_same_fallback(monkeypatch):
+    """``decode(interim=True)`` (a snapshot taken every 0.5 s) runs at ``interim_beam_size``,
+    every other decode at ``beam_size``; the loop fallback is the same for both. The model is
+    replaced by a stand-in that records each decode's mode and beam and always loops."""
+    from streamer.decoding import batch
+    from streamer.decoding.decoder import DecodeResult
+
+    seen: list[tuple[str, int | None]] = []
+
+    def looping(jobs, mode="plain"):
+        seen.append((mode, jobs[0].beam_size))
+        return [DecodeResult(text="of about 1455, " * 12, language="en", avg_logprob=-0.3,
+                             no_speech_prob=0.01, compression_ratio=3.0, feature_s=0.0,
+                             encode_s=0.0, decode_s=0.0, attempts=(mode,))]
+
+    monkeypatch.setattr(batch, "decode_many", looping)
+    d = object.__new__(WindowDecoder)  # no weights: decode_many is the stand-in
+    d.options, d.language = DecodingOptions(language="en", beam_size=5), "en"
+    audio = np.zeros(3 * 16000, np.float32)
+    r = d.decode(audio, interim=True)
+    assert seen == [("plain", 1), ("full", 1), ("timestamps", 1)]
+    assert r.text == "of about 1455,"  # every attempt looped: the loop is cut
+    seen.clear()
+    d.decode(audio)
+    assert seen == [("plain", 5), ("full", 5), ("timestamps", 5)]
+    assert DecodingOptions(beam_size=1, interim_beam_size=5).beam_for(interim=True) == 1

@@ -93,11 +93,14 @@ class ScriptedDecoder:
     def __init__(self, texts: list[str], word_s: float | None = None) -> None:
         self.texts = list(texts)
         self.prefixes: list[str | None] = []
+        self.interim: list[bool] = []
         self.word_s = word_s
         self.aligned = 0
 
-    def decode(self, audio, speech_s=None, previous_text=None, prefix=None) -> DecodeResult:
+    def decode(self, audio, speech_s=None, previous_text=None, prefix=None,
+               interim=False) -> DecodeResult:
         self.prefixes.append(prefix)
+        self.interim.append(interim)
         text = self.texts.pop(0)
         if prefix and not text.startswith(prefix):
             text = prefix + " " + text.split(maxsplit=len(prefix.split()))[-1]
@@ -158,6 +161,23 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
     final = [e for e in evs if isinstance(e, Caption)][0]
     assert stable == "Ask not" and final.text.startswith(stable)
     assert w.decoder.prefixes[-2:] == [None, "Ask not"]
+
+
+def test_only_snapshots_taken_every_half_second_are_interim_decodes():
+    """Snapshots taken every 0.5 s of speech (``"partial"``) are interim decodes (greedy, no
+    fallback: :meth:`WindowDecoder.decode`), their forced decodes too; a ``"pause"`` snapshot
+    (a final's text when the utterance ends there) and a final are not."""
+    w, events = _worker(["Ask not", "Ask not what your", "Ask not what your country",
+                         "S not what your country can",  # disagrees: forced, still interim
+                         "Ask not what your country can", "Ask not what your country can do",
+                         "Ask not what your country can do for you"])
+    for secs, reason in ((1.0, "partial"), (1.5, "partial"), (2.0, "partial"), (2.5, "partial"),
+                         (3.0, "pause")):
+        w.handle_snapshot(_window(0, secs, reason))
+    w.handle_final(_window(0, 3.5, "end"))
+    assert w.decoder.prefixes == [None, None, None, None, "Ask not", None, None]
+    assert w.decoder.interim == [True] * 5 + [False] * 2
+    assert [e.text for e in queued(events) if isinstance(e, Caption)][-1].endswith("for you")
 
 
 def test_decodes_of_nearly_the_same_audio_do_not_make_words_stable():

@@ -333,7 +333,7 @@ def test_calibration_respects_pinned_choices():
 def test_calibration_within_budget_changes_nothing():
     plan = make_plan(PROBES["2-core AVX2 laptop"])
     loader = failing_loader([], [], warmups={"base": (0.4,)})
-    _, plan2 = start_decoder(plan, DecodingOptions(), loader, OPTS)
+    _, plan2 = start_decoder(plan, DecodingOptions(beam_size=plan.beam_size), loader, OPTS)
     assert len(plan2.calibration.steps) == 1 and plan2.calibration.kept_up
     assert plan2.model == plan.model and plan2.beam_size == plan.beam_size
 
@@ -444,7 +444,10 @@ def test_the_pipeline_loads_through_the_plan_and_reports_calibration():
     events = list(p.events())
     assert p.error is None
     ready = next(e for e in events if isinstance(e, ModelReady))
-    assert (ready.model, ready.device, ready.threads, ready.beam_size) == ("tiny.en", "cpu", 1, 1)
+    assert (ready.model, ready.device, ready.threads) == ("tiny.en", "cpu", 1)
+    # calibration starts at the plan's beam (5 on an int8 CPU); ModelReady reports where it ended
+    assert p.plan.calibration.steps[0].beam_size == plan.beam_size == 5
+    assert ready.beam_size == p.plan.beam_size
     planned, calibrated = [e for e in events if isinstance(e, PlanReady)]
     assert not planned.calibrated and calibrated.calibrated
     assert events.index(calibrated) < events.index(ready)

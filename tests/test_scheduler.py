@@ -61,7 +61,8 @@ class FakeModel:
         self.views += 1
         return self
 
-    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None):
+    def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
+               interim=False):
         tag = int(round(audio[0] * 32768))
         kind = "partial" if len(audio) < 16000 else "final"
         self.log.append((kind, tag // 100, tag % 100))
@@ -350,8 +351,8 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
     aligned: list[str] = []
 
     class Aligning(FakeModel):
-        def decode(self, audio, **kw):
-            r = super().decode(audio, **kw)
+        def decode(self, audio, *a, **kw):
+            r = super().decode(audio, *a, **kw)
             return replace(r, align=lambda: aligned.append(r.text) or ())
 
     model = Aligning([])

@@ -55,6 +55,7 @@ class Job:
         prefix: text the window is known to start with; the decoder is forced through it.
         speech_s: seconds of speech in the window, for the early-end check of
             :func:`decode_batch` (None: the audio's length).
+        beam_size: beam size (None: the decoder's options'); one per batch.
     """
 
     decoder: WindowDecoder
@@ -64,6 +65,7 @@ class Job:
     previous_text: str | None = None
     prefix: str | None = None
     speech_s: float | None = None
+    beam_size: int | None = None
 
 
 def _features(job: Job, mode: str) -> tuple[np.ndarray, int]:
@@ -163,7 +165,8 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         One :class:`DecodeResult` per job, in order; ``attempts`` is ``(mode,)``.
 
     Raises:
-        ValueError: no jobs, jobs of different models, or a batch in timestamp mode.
+        ValueError: no jobs, jobs of different models or beam sizes, or a batch in timestamp
+            mode.
     """
     from faster_whisper.transcribe import get_compression_ratio
 
@@ -173,6 +176,9 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     model, o = d0.model, d0.options
     if any(j.decoder.model is not model for j in jobs):
         raise ValueError("a batch decodes windows of one model")
+    beam = jobs[0].beam_size or o.beam_size
+    if any((j.beam_size or o.beam_size) != beam for j in jobs):
+        raise ValueError("a batch decodes with one beam size")
     timestamps = mode == "timestamps"
     if timestamps and len(jobs) > 1:
         raise ValueError("timestamp mode decodes one window at a time")
@@ -194,7 +200,7 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         raise ValueError("a batch needs one set of suppressed tokens")
     results = model.model.generate(
         encoder_output, [p[1] for p in prompts],
-        beam_size=o.beam_size,
+        beam_size=beam,
         max_length=max(p[4] for p in prompts),
         return_scores=True,
         return_no_speech_prob=True,

@@ -49,7 +49,12 @@ class DecodingOptions:
 
     Attributes:
         language: ISO 639-1 code, or None to detect it on the first voiced windows and keep it.
-        beam_size: 1 is greedy search.
+        beam_size: 1 is greedy search. The beam of finals and ``"pause"`` snapshots (the
+            decodes a final can reuse); the tuning plan sets it.
+        interim_beam_size: beam of the interim snapshots' decodes (reason ``"partial"``: for
+            partials and early finals), at most ``beam_size``. 1: the finals' gain from beam 5
+            is bought without slowing the snapshots the worker decodes every 0.5 s
+            (docs/benchmarks.md, "Beam size").
         encoder_context_s: least seconds of mel features given to the encoder (the window is
             padded with silence up to this); None pads to Whisper's full 30 s, as upstream does.
         trailing_context_s: seconds of silence the encoder sees after the window's audio
@@ -82,6 +87,7 @@ class DecodingOptions:
 
     language: str | None = None
     beam_size: int = 1
+    interim_beam_size: int = 1
     encoder_context_s: float | None = 10.0
     initial_prompt: str | None = None
     max_tokens_per_s: float = 15.0
@@ -100,12 +106,16 @@ class DecodingOptions:
     def __post_init__(self) -> None:
         if self.task not in ("transcribe", "translate"):
             raise ValueError(f"task must be transcribe or translate, not {self.task!r}")
-        if self.beam_size < 1:
-            raise ValueError("beam_size must be >= 1")
+        if self.beam_size < 1 or self.interim_beam_size < 1:
+            raise ValueError("beam_size and interim_beam_size must be >= 1")
         if self.encoder_context_s is not None and not 1.0 <= self.encoder_context_s <= 30.0:
             raise ValueError("encoder_context_s must be within 1..30 seconds")
         if not 0.0 <= self.trailing_context_s <= 10.0:
             raise ValueError("trailing_context_s must be within 0..10 seconds")
+
+    def beam_for(self, interim: bool) -> int:
+        """The beam size of a final or ``"pause"`` decode, or of an interim one (``interim``)."""
+        return min(self.beam_size, self.interim_beam_size) if interim else self.beam_size
 
 
 @dataclass(frozen=True)
@@ -285,7 +295,7 @@ class WindowDecoder:
 
     def decode(self, audio: np.ndarray, speech_s: float | None = None,
                previous_text: str | None = None, prefix: str | None = None,
-               first: DecodeResult | None = None) -> DecodeResult:
+               first: DecodeResult | None = None, interim: bool = False) -> DecodeResult:
         """Decode one window, checked for loops and early ends (see the module doc).
 
         Args:
@@ -300,6 +310,8 @@ class WindowDecoder:
             first: its plain decode, already run (in a batch,
                 :func:`streamer.decoding.batch.decode_batch`): checked, and the fallback goes
                 on from it.
+            interim: an interim snapshot's decode (for partials and early finals; its text is
+                replaced 0.5 s later): at ``interim_beam_size`` (:meth:`DecodingOptions.beam_for`).
 
         Returns:
             The text and the model's confidence figures of the kept decode; its timings are
@@ -307,13 +319,14 @@ class WindowDecoder:
         """
         o = self.options
         speech_s = audio.shape[0] / 16000 if speech_s is None else speech_s
+        beam_size = o.beam_for(interim)
         modes = ("plain", "full", "timestamps") if o.fallback else ("plain",)
         tried: list[DecodeResult] = []
         names: list[str] = []
         for mode in modes:
             r = first if mode == "plain" and first is not None else self._decode(
                 audio, self.language, detect=self.language is None, mode=mode,
-                previous_text=previous_text, prefix=prefix)
+                previous_text=previous_text, prefix=prefix, beam_size=beam_size)
             problem = self._problem(r.text, speech_s) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)
@@ -355,14 +368,15 @@ class WindowDecoder:
 
     def _decode(self, audio: np.ndarray, language: str | None, detect: bool,
                 mode: str = "plain", previous_text: str | None = None,
-                prefix: str | None = None) -> DecodeResult:
+                prefix: str | None = None, beam_size: int | None = None) -> DecodeResult:
         """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
         ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
         tokens, context sized to the audio; timestamps beyond the audio are suppressed).
         A batch of one of :func:`streamer.decoding.batch.decode_many`, the one decode path."""
         from streamer.decoding.batch import Job, decode_many
 
-        return decode_many([Job(self, audio, language, detect, previous_text, prefix)], mode)[0]
+        return decode_many([Job(self, audio, language, detect, previous_text, prefix,
+                                beam_size=beam_size)], mode)[0]
 
     def _detect(self, probs: dict[str, float]) -> str:
         """The language to decode this window in, while none is fixed: the top detection."""

@@ -331,13 +331,13 @@ class InferenceWorker:
         The window is decoded freely first: when its words agree with the stable words
         (:func:`agreed_prefix`), its text is the stable text followed by the rest of its own
         words, so a final is the model's own reading whenever the partials were right. Only
-        when they disagree is it decoded again, forced through the stable text
-        (:meth:`WindowDecoder.decode`'s ``prefix``), so a stable word never changes.
-        ``free``: the free decode, already run (in a batch). ``final_words``: :func:`guarded_words`;
-        when nothing follows them (:func:`nothing_after`), no decode is forced.
+        when they disagree is it decoded again, forced through the stable text (``prefix``), so
+        a stable word never changes. ``free``: the free decode, already run (in a batch).
+        ``final_words``: :func:`guarded_words`; none after them (:func:`nothing_after`): no force.
         """
         audio = int16_to_float32(w.audio)
-        r = free if free is not None else self.decoder.decode(audio, speech_s=w.voiced_s)
+        interim = w.reason == "partial"  # at the interim beam: replaced 0.5 s later
+        r = free if free is not None else self.decoder.decode(audio, w.voiced_s, interim=interim)
         if not stable:
             return r
         words, kept = r.text.split(), stable.split()
@@ -347,7 +347,7 @@ class InferenceWorker:
             if r.text.startswith(stable):
                 return r
             return replace(r, text=" ".join([stable, *words[len(kept):]]))
-        forced = self.decoder.decode(audio, speech_s=w.voiced_s, prefix=stable)
+        forced = self.decoder.decode(audio, w.voiced_s, prefix=stable, interim=interim)
         return replace(forced, feature_s=forced.feature_s + r.feature_s,
                        encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
 

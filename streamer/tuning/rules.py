@@ -26,9 +26,6 @@ RAM_USABLE_FRACTION = 0.5
 #: Most intra-op threads for the live worker: the thread count of faster-whisper's published
 #: CPU benchmark (8 threads); not measured beyond 2 cores here.
 MAX_LIVE_THREADS = 8
-#: Physical (on Apple Silicon: performance) cores from which a CPU plan starts at beam 5,
-#: faster-whisper's default beam; our guess, checked by calibration at start-up.
-BEAM5_MIN_CORES = 8
 
 
 
@@ -203,16 +200,23 @@ def device(p: Probe, ov: ModelRequest, warnings: list[str], impossible: list[str
 
 
 def beam_size(p: Probe, ov: ModelRequest, device: str, compute_type: str) -> tuple[int, str]:
-    """``(beam size, reason)``: 5 on CUDA or from :data:`BEAM5_MIN_CORES` cores with int8, else 1."""
+    """``(beam size, reason)`` of finals and pause decodes (interim snapshots decode greedily:
+    ``DecodingOptions.interim_beam_size``): 5 on CUDA or with int8 on the CPU, else 1.
+
+    5 is faster-whisper's default. On this 2-core machine it cost ~1.25x a greedy decode per
+    5 s window and brought the stream within a point of the oracle on 12 of the 13 conditions
+    of the robustness benchmark with base (7 greedy; ``scripts/robust_bench.py --beam-size``,
+    docs/benchmarks.md "Beam size"). float32 (no int8 kernels: an unknown or old CPU) stays
+    greedy. Calibration steps down to 1 when the warm-up is over budget.
+    """
     if ov.beam_size is not None:
         return ov.beam_size, "--beam-size"
     if device == "cuda":
         return 5, ("5: faster-whisper's default, used in its GPU benchmarks; calibration drops "
                    "to 1 if the warm-up is over budget")
-    cores = p.performance_cores or p.physical_cores or 0
-    if cores >= BEAM5_MIN_CORES and compute_type.startswith("int8"):
-        kind = "performance" if p.performance_cores else "physical"
-        return 5, (f"5: {cores} {kind} cores to spare (>= {BEAM5_MIN_CORES}); calibration drops "
-                   f"to 1 if the warm-up is over budget")
-    return 1, ("1 (greedy): beam 5 costs ~1.25x per 5 s window on 2 cores (measured, "
-               "docs/tuning.md); latency first")
+    if compute_type.startswith("int8"):
+        return 5, ("5 for finals, greedy for interim snapshots: within a point of the oracle on "
+                   "12 of 13 robustness conditions, 7 greedy (docs/benchmarks.md); calibration "
+                   "drops to 1 if the warm-up is over budget")
+    return 1, ("1 (greedy): float32 on this CPU, beam 5 would cost ~1.25x a slow decode; "
+               "latency first")
