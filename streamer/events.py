@@ -67,7 +67,8 @@ class PlanReady:
             loaded a model through the fallback chain and timed its warm-up.
         model, device, compute_type: what the plan loads (or loaded).
         cpu_threads: CTranslate2 intra-op threads (0 = its default).
-        beam_size: decoding beam size.
+        beam_size: beam size of finals and pause decodes (interim snapshots:
+            ``decoding.interim_beam_size``).
         rows: ``(label, value)`` pairs for display (``streamer.tuning.plan.Plan.rows``).
         cpu_features: SIMD features the hardware probe found, e.g. ``("avx2", "fma")``.
         warnings: impossible overrides replaced by the plan's choice, one line each.
@@ -318,7 +319,8 @@ class ModelReady:
         device: ``"cpu"`` or ``"cuda"``.
         compute_type: CTranslate2 compute type in use, e.g. ``"int8"``.
         threads: CPU threads given to CTranslate2.
-        beam_size: beam size used for decoding.
+        beam_size: beam size of finals and pause decodes (interim snapshots decode at
+            ``DecodingOptions.interim_beam_size``).
         load_s: seconds to load the model; warmup_s: seconds of the warm-up decode of 5 s.
         multilingual: whether the model can detect and decode languages other than English.
     """

@@ -164,8 +164,8 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
 
 
 def test_only_snapshots_taken_every_half_second_are_interim_decodes():
-    """Snapshots taken every 0.5 s of speech (``"partial"``) are interim decodes (greedy, no
-    fallback: :meth:`WindowDecoder.decode`), their forced decodes too; a ``"pause"`` snapshot
+    """Snapshots taken every 0.5 s of speech (``"partial"``) are interim decodes (at
+    ``interim_beam_size``: :meth:`WindowDecoder.decode`), their forced decodes too; a ``"pause"`` snapshot
     (a final's text when the utterance ends there) and a final are not."""
     w, events = _worker(["Ask not", "Ask not what your", "Ask not what your country",
                          "S not what your country can",  # disagrees: forced, still interim
@@ -438,6 +438,37 @@ def test_a_final_whose_speech_goes_on_after_its_early_finals_is_forced_through_t
     w.handle_final(_window(0, 8.0, "end"))  # 6.5 s of speech after the early final (1.5 s)
     assert [e.text for e in queued(events) if isinstance(e, Caption)] == ["Unless we go."]
     assert w.decoder.prefixes[-1] == said
+
+
+def test_a_forced_decode_that_reads_its_early_finals_again_adds_nothing():
+    """Forced through early finals that already hold what was said, a decode may read the
+    audio a second time after them (tiny.en, babble20, a beam-5 final): not a caption."""
+    said = "It mutates a much freer hand."
+    w, events = _worker([said] * 3 + ["It imitates a much freer hand.",
+                                      said + " It imitates a much freer hand."])
+    for secs in (1.5, 2.0, 2.5):
+        w.handle_snapshot(_window(0, secs, "partial"))
+    queued(events)
+    w.handle_final(_window(0, 8.0, "end"))  # past NOTHING_AFTER_MAX_S: forced
+    evs = queued(events)
+    assert w.decoder.prefixes[-1] == said and not [e for e in evs if isinstance(e, Caption)]
+    assert [e.filter for e in evs if isinstance(e, WindowDropped)] == ["already_final"]
+
+
+@pytest.mark.parametrize("continuation, copy", [
+    ("the aforesaid Guttenberg Bible, is printed in letters which are an exact imitation.", True),
+    ("which are an exact imitation.", True),  # the tail of the prefix, read again
+    ("an exact imitation.", False),  # three words: a speaker may say them twice
+    ("Especially as regards the lower case letters.", False),  # new words
+    ("It is printed in letters, which are an exact copy of the hand.", False),  # too different
+])
+def test_a_copy_of_the_prefix_is_told_from_new_words(continuation, copy):
+    from streamer.decoding.early_finals import copies_prefix
+
+    prefix = ("The earliest book printed with movable type, the aforementioned Guttenberg "
+              "Bible, is printed in letters which are an exact imitation.").split()
+    assert copies_prefix(prefix, continuation.split()) is copy
+    assert not copies_prefix(prefix[:3], continuation.split())  # longer than the prefix
 
 
 def test_a_stable_word_shown_after_the_early_finals_is_still_forced():

@@ -95,7 +95,8 @@ class ModelRequest:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         compute_type: ``"auto"`` or a CTranslate2 compute type (``int8``, ``float16``...).
         threads: CPU intra-op threads; 0 = the plan's choice.
-        beam_size: decoding beam size (1 = greedy); None = the plan's choice.
+        beam_size: beam size of finals and pause decodes (1 = greedy); None = the plan's
+            choice. Interim snapshots: ``decoding.interim_beam_size``.
         strict: an impossible device or compute type is an error (exit 78) instead of a
             fallback.
     """

@@ -55,7 +55,8 @@ class Job:
         prefix: text the window is known to start with; the decoder is forced through it.
         speech_s: seconds of speech in the window, for the early-end check of
             :func:`decode_batch` (None: the audio's length).
-        beam_size: beam size (None: the decoder's options'); one per batch.
+        beam_size: beam size (None: its decoder's ``options.beam_size``); one per batch. Batches
+            hold finals only (:mod:`streamer.decoding.scheduler`), at the options' beam.
     """
 
     decoder: WindowDecoder
@@ -176,9 +177,10 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     model, o = d0.model, d0.options
     if any(j.decoder.model is not model for j in jobs):
         raise ValueError("a batch decodes windows of one model")
-    beam = jobs[0].beam_size or o.beam_size
-    if any((j.beam_size or o.beam_size) != beam for j in jobs):
+    beams = {j.decoder.options.beam_size if j.beam_size is None else j.beam_size for j in jobs}
+    if len(beams) > 1:
         raise ValueError("a batch decodes with one beam size")
+    beam = beams.pop()
     timestamps = mode == "timestamps"
     if timestamps and len(jobs) > 1:
         raise ValueError("timestamp mode decodes one window at a time")

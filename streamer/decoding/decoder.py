@@ -51,10 +51,11 @@ class DecodingOptions:
         language: ISO 639-1 code, or None to detect it on the first voiced windows and keep it.
         beam_size: 1 is greedy search. The beam of finals and ``"pause"`` snapshots (the
             decodes a final can reuse); the tuning plan sets it.
-        interim_beam_size: beam of the interim snapshots' decodes (reason ``"partial"``: for
-            partials and early finals), at most ``beam_size``. 1: the finals' gain from beam 5
-            is bought without slowing the snapshots the worker decodes every 0.5 s
-            (docs/benchmarks.md, "Beam size").
+        interim_beam_size: beam of the interim snapshots' decodes (reason ``"partial"``, every
+            0.5 s of speech on live input: partials, their stable words and early finals come
+            from them), capped at ``beam_size``. 1: the finals' gain from beam 5 is bought
+            without slowing the decodes that are most of the live worker's load; early-final
+            words are therefore greedy (docs/benchmarks.md, "Beam size").
         encoder_context_s: least seconds of mel features given to the encoder (the window is
             padded with silence up to this); None pads to Whisper's full 30 s, as upstream does.
         trailing_context_s: seconds of silence the encoder sees after the window's audio
@@ -114,7 +115,9 @@ class DecodingOptions:
             raise ValueError("trailing_context_s must be within 0..10 seconds")
 
     def beam_for(self, interim: bool) -> int:
-        """The beam size of a final or ``"pause"`` decode, or of an interim one (``interim``)."""
+        """``beam_size`` for a final or ``"pause"`` decode; for an interim one (``interim``)
+        ``interim_beam_size``, capped at ``beam_size`` (a calibration that stepped the beam
+        down to 1 takes the interim decodes with it)."""
         return min(self.beam_size, self.interim_beam_size) if interim else self.beam_size
 
 
@@ -310,8 +313,8 @@ class WindowDecoder:
             first: its plain decode, already run (in a batch,
                 :func:`streamer.decoding.batch.decode_batch`): checked, and the fallback goes
                 on from it.
-            interim: an interim snapshot's decode (for partials and early finals; its text is
-                replaced 0.5 s later): at ``interim_beam_size`` (:meth:`DecodingOptions.beam_for`).
+            interim: an interim snapshot's decode (for partials, stable words and early
+                finals): at ``interim_beam_size`` (:meth:`DecodingOptions.beam_for`).
 
         Returns:
             The text and the model's confidence figures of the kept decode; its timings are

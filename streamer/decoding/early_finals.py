@@ -84,6 +84,35 @@ def nothing_after(words: list[str], stable: list[str], final_words: int) -> bool
                 and agreed_prefix(words[-1:], stable[final_words - 1:]) == 1)
 
 
+#: Least share of matching words (difflib ratio) for :func:`copies_prefix`: a second reading of
+#: the same audio differs from the first by the odd word (tiny.en babble20, beam 5 finals: 19
+#: of 20 words, "aforesaid" for "aforementioned"; docs/benchmarks.md, "Beam size"). Our choice.
+COPY_MIN_RATIO = 0.8
+#: Fewest words a continuation needs to count as a copy (a word or two repeated is speech).
+COPY_MIN_WORDS = 4
+
+
+def copies_prefix(prefix: list[str], continuation: list[str]) -> bool:
+    """True when the words a forced decode wrote after its ``prefix`` (the utterance's stable
+    words) are a second reading of the prefix's last words: at least :data:`COPY_MIN_WORDS`,
+    no more than the prefix, and matching its tail in :data:`COPY_MIN_RATIO` of their words
+    (compared without case and punctuation).
+
+    Forced through text that already holds all the audio says, a decode may read the audio
+    again after it: tiny.en under background talk repeated an early final's whole sentence as
+    its utterance's final caption.
+    """
+    from difflib import SequenceMatcher
+
+    from streamer.decoding.stability import _norm
+
+    n = len(continuation)
+    if n < COPY_MIN_WORDS or n > len(prefix):
+        return False
+    a, b = [_norm(w) for w in continuation], [_norm(w) for w in prefix[-n:]]
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= COPY_MIN_RATIO
+
+
 #: :func:`nothing_after` is trusted only for a window whose speech ends at most this long after
 #: the utterance's last early final, seconds: over tiny.en's babble20 run, a long window's free
 #: decode stopped at the early finals while 6 s of speech followed them (a forced decode read

@@ -49,8 +49,8 @@ from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
-from streamer.decoding.early_finals import (early_caption, guarded_words, next_start,
-                                           nothing_after)
+from streamer.decoding.early_finals import (copies_prefix, early_caption, guarded_words,
+                                           next_start, nothing_after)
 from streamer.decoding.stability import UtteranceState, agreed_prefix
 from streamer.decoding.words import to_stream
 from streamer.errors import LivescribeError
@@ -285,8 +285,7 @@ class InferenceWorker:
             self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "already_final",
                                           "every word is in its early finals", ""))
             return
-        # word times only for the caption (word_timestamps): where the rest starts is bounded
-        # well enough without (next_start), and an alignment here would delay the final
+        # word times for the caption only: next_start bounds the rest well enough without
         timed = self._aligned(r) if self.decoding.word_timestamps else ()
         if done:  # the utterance's first words are already captions: the rest only
             timed = timed if len(timed) == done + len(rest) else ()  # one per word, or none
@@ -336,7 +335,7 @@ class InferenceWorker:
         ``final_words``: :func:`guarded_words`; none after them (:func:`nothing_after`): no force.
         """
         audio = int16_to_float32(w.audio)
-        interim = w.reason == "partial"  # at the interim beam: replaced 0.5 s later
+        interim = w.reason == "partial"  # every 0.5 s of speech: at the interim beam
         r = free if free is not None else self.decoder.decode(audio, w.voiced_s, interim=interim)
         if not stable:
             return r
@@ -348,6 +347,8 @@ class InferenceWorker:
                 return r
             return replace(r, text=" ".join([stable, *words[len(kept):]]))
         forced = self.decoder.decode(audio, w.voiced_s, prefix=stable, interim=interim)
+        if copies_prefix(kept, forced.text.split()[len(kept):]):  # read the audio twice
+            forced = replace(forced, text=stable)
         return replace(forced, feature_s=forced.feature_s + r.feature_s,
                        encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
 
@@ -396,8 +397,7 @@ class InferenceWorker:
         if final is not None:
             self._early_final(s, r, words, *final, utt)
         utt.heard(words, s.end_s)
-        # a partial shows what is not final yet
-        done = utt.final_words
+        done = utt.final_words  # a partial shows what is not final yet
         rest = " ".join(text.split()[done:])
         if not rest or not self._emit_partials:
             return

@@ -204,10 +204,13 @@ def beam_size(p: Probe, ov: ModelRequest, device: str, compute_type: str) -> tup
     ``DecodingOptions.interim_beam_size``): 5 on CUDA or with int8 on the CPU, else 1.
 
     5 is faster-whisper's default. On this 2-core machine it cost ~1.25x a greedy decode per
-    5 s window and brought the stream within a point of the oracle on 12 of the 13 conditions
-    of the robustness benchmark with base (7 greedy; ``scripts/robust_bench.py --beam-size``,
+    5 s window (base) and, decoding every final at beam 5, brought the stream within a point of
+    the oracle on 12 of the 13 conditions of the robustness benchmark with base (7 greedy) and
+    cut tiny.en's summed excess from 21.3 to 5.3 points (``scripts/robust_bench.py``,
     docs/benchmarks.md "Beam size"). float32 (no int8 kernels: an unknown or old CPU) stays
-    greedy. Calibration steps down to 1 when the warm-up is over budget.
+    greedy: not measured. ``p`` is unused (every rule takes the probe). Calibration steps the
+    beam down to 1 when its warm-up is over budget; that warm-up decodes low noise, a few
+    tokens, so it measures the encoder more than the beam (docs/tuning.md).
     """
     if ov.beam_size is not None:
         return ov.beam_size, "--beam-size"
@@ -215,8 +218,7 @@ def beam_size(p: Probe, ov: ModelRequest, device: str, compute_type: str) -> tup
         return 5, ("5: faster-whisper's default, used in its GPU benchmarks; calibration drops "
                    "to 1 if the warm-up is over budget")
     if compute_type.startswith("int8"):
-        return 5, ("5 for finals, greedy for interim snapshots: within a point of the oracle on "
-                   "12 of 13 robustness conditions, 7 greedy (docs/benchmarks.md); calibration "
-                   "drops to 1 if the warm-up is over budget")
-    return 1, ("1 (greedy): float32 on this CPU, beam 5 would cost ~1.25x a slow decode; "
-               "latency first")
+        return 5, ("5 for finals, greedy for interim snapshots: lower WER on 12 (base) and 11 "
+                   "(tiny.en) of 13 robustness conditions (docs/benchmarks.md, \"Beam size\"); "
+                   "calibration drops to 1 if the warm-up is over budget")
+    return 1, ("1 (greedy): float32 on this CPU, beam 5 not measured there; latency first")

@@ -134,7 +134,7 @@ def session_flags() -> argparse.ArgumentParser:
     _setting(m, "--compute-type", key="model.compute_type", metavar="TYPE",
              help="CTranslate2 compute type: auto, int8, float32, float16, int8_float16...")
     _setting(m, "--threads", key="model.threads", metavar="N", help="CPU threads for inference (0 = auto)")
-    _setting(m, "--beam-size", key="model.beam_size", metavar="N", help="beam size, 1 = greedy (none = auto)")
+    _setting(m, "--beam-size", key="model.beam_size", metavar="N", help="beam size of finals, 1 = greedy (none = auto)")
     _switch(m, "--strict", key="model.strict", value=True,
             help="an impossible device/compute type is an error (exit 78), not a fallback")
     _setting(m, "--language", "-l", key="decoding.language", metavar="CODE",
