@@ -162,3 +162,14 @@ def test_an_interim_decode_uses_the_interim_beam_and_the_same_fallback(monkeypat
     d.decode(audio)
     assert seen == [("plain", 5), ("full", 5), ("timestamps", 5)]
     assert DecodingOptions(beam_size=1, interim_beam_size=5).beam_for(interim=True) == 1
+
+
+def test_a_batch_decodes_with_one_beam_size():
+    """Jobs of one model but different beam sizes are refused before anything is decoded."""
+    from streamer.decoding.batch import Job, decode_many
+
+    d = object.__new__(WindowDecoder)
+    d.model, d.options = object(), DecodingOptions(beam_size=5)
+    audio = np.zeros(16000, np.float32)
+    with pytest.raises(ValueError, match="one beam size"):
+        decode_many([Job(d, audio, "en", False), Job(d, audio, "en", False, beam_size=1)])

@@ -161,6 +161,7 @@ def test_a_final_that_disagrees_with_the_stable_words_is_decoded_again_through_t
     final = [e for e in evs if isinstance(e, Caption)][0]
     assert stable == "Ask not" and final.text.startswith(stable)
     assert w.decoder.prefixes[-2:] == [None, "Ask not"]
+    assert w.decoder.interim == [True] * 3 + [False] * 2  # the forced final at the full beam
 
 
 def test_only_snapshots_taken_every_half_second_are_interim_decodes():
