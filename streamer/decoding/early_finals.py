@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from streamer.decoding.decoder import DecodeResult
-from streamer.decoding.stability import UtteranceState, agreed_prefix
+from streamer.decoding.stability import UtteranceState, agreed_prefix, norm_word
 from streamer.decoding.words import to_stream
 from streamer.events import Caption
 from streamer.segmentation.window import SpeechWindow
@@ -104,12 +104,10 @@ def copies_prefix(prefix: list[str], continuation: list[str]) -> bool:
     """
     from difflib import SequenceMatcher
 
-    from streamer.decoding.stability import _norm
-
     n = len(continuation)
     if n < COPY_MIN_WORDS or n > len(prefix):
         return False
-    a, b = [_norm(w) for w in continuation], [_norm(w) for w in prefix[-n:]]
+    a, b = [norm_word(w) for w in continuation], [norm_word(w) for w in prefix[-n:]]
     return SequenceMatcher(None, a, b, autojunk=False).ratio() >= COPY_MIN_RATIO
 
 

@@ -10,16 +10,16 @@ module only compares words.
 from __future__ import annotations
 
 
-def _norm(word: str) -> str:
+def norm_word(word: str) -> str:
     """A word compared for agreement: lower case, letters, digits and apostrophes only."""
     return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
 
 
 def agreed_prefix(older: list[str], newer: list[str]) -> int:
-    """Number of leading words two hypotheses share, compared by :func:`_norm`."""
+    """Number of leading words two hypotheses share, compared by :func:`norm_word`."""
     n = 0
     for a, b in zip(older, newer):
-        if _norm(a) != _norm(b) or not _norm(b):
+        if norm_word(a) != norm_word(b) or not norm_word(b):
             break
         n += 1
     return n
@@ -85,7 +85,7 @@ class UtteranceState:
 
         ``words`` and the :data:`AGREEMENT_N` - 1 earlier hypotheses LocalAgreement compares
         it with (each decoded on at least :data:`AGREEMENT_GROWTH_S` less audio) must agree on
-        them word for word (compared by :func:`_norm`), and where they end must be settled:
+        them word for word (compared by :func:`norm_word`), and where they end must be settled:
 
         - **the text stopped growing**: no hypothesis has a word after them (over
           ``AGREEMENT_N - 1`` growths of audio nothing more was said: only background talk or
