@@ -15,6 +15,7 @@ the rest. Measured in docs/benchmarks.md, "Early finals".
 from __future__ import annotations
 
 import time
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -102,8 +103,6 @@ def copies_prefix(prefix: list[str], continuation: list[str]) -> bool:
     again after it: tiny.en under background talk repeated an early final's whole sentence as
     its utterance's final caption.
     """
-    from difflib import SequenceMatcher
-
     n = len(continuation)
     if n < COPY_MIN_WORDS or n > len(prefix):
         return False
