@@ -49,12 +49,13 @@ def test_options_are_validated():
 
 
 @pytest.mark.model
-def test_a_looping_decode_is_decoded_again_with_the_full_context(tiny_model, jfk_first_5s):
+def test_a_looping_decode_is_decoded_again_in_timestamp_mode_then_with_the_full_context(
+        tiny_model, jfk_first_5s):
     """A loop check that every text fails (loop compression ratio 0.1) forces the whole fallback
-    chain: plain, then the 30 s context, then timestamps; the kept text is still the speech."""
+    chain: plain, then timestamps, then the 30 s context; the kept text is still the speech."""
     d = WindowDecoder(tiny_model, options=DecodingOptions(loop_compression_ratio=0.1))
     r = d.decode(jfk_first_5s)
-    assert r.attempts == ("plain:loop", "full:loop", "timestamps:loop")
+    assert r.attempts == ("plain:loop", "timestamps:loop", "full:loop")
     assert in_order(["fellow", "americans"], words(r.text)), r.text
     clean = WindowDecoder(tiny_model).decode(jfk_first_5s)
     assert clean.attempts == ("plain",)  # a clean decode is decoded once
@@ -156,11 +157,11 @@ def test_an_interim_decode_uses_the_interim_beam_and_the_same_fallback(monkeypat
     d.options, d.language = DecodingOptions(language="en", beam_size=5), "en"
     audio = np.zeros(3 * 16000, np.float32)
     r = d.decode(audio, interim=True)
-    assert seen == [("plain", 1), ("full", 1), ("timestamps", 1)]
+    assert seen == [("plain", 1), ("timestamps", 1), ("full", 1)]
     assert r.text == "of about 1455,"  # every attempt looped: the loop is cut
     seen.clear()
     d.decode(audio)
-    assert seen == [("plain", 5), ("full", 5), ("timestamps", 5)]
+    assert seen == [("plain", 5), ("timestamps", 5), ("full", 5)]
     assert DecodingOptions(beam_size=1, interim_beam_size=5).beam_for(interim=True) == 1
 
 

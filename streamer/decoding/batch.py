@@ -19,7 +19,7 @@ What a batch changes for a window, against decoding it alone:
   its own budget (a loop) is decoded again alone, so the budget still cuts it where it would;
 - stage timings are the batch's, shared out evenly between its windows.
 
-Timestamp mode (the last fallback) suppresses timestamps past each window's own end, which
+Timestamp mode (the first fallback) suppresses timestamps past each window's own end, which
 ``generate`` cannot take per item: it is decoded one window at a time.
 """
 

@@ -12,9 +12,9 @@ far more often ("Press 0. Press 3. for an operator Press 0. ..."; docs/benchmark
 Conservative decoding without a sampling fallback still fails in two recognisable ways on
 real speech: a **loop** (a word or phrase repeated to the token limit) and an **early end**
 (a long window decoded as its first sentence only). Each decode is checked for both, and a
-failed one is decoded again, still at temperature 0, with the full 30 s context, then in
-Whisper's timestamp mode (which decodes long windows segment by segment and rarely stops
-early); the first clean result is kept (:meth:`WindowDecoder.decode`).
+failed one is decoded again, still at temperature 0, in Whisper's timestamp mode (which
+decodes long windows segment by segment and rarely stops early), then with the full 30 s
+context; the first clean result is kept (:meth:`WindowDecoder.decode`, :data:`FALLBACK`).
 
 We call faster-whisper's public pieces (``WhisperModel``, its feature extractor, tokenizer and
 CTranslate2 model) rather than copying its transcribe loop.
@@ -36,6 +36,13 @@ logger = logging.getLogger(__name__)
 
 MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
+#: The decodes a window goes through until one passes the loop and early-end checks. Timestamp
+#: mode before the 30 s context: on the robustness benchmark (base and tiny.en, 13 conditions)
+#: the order changed no WER but hesitant tiny.en (0.6 point better), and a looping base final
+#: took 0.19-0.35 s to decode again instead of 0.8-1.0 s (its 30 s encoder input): a second
+#: of latency on real time (docs/benchmarks.md, "Loop fallback";
+#: ``scripts/robust_bench.py --model base --model tiny.en --no-beds``).
+FALLBACK = ("plain", "timestamps", "full")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -71,8 +78,9 @@ class DecodingOptions:
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
-            over at least ``early_end_min_speech_s``): first with the full 30 s context, then
-            in timestamp mode; the first clean text is kept, else the longest loop-trimmed one.
+            over at least ``early_end_min_speech_s``): first in timestamp mode, then with the
+            full 30 s context (:data:`FALLBACK`); the first clean text is kept, else the
+            longest loop-trimmed one.
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
             1.0: conversational English runs at 2-3 words per second, and on the robustness
@@ -136,9 +144,9 @@ class DecodeResult:
             models; None for English-only ones).
         language_probability: the detector's probability of ``language``, [0, 1] (None for
             English-only models); the language filter drops text in another language.
-        attempts: the decodes run, in order: ``"plain"``, then on a failed check ``"full"``
-            (30 s context) and ``"timestamps"``; each with ``":loop"`` or ``":early_end"`` when
-            it failed its check.
+        attempts: the decodes run, in order: ``"plain"``, then on a failed check
+            ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"`` or
+            ``":early_end"`` when it failed its check.
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
             calls it: for a caption with ``word_timestamps``, or to find where an early
@@ -323,7 +331,7 @@ class WindowDecoder:
         o = self.options
         speech_s = audio.shape[0] / 16000 if speech_s is None else speech_s
         beam_size = o.beam_for(interim)
-        modes = ("plain", "full", "timestamps") if o.fallback else ("plain",)
+        modes = FALLBACK if o.fallback else FALLBACK[:1]
         tried: list[DecodeResult] = []
         names: list[str] = []
         for mode in modes:
