@@ -9,6 +9,9 @@ Sources (at least 10 minutes in all):
   60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
 - ``../shared/nonspeech/nonspeech_dev.flac``: 11 minutes of real chimes, clicks, game effects
   and music with no voice, at its level and 20 dB down (a laptop microphone);
+- with ``--variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and -14 dB
+  and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
+  moves with speed): sounds nothing was tuned on, from the same material (~1.5 h more);
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -26,6 +29,7 @@ Usage::
 
     .venv/bin/python scripts/bench_nonspeech.py --model tiny.en
     .venv/bin/python scripts/bench_nonspeech.py --model base
+    .venv/bin/python scripts/bench_nonspeech.py --model base --variants --only-variants
 """
 
 from __future__ import annotations
@@ -73,7 +77,10 @@ class NonSpeechSource:
         path: for recordings, the file (decoded with PyAV); None for generated signals.
         offset_s: for recordings, where the slice starts, seconds.
         gain_db: for recordings, a gain applied before streaming, dB (-20: a laptop microphone
-            across the table instead of a headset).
+            across the table instead of a headset; above 0 the samples clip at full scale).
+        reverse: for recordings, play the slice backwards.
+        rate: for recordings, play the slice this many times as fast (resampled with soxr, so
+            the pitch moves with it); 1.0 as recorded.
     """
 
     name: str
@@ -82,6 +89,8 @@ class NonSpeechSource:
     path: Path | None = None
     offset_s: float = 0.0
     gain_db: float = 0.0
+    reverse: bool = False
+    rate: float = 1.0
 
 
 # -- generated signals (float32 [n] in [-1, 1] at 16 kHz) -----------------------------------------
@@ -171,6 +180,17 @@ def default_sources() -> list[NonSpeechSource]:
     return out
 
 
+def variant_sources() -> list[NonSpeechSource]:
+    """``../shared/nonspeech`` at other levels, backwards and at other speeds (``--variants``)."""
+    def v(name: str, **kw) -> NonSpeechSource:
+        return NonSpeechSource(f"shared_nonspeech_dev_{name}", "effects", 11 * 60 + 30,
+                               SHARED_NONSPEECH, **kw)
+
+    return [v("-6dB", gain_db=-6.0), v("-10dB", gain_db=-10.0), v("-14dB", gain_db=-14.0),
+            v("+6dB", gain_db=6.0), v("reversed", reverse=True), v("0.89x", rate=0.89),
+            v("1.125x", rate=1.125)]
+
+
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -203,6 +223,12 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         pcm = _slice_recording(src.path, src.offset_s, seconds)
         if src.gain_db:
             pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
+        if src.reverse:
+            pcm = pcm[::-1].copy()
+        if src.rate != 1.0:
+            import soxr
+
+            pcm = soxr.resample(pcm, SAMPLE_RATE, SAMPLE_RATE / src.rate)
     out = folder / f"{src.name}.wav"
     _write_wav(out, pcm)
     return out
@@ -321,12 +347,17 @@ def main(argv: list[str] | None = None) -> int:
                                 parents=[session_flags()])  # every livescribe flag
     p.add_argument("--max-seconds", type=float, default=None, help="cap each source (smoke run)")
     p.add_argument("--only", default=None, help="comma-separated source names")
+    p.add_argument("--variants", action="store_true",
+                   help="add ../shared/nonspeech at other levels, backwards and at other speeds")
+    p.add_argument("--only-variants", action="store_true", help="run those variants alone")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model
     speed = flags.pop("input.speed", math.inf)  # default: max; with --partials, e.g. 4 (live)
     config = build_config(flags, path=getattr(args, "config_file", None)).config
-    sources = default_sources()
+    sources = [] if args.only_variants else default_sources()
+    if args.variants or args.only_variants:
+        sources += variant_sources()
     if args.only:
         keep = set(args.only.split(","))
         sources = [s for s in sources if s.name in keep]
@@ -337,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(exist_ok=True)
     language = config.decoding.language
     tag = config.model.name + (f"-{language}" if language else "") + \
-        ("-partials" if config.output.partials else "")
+        ("-partials" if config.output.partials else "") + \
+        ("-variants" if args.variants or args.only_variants else "")
     (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
     (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")
