@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from streamer.capture.audio import decode_blocks, int16_to_float32  # noqa: E402
-from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder  # noqa: E402
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E402
+from streamer.decoding.result import DecodeResult  # noqa: E402
 from streamer.segmentation.window import SpeechWindow  # noqa: E402
 from streamer.decoding.chain import FilterChain  # noqa: E402
 from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterOptions,  # noqa: E402

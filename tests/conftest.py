@@ -276,7 +276,7 @@ class FakeDecoder:
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
                interim=False):
-        from streamer.decoding.decoder import DecodeResult
+        from streamer.decoding.result import DecodeResult
 
         text = f"{self.options.initial_prompt or 'speech'} window {len(audio) / 16000:.2f} s"
         if prefix and not text.startswith(prefix):

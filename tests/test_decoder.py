@@ -142,7 +142,7 @@ def test_an_interim_decode_uses_the_interim_beam_and_the_same_fallback(monkeypat
     every other decode at ``beam_size``; the loop fallback is the same for both. The model is
     replaced by a stand-in that records each decode's mode and beam and always loops."""
     from streamer.decoding import batch
-    from streamer.decoding.decoder import DecodeResult
+    from streamer.decoding.result import DecodeResult
 
     seen: list[tuple[str, int | None]] = []
 

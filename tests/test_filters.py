@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, load_pcm
-from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.result import DecodeResult
 from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.chain import FilterChain, run_chain
 from streamer.decoding.filters import (FILTERS_OFF, FilterContext, FilterOptions, annotation,
@@ -174,6 +174,17 @@ def test_low_alnum_drops_hum_dots_keeps_a_real_ellipsis():
     # an unsure decode of a window Silero found clearly: not this filter's business
     ("Let's go.", 0.32, -1.11, 0.99, 0.33, True),
     ("Let's go.", 0.32, -1.11, 0.82, 0.90, True),
+    # ../shared/nonspeech at other levels and speeds: weakly found, Whisper's no-speech
+    # detector doubts it while the decode looks sure (base -14 dB, tiny.en 0.89x speed, -10 dB)
+    ("Oops.", 0.75, -0.98, 0.85, 0.36, False),
+    ("Run! Run! Run!", 0.82, -0.83, 0.62, 0.21, False),
+    ("That's not that good.", 0.80, -0.53, 0.80, 0.60, False),
+    # real speech as weakly found, highest no_speech_prob kept (tiny.en pink20 "Ask not!")
+    ("S NOT!", 0.41, -0.99, 0.84, 0.78, True),
+    # a real telephone prompt: weak peak, high no_speech_prob, but 5.7 s confirmed
+    ("Press 1 to accept this recording.", 0.71, -0.11, 0.79, 5.73, True),
+    # a real short word Silero found clearly (tiny.en babble20)
+    ("1", 0.67, -0.5, 0.94, 0.39, True),
 ])
 def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confirmed, keep):
     from streamer.decoding.filters import weak_detection
@@ -182,6 +193,26 @@ def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confi
     v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
     assert v.keep is keep, v
     assert weak_detection(result(text, nsp, lp), window(1.2), OPTS, CTX).keep  # no VAD figures
+
+
+@pytest.mark.parametrize("attempts,keep", [
+    (("plain:loop", "timestamps:loop", "full:early_end"), False),  # nothing repaired it
+    (("plain:loop", "timestamps"), True),  # a clean retry: judged as any decode
+    (("plain",), True),
+])
+def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, keep):
+    """base on ../shared/nonspeech reversed: an 8.5 s window (6.75 s confirmed, Silero peak
+    0.76) looped in every decode and was cut to "NO" at no_speech_prob 0.55. A real window
+    that looped in every decode (voices, "Montreal for Stelliner...") had peak 1.0 and
+    no_speech_prob 0.21, and is kept."""
+    from streamer.decoding.filters import weak_detection
+
+    w = replace(window(8.1, duration_s=8.6), peak_speech_prob=0.76, confirmed_s=6.75)
+    r = replace(result("NO", 0.55, -0.33), attempts=attempts)
+    assert weak_detection(r, w, OPTS, CTX).keep is keep
+    real = replace(result("Montreal for Stelliner. Word, another word.", 0.21, -0.34),
+                   attempts=("plain:loop", "timestamps:loop", "full:loop"))
+    assert weak_detection(real, replace(w, peak_speech_prob=1.0), OPTS, CTX).keep
 
 
 def test_annotation_drops_subtitle_markup_keeps_words():

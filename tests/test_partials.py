@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import queued
-from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.result import DecodeResult
 from streamer.events import Caption, Partial, WindowDropped, Word
 from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.filters import FilterOptions

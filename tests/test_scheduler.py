@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import queued
-from streamer.decoding.decoder import DecodeResult, DecodingOptions
+from streamer.decoding.decoder import DecodingOptions
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.filters import FilterOptions
 from streamer.decoding.scheduler import Scheduler
 from streamer.decoding.worker import InferenceWorker

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.filters import (DEFAULT_CHAIN, KEEP, Filter, FilterContext, FilterOptions,
                                        Verdict)
 from streamer.decoding.text import trim_loop

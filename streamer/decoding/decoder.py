@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from streamer.decoding.models import ModelSpec, download, resolve_model
+from streamer.decoding.result import DecodeResult
 from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
 
 logger = logging.getLogger(__name__)
@@ -127,58 +127,6 @@ class DecodingOptions:
         ``interim_beam_size``, capped at ``beam_size`` (a calibration that stepped the beam
         down to 1 takes the interim decodes with it)."""
         return min(self.beam_size, self.interim_beam_size) if interim else self.beam_size
-
-
-@dataclass(frozen=True)
-class DecodeResult:
-    """What the model said about one window.
-
-    Attributes:
-        text: decoded text, stripped.
-        language: language the window was decoded in.
-        avg_logprob: mean log-probability per token (nats).
-        no_speech_prob: probability of the no-speech token, [0, 1].
-        compression_ratio: gzip compression ratio of ``text``.
-        feature_s, encode_s, decode_s: wall seconds spent in each stage.
-        detected_language: the language detector's top language for this window (multilingual
-            models; None for English-only ones).
-        language_probability: the detector's probability of ``language``, [0, 1] (None for
-            English-only models); the language filter drops text in another language.
-        attempts: the decodes run, in order: ``"plain"``, then on a failed check
-            ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"`` or
-            ``":early_end"`` when it failed its check.
-        words: its words timed from the window's first sample, once :meth:`aligned`.
-        align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
-            calls it: for a caption with ``word_timestamps``, or to find where an early
-            final ends); None when there is nothing to align.
-    """
-
-    text: str
-    language: str
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
-    feature_s: float
-    encode_s: float
-    decode_s: float
-    detected_language: str | None = None
-    language_probability: float | None = None
-    attempts: tuple[str, ...] = ("plain",)
-    words: tuple = ()
-    align: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
-
-    def aligned(self) -> DecodeResult:
-        """This result with :attr:`words` timed (the alignment runs now, on the thread that
-        owns the model: a decode's words are aligned only once it is kept as a caption);
-        itself when there is nothing to align (already done, or a result built without it).
-
-        Returns:
-            A result whose ``words`` are :class:`~streamer.events.Word` s, seconds from the
-            window's first sample, and whose ``align`` is None.
-        """
-        if self.align is None:
-            return self
-        return replace(self, words=self.align(), align=None)
 
 
 class WindowDecoder:

@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.stability import UtteranceState, agreed_prefix, norm_word
 from streamer.decoding.words import to_stream
 from streamer.events import Caption

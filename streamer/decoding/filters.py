@@ -15,9 +15,11 @@ The filters, in chain order:
   (openai/whisper ``transcribe.py``: 0.6 and -1.0; ours 0.45, measured); for interim text,
   no_speech_prob above 0.6 alone;
 - ``low_logprob``: avg_logprob below a hard floor (-1.1, measured: music);
-- ``weak_detection``: Silero VAD found the window only weakly (peak probability below 0.92,
-  under 0.6 s confirmed) and the decode is unsure too (avg_logprob < -1.0): two independent
-  detectors both doubt it (measured: music, and real speech under 13 conditions);
+- ``weak_detection``: Silero VAD found the window only weakly (peak probability below 0.92) and
+  Whisper doubts it too: briefly confirmed and an unsure decode (avg_logprob < -1.0), or
+  no_speech_prob above 0.5 over a short confirmation or a decode that failed every loop and
+  early-end check: two independent detectors both doubt it (measured: music and game effects
+  at several levels and speeds, and real speech under 13 conditions);
 - ``compression_ratio``: gzip ratio above 2.4 (openai/whisper default), a loop;
 - ``repetition``: a word or phrase repeated back to back inside the caption;
 - ``language``: with a language set, text the detector places in another language while giving
@@ -38,7 +40,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streamer.decoding.decoder import DecodeResult
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.text import (HALLUCINATIONS_PATH, _tokens, is_known_phrase, longest_run,
                                     normalize)
 from streamer.segmentation.window import SpeechWindow
@@ -74,6 +76,19 @@ class FilterOptions:
             "1.5%"); of the real-speech windows as weakly detected under the 13 conditions of
             ``scripts/robust_bench.py``, those kept decoded at -0.49 to -0.91, those below -1.0
             were fillers ("Er.", "Ah", "...") already dropped by ``no_speech``.
+        weak_no_speech_threshold, weak_no_speech_confirmed_s: a window whose Silero peak is
+            below ``weak_peak_speech_prob`` is also dropped when its no_speech_prob is above
+            ``weak_no_speech_threshold`` and either its confirmed speech is under
+            ``weak_no_speech_confirmed_s`` seconds or every decode of it failed the loop and
+            early-end checks (:attr:`DecodeResult.unrepaired`). Our benchmark
+            (docs/benchmarks.md, "Non-speech at other levels and speeds"): ``../shared/nonspeech``
+            at -14 to +6 dB, reversed, 0.89x and 1.125x speed gave 8 captions through the
+            other filters, all weakly found (peaks 0.62-0.85) at no_speech_prob 0.54-0.82,
+            six of them confirmed 0.21-0.6 s, two on decodes that looped in every mode
+            ("NO", "Halt!"); of the real-speech windows of the 13 robustness conditions
+            (base and tiny.en) found as weakly, none kept had no_speech_prob above 0.45, and
+            the one above 0.5 with long confirmed speech was a real telephone prompt (peak
+            0.79, 5.7 s confirmed, no_speech_prob 0.71: why the confirmation bound).
         compression_ratio_threshold: drop text whose gzip ratio exceeds this (upstream 2.4).
         min_alnum_share: drop text whose share of letters and digits among its non-space
             characters is below this, [0, 1] (our benchmark).
@@ -116,6 +131,8 @@ class FilterOptions:
     weak_peak_speech_prob: float | None = 0.92
     weak_confirmed_s: float = 0.6
     weak_log_prob_threshold: float = -1.0
+    weak_no_speech_threshold: float | None = 0.5
+    weak_no_speech_confirmed_s: float = 1.0
     compression_ratio_threshold: float | None = 2.4
     min_alnum_share: float | None = 0.5
     max_word_run: int | None = 4
@@ -224,15 +241,24 @@ def low_logprob(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterCon
 
 def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
                    c: FilterContext) -> Verdict:
-    """Drop an unsure decode of a window Silero VAD found only weakly (see FilterOptions)."""
+    """Drop a window Silero VAD found only weakly when Whisper doubts it too: an unsure
+    decode of a brief confirmation, or a high no_speech_prob over a short confirmation or
+    an unrepaired loop (see FilterOptions)."""
     peak, confirmed = w.peak_speech_prob, w.confirmed_s
     if (o.weak_peak_speech_prob is None or peak is None or confirmed is None
-            or peak >= o.weak_peak_speech_prob or confirmed >= o.weak_confirmed_s
-            or r.avg_logprob >= o.weak_log_prob_threshold):
+            or peak >= o.weak_peak_speech_prob):
         return KEEP
-    return Verdict(False, "weak_detection",
-                   f"Silero peak {peak:.2f} and {confirmed:.2f} s confirmed, "
-                   f"avg_logprob {r.avg_logprob:.2f} < {o.weak_log_prob_threshold}")
+    found = f"Silero peak {peak:.2f} and {confirmed:.2f} s confirmed"
+    if confirmed < o.weak_confirmed_s and r.avg_logprob < o.weak_log_prob_threshold:
+        return Verdict(False, "weak_detection", f"{found}, avg_logprob {r.avg_logprob:.2f} < "
+                                                f"{o.weak_log_prob_threshold}")
+    t = o.weak_no_speech_threshold
+    if t is not None and r.no_speech_prob > t and (confirmed < o.weak_no_speech_confirmed_s
+                                                    or r.unrepaired):
+        how = "" if confirmed < o.weak_no_speech_confirmed_s else ", every decode failed its check"
+        return Verdict(False, "weak_detection",
+                       f"{found}{how}, no_speech_prob {r.no_speech_prob:.2f} > {t}")
+    return KEEP
 
 
 def compression_ratio(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
@@ -337,7 +363,7 @@ def repeat_previous(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
 #: Every filter disabled except ``empty`` (the "filters off" configuration of the benchmarks).
 FILTERS_OFF = FilterOptions(
     no_speech_threshold=None, log_prob_threshold=None, hard_log_prob_threshold=None,
-    weak_peak_speech_prob=None,
+    weak_peak_speech_prob=None, weak_no_speech_threshold=None,
     compression_ratio_threshold=None, min_alnum_share=None, max_word_run=None, max_phrase_run=None, language_prob_threshold=None,
     repeat_within_s=None, phrases_path="", drop_annotations=False, trim_loops=False,
     loop_no_speech_threshold=None, partial_no_speech_threshold=None)

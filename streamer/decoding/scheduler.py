@@ -54,7 +54,8 @@ from streamer.errors import ExitCode, LivescribeError
 from streamer.events import ModelReady
 
 if TYPE_CHECKING:
-    from streamer.decoding.decoder import DecodeResult, WindowDecoder
+    from streamer.decoding.decoder import WindowDecoder
+    from streamer.decoding.result import DecodeResult
     from streamer.decoding.worker import InferenceWorker
 
 logger = logging.getLogger(__name__)

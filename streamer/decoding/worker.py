@@ -43,7 +43,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from streamer.capture.audio import int16_to_float32
-from streamer.decoding.decoder import DecodeResult, DecodingOptions, WindowDecoder
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.chain import FilterChain
 from streamer.decoding.filters import FilterOptions
 from streamer.decoding.gate import GateOptions
@@ -128,8 +129,7 @@ class InferenceWorker:
         self.snapshots = SnapshotSlot()
         self._emit_partials = partials
         self.early_finals = early_finals
-        self.partials = 0
-        self.finals_reused = 0
+        self.partials = self.finals_reused = 0
         self._snapshots_stale = 0
         self._utt: UtteranceState | None = None
         self._closed = -1  # highest utterance id a final (or its drop) has ended
