@@ -9,9 +9,11 @@ Sources (at least 10 minutes in all):
   60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
 - ``../shared/nonspeech/nonspeech_dev.flac``: 11 minutes of real chimes, clicks, game effects
   and music with no voice, at its level and 20 dB down (a laptop microphone);
-- with ``--variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and -14 dB
+- with ``--set variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and -14 dB
   and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
   moves with speed): sounds nothing was tuned on, from the same material (~1.5 h more);
+- with ``--set all-music``, every track of the two music packages below, whole (111 min; the
+  default run takes 60 s of 8 of them);
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -29,7 +31,7 @@ Usage::
 
     .venv/bin/python scripts/bench_nonspeech.py --model tiny.en
     .venv/bin/python scripts/bench_nonspeech.py --model base
-    .venv/bin/python scripts/bench_nonspeech.py --model base --variants --only-variants
+    .venv/bin/python scripts/bench_nonspeech.py --model base --set variants --set all-music
 """
 
 from __future__ import annotations
@@ -181,7 +183,7 @@ def default_sources() -> list[NonSpeechSource]:
 
 
 def variant_sources() -> list[NonSpeechSource]:
-    """``../shared/nonspeech`` at other levels, backwards and at other speeds (``--variants``)."""
+    """``../shared/nonspeech`` at other levels, backwards and at other speeds (``--set variants``)."""
     def v(name: str, **kw) -> NonSpeechSource:
         return NonSpeechSource(f"shared_nonspeech_dev_{name}", "effects", 11 * 60 + 30,
                                SHARED_NONSPEECH, **kw)
@@ -189,6 +191,17 @@ def variant_sources() -> list[NonSpeechSource]:
     return [v("-6dB", gain_db=-6.0), v("-10dB", gain_db=-10.0), v("-14dB", gain_db=-14.0),
             v("+6dB", gain_db=6.0), v("reversed", reverse=True), v("0.89x", rate=0.89),
             v("1.125x", rate=1.125)]
+
+
+def all_music_sources() -> list[NonSpeechSource]:
+    """Every installed track of the music packages, whole (``--set all-music``)."""
+    tracks = sorted(DRASCULA.glob("*.ogg")) + sorted(SINGULARITY.rglob("*.ogg"))
+    return [NonSpeechSource(f"music_{p.stem.replace(' ', '_').lower()}_whole", "music", 600, p)
+            for p in tracks]
+
+
+#: the source sets ``--set`` chooses from
+SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -347,17 +360,17 @@ def main(argv: list[str] | None = None) -> int:
                                 parents=[session_flags()])  # every livescribe flag
     p.add_argument("--max-seconds", type=float, default=None, help="cap each source (smoke run)")
     p.add_argument("--only", default=None, help="comma-separated source names")
-    p.add_argument("--variants", action="store_true",
-                   help="add ../shared/nonspeech at other levels, backwards and at other speeds")
-    p.add_argument("--only-variants", action="store_true", help="run those variants alone")
+    p.add_argument("--set", action="append", choices=list(SETS), dest="sets",
+                   help="repeatable; default: default. variants: ../shared/nonspeech at other "
+                        "levels, backwards and at other speeds; all-music: every installed "
+                        "music track, whole")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model
     speed = flags.pop("input.speed", math.inf)  # default: max; with --partials, e.g. 4 (live)
     config = build_config(flags, path=getattr(args, "config_file", None)).config
-    sources = [] if args.only_variants else default_sources()
-    if args.variants or args.only_variants:
-        sources += variant_sources()
+    sets = args.sets or ["default"]
+    sources = [src for name in sets for src in SETS[name]()]
     if args.only:
         keep = set(args.only.split(","))
         sources = [s for s in sources if s.name in keep]
@@ -369,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     language = config.decoding.language
     tag = config.model.name + (f"-{language}" if language else "") + \
         ("-partials" if config.output.partials else "") + \
-        ("-variants" if args.variants or args.only_variants else "")
+        "".join(f"-{name}" for name in sets if name != "default")
     (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
     (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")
