@@ -11,7 +11,7 @@ Sources (at least 10 minutes in all):
   and music with no voice, at its level and 20 dB down (a laptop microphone);
 - with ``--set variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and -14 dB
   and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
-  moves with speed): sounds nothing was tuned on, from the same material (~1.5 h more);
+  moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
 - with ``--set all-music``, every track of the two music packages below, whole (111 min; the
   default run takes 60 s of 8 of them);
 - real recordings without speech: instrumental game music from Debian packages
@@ -382,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     language = config.decoding.language
     tag = config.model.name + (f"-{language}" if language else "") + \
         ("-partials" if config.output.partials else "") + \
-        "".join(f"-{name}" for name in sets if name != "default")
+        ("" if sets == ["default"] else "".join(f"-{name}" for name in sets)) + \
+        ("-subset" if args.only or args.max_seconds else "")  # a smoke run keeps full results
     (out / f"nonspeech-{tag}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False),
                                                encoding="utf-8")
     (out / f"nonspeech-{tag}.md").write_text(md, encoding="utf-8")

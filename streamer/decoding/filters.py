@@ -88,7 +88,12 @@ class FilterOptions:
             ("NO", "Halt!"); of the real-speech windows of the 13 robustness conditions
             (base and tiny.en) found as weakly, none kept had no_speech_prob above 0.45, and
             the one above 0.5 with long confirmed speech was a real telephone prompt (peak
-            0.79, 5.7 s confirmed, no_speech_prob 0.71: why the confirmation bound).
+            0.79, 5.7 s confirmed, no_speech_prob 0.71: why the confirmation bound). The
+            no_speech_prob judged is the kept decode's: the same for a plain and a timestamp-mode
+            decode (one encoder input), higher for the 30 s context's (0.64 against 0.55 on
+            "NO"), which is kept only when its text is the longest. With ``fallback`` off no
+            decode is ``unrepaired``, so only the confirmation bound applies. None disables
+            this branch; ``weak_peak_speech_prob`` None disables both.
         compression_ratio_threshold: drop text whose gzip ratio exceeds this (upstream 2.4).
         min_alnum_share: drop text whose share of letters and digits among its non-space
             characters is below this, [0, 1] (our benchmark).

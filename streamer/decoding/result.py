@@ -49,7 +49,8 @@ class DecodeResult:
     @property
     def unrepaired(self) -> bool:
         """True when every decode run failed its loop or early-end check (:attr:`attempts`):
-        the text is the longest loop-trimmed one, not a clean reading."""
+        the text is the longest loop-trimmed one, not a clean reading. False without attempts,
+        and for a decode not checked (``DecodingOptions.fallback`` off: ``("plain",)``)."""
         return bool(self.attempts) and ":" in self.attempts[-1]
 
     def aligned(self) -> DecodeResult:
