@@ -127,6 +127,20 @@ def test_chain_cuts_a_loop_on_speech_and_drops_a_loop_on_music():
     assert not v.keep and v.filter == "repetition"
 
 
+def test_a_short_loop_in_a_script_without_spaces_is_a_loop():
+    """base on game music 10 dB down (drascula track 4) read "ぷっぷっぷっぷっぷっぷっ": one
+    "word" of 12 characters, which the length rule alone (> 12) read as one token, so no
+    check saw the loop. Read a character at a time it is one, and is cut; short Japanese words
+    and Latin text are read as before."""
+    from streamer.decoding.text import unspaced
+
+    assert trim_loop("ぷっぷっぷっぷっぷっぷっ") == ("ぷっ", 2, 6)
+    assert not repetition(result("ぷっぷっぷっぷっぷっぷっ", 0.56, -0.6), window(2.3), OPTS, CTX).keep
+    assert trim_loop("いろいろ")[1] == 0 and trim_loop("ありがとう")[1] == 0  # speech
+    assert unspaced("ブーブー") and not unspaced("Papa Papa") and not unspaced("Mm-hmm.")
+    assert unspaced("Supercalifragilistic")  # > 12 characters, no space: as before
+
+
 def test_repetition_filter_drops_a_loop_inside_a_caption():
     assert not repetition(result("you you you you and", 0.5, -1.0), window(4), OPTS, CTX).keep
     assert repetition(result("no, no, no, I said", 0.1, -0.3), window(2), OPTS, CTX).keep

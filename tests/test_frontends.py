@@ -314,3 +314,35 @@ def test_log_panel_shows_every_record_at_verbose_and_toasts_warnings():
         log.removeHandler(handler)
     assert counts["panel"] == 2
     assert counts["toasts"] == ["ring buffer overruns: 3 blocks"]  # info: panel only
+
+
+def test_after_a_first_signal_the_plain_front_end_keeps_its_handler():
+    """A second Ctrl-C exits at once (130) however late it comes: the plain front end leaves
+    its handler in place once a first signal stopped the session, so a second one arriving
+    while the process shuts down (threads joining) is not Python's KeyboardInterrupt, which
+    ends the process killed by SIGINT (-2) instead. The first signal is delivered by calling
+    the installed handler mid-session (a fake pipeline, no model, no timing)."""
+    from streamer.config import build_config
+    from streamer.events import SourceOpened
+    from tui.cli.plain import run_plain
+
+    class Pipeline:
+        stopped = False
+
+        def events(self):
+            yield SourceOpened("fake", None, live=True)
+            signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # Ctrl-C mid-session
+
+        def stop(self):
+            self.stopped = True
+
+    config = build_config({"output.journal": False}).config
+    original = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        p = Pipeline()
+        assert run_plain(p, config) == ExitCode.SIGINT and p.stopped
+        assert signal.getsignal(signal.SIGINT) not in (original[0], signal.default_int_handler)
+        assert signal.getsignal(signal.SIGTERM) is not original[1]
+    finally:
+        signal.signal(signal.SIGINT, original[0])
+        signal.signal(signal.SIGTERM, original[1])

@@ -35,12 +35,26 @@ def normalize(text: str) -> str:
     return " ".join(t.split())
 
 
+#: Unicode character-name prefixes of scripts written without spaces between words
+UNSPACED_SCRIPTS = ("CJK UNIFIED", "CJK COMPATIBILITY", "HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA",
+                    "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def unspaced(text: str) -> bool:
+    """True when ``text`` of at most two words should be read a character at a time: longer
+    than 12 characters (a sentence with no spaces), or holding a character of a script written
+    without spaces (a short Japanese loop such as ``"ぷっぷっぷっぷっぷっぷっ"``, base on game
+    music 10 dB down: one "word" otherwise; docs/benchmarks.md, "Non-speech at other levels
+    and speeds")."""
+    return len(text.split()) <= 2 and (
+        len(text) > 12 or any(unicodedata.name(ch, "").startswith(UNSPACED_SCRIPTS) for ch in text))
+
+
 def _tokens(norm: str) -> list[str]:
     """Words of normalised text; characters for scripts written without spaces (CJK)."""
-    words = norm.split()
-    if len(words) <= 2 and len(norm) > 12:  # long text with no spaces: one token per character
+    if unspaced(norm):
         return [c for c in norm if not c.isspace()]
-    return words
+    return norm.split()
 
 
 def longest_run(tokens: list[str], n: int) -> int:
@@ -58,10 +72,9 @@ def longest_run(tokens: list[str], n: int) -> int:
 
 def _spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the tokens of ``text``: words, or characters for unspaced scripts."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    if len(words) <= 2 and len(text) > 12:
+    if unspaced(text):
         return [(i, i + 1) for i, ch in enumerate(text) if not ch.isspace()]
-    return words
+    return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
 
 
 def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,

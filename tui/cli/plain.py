@@ -100,8 +100,9 @@ def run_plain(pipeline, config: Config) -> int:
     finally:
         progress.close()
         scope.close()
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+        if not stop_signal:  # after a first signal, another one still exits at once (130/143)
+            signal.signal(signal.SIGINT, old_int)  # while the rest of the session shuts down
+            signal.signal(signal.SIGTERM, old_term)
         sink.close()
         if out is not None:
             out.close()
