@@ -104,7 +104,10 @@ def test_second_ctrl_c_exits_at_once():
     assert "stopping" in proc.stderr.readline()  # the first signal was taken
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    # 130 from the handler; -SIGINT when the second signal lands in the last moments of the
+    # interpreter's shutdown, after Python has handed SIGINT back to the system (seen on a
+    # loaded 2-core machine): a shell reports both as exit status 130
+    assert proc.returncode in (130, -signal.SIGINT)
 
 
 @pytest.mark.model
