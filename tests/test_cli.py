@@ -1,7 +1,6 @@
 """The livescribe command: captions on stdout, formats, error paths, shutdown."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
