@@ -9,8 +9,8 @@ Sources (at least 10 minutes in all):
   60 Hz mains hum with harmonics, clicks (decaying impulses over faint noise);
 - ``../shared/nonspeech/nonspeech_dev.flac``: 11 minutes of real chimes, clicks, game effects
   and music with no voice, at its level and 20 dB down (a laptop microphone);
-- with ``--set variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and -14 dB
-  and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
+- with ``--set variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and
+  -14 dB and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
   moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
 - with ``--set all-music``, every track of the two music packages below, whole (111 min; the
   default run takes 60 s of 8 of them);
@@ -183,7 +183,8 @@ def default_sources() -> list[NonSpeechSource]:
 
 
 def variant_sources() -> list[NonSpeechSource]:
-    """``../shared/nonspeech`` at other levels, backwards and at other speeds (``--set variants``)."""
+    """``../shared/nonspeech`` at other levels, backwards and at other speeds
+    (``--set variants``)."""
     def v(name: str, **kw) -> NonSpeechSource:
         return NonSpeechSource(f"shared_nonspeech_dev_{name}", "effects", 11 * 60 + 30,
                                SHARED_NONSPEECH, **kw)

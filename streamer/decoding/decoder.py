@@ -38,9 +38,10 @@ MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 #: The decodes a window goes through until one passes the loop and early-end checks. Timestamp
 #: mode before the 30 s context: on the robustness benchmark (base and tiny.en, 13 conditions)
-#: the order changed no WER but hesitant tiny.en (0.6 point better), and a looping base final
-#: took 0.19-0.35 s to decode again instead of 0.8-1.0 s (its 30 s encoder input): a second
-#: of latency on real time (docs/benchmarks.md, "Loop fallback";
+#: the order changed no WER but hesitant tiny.en's (0.6 point better; one more 3-word `voices`
+#: clip lost with base, by one word), and a looping base final took 0.19-0.35 s to decode
+#: again instead of 0.81-1.03 s (its 30 s encoder input): about a second of latency at real
+#: time (docs/benchmarks.md, "Loop fallback";
 #: ``scripts/robust_bench.py --model base --model tiny.en --no-beds``).
 FALLBACK = ("plain", "timestamps", "full")
 

@@ -36,8 +36,8 @@ def normalize(text: str) -> str:
 
 
 #: Unicode character-name prefixes of scripts written without spaces between words
-UNSPACED_SCRIPTS = ("CJK UNIFIED", "CJK COMPATIBILITY", "HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA",
-                    "THAI", "LAO", "KHMER", "MYANMAR")
+UNSPACED_SCRIPTS = ("CJK UNIFIED", "CJK COMPATIBILITY", "HIRAGANA", "KATAKANA",
+                    "HALFWIDTH KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR")
 
 
 def unspaced(text: str) -> bool:
