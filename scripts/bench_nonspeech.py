@@ -14,6 +14,13 @@ Sources (at least 10 minutes in all):
   moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
 - with ``--set all-music``, every track of the two music packages below, whole (111 min; the
   default run takes 60 s of 8 of them);
+- with ``--set desktop``, sounds of other Debian packages, at their level and 10 and 20 dB
+  down (~30 min): every chime, alert and click of three desktop sound themes
+  (``sound-theme-freedesktop`` without its spoken channel names, ``oxygen-sounds``,
+  ``yaru-theme-sound``) and the effects and music of ``chromium-bsu-data``, each after 1-2 s of
+  room tone; two ringtones ringing on; and typing, built at a fixed seed from the key press and
+  release samples of an IBM Model M (``bucklespring-data``): words of 2-9 keys at 90-220 ms a
+  key, a space between words, a pause after 4-15 words;
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -64,6 +71,9 @@ SEED = 20261121  #: numpy seed of every generated signal
 
 DRASCULA = Path("/usr/share/scummvm/drascula/audio")  #: Debian drascula-music
 SINGULARITY = Path("/usr/share/games/singularity/music")  #: Debian singularity-music
+SOUNDS = Path("/usr/share/sounds")  #: sound-theme-freedesktop, oxygen-sounds, yaru-theme-sound
+CHROMIUM_BSU = Path("/usr/share/games/chromium-bsu/wav")  #: Debian chromium-bsu-data
+BUCKLE = Path("/usr/share/buckle/wav")  #: Debian bucklespring-data: <scancode>-<0 press|1 release>.wav
 #: 11 min of real chimes, game effects and music with no voice (``../shared/nonspeech``)
 SHARED_NONSPEECH = ROOT.parent / "shared" / "nonspeech" / "nonspeech_dev.flac"
 
@@ -83,6 +93,8 @@ class NonSpeechSource:
         reverse: for recordings, play the slice backwards.
         rate: for recordings, play the slice this many times as fast (resampled with soxr, so
             the pitch moves with it); 1.0 as recorded.
+        parts: for ``kind == "sequence"``, the recordings played one after the other, each
+            after 1-2 s of room tone (seeded by ``name``); ``path`` is then None.
     """
 
     name: str
@@ -93,6 +105,7 @@ class NonSpeechSource:
     gain_db: float = 0.0
     reverse: bool = False
     rate: float = 1.0
+    parts: tuple[Path, ...] = ()
 
 
 # -- generated signals (float32 [n] in [-1, 1] at 16 kHz) -----------------------------------------
@@ -122,9 +135,8 @@ def generate(name: str, seconds: float, seed: int = SEED) -> np.ndarray:
     t = np.arange(n) / SAMPLE_RATE
     if name == "silence":
         return np.zeros(n, np.float32)
-    if name == "room_tone":  # low-passed noise near -60 dBFS, like meeting_dev's gaps
-        x = np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same")
-        return _scale_to(x, -60)
+    if name == "room_tone":
+        return _room_tone(n, rng)
     if name.startswith(("white_", "pink_")):
         level = float(name.split("_")[1].removesuffix("dBFS"))
         x = rng.standard_normal(n) if name.startswith("white") else pink_noise(n, rng)
@@ -144,7 +156,59 @@ def generate(name: str, seconds: float, seed: int = SEED) -> np.ndarray:
                 break
             x[pos:pos + decay.size] += rng.uniform(0.1, 0.6) * rng.choice([-1, 1]) * decay
         return np.clip(x, -1, 1).astype(np.float32)
+    if name == "typing":
+        return typing(seconds, rng)
     raise ValueError(f"unknown generated signal {name!r}")
+
+
+def _room_tone(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Low-passed noise near -60 dBFS, ``float32 [n]`` (meeting_dev's gaps)."""
+    return _scale_to(np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same"), -60)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """A whole recording as ``float32 [n]`` 16 kHz mono (PyAV)."""
+    blocks = list(decode_blocks(path, SAMPLE_RATE))
+    return int16_to_float32(np.concatenate(blocks)) if blocks else np.zeros(0, np.float32)
+
+
+#: scancodes of the letter keys (Model M set 1), space, backspace
+_LETTERS = [*range(0x10, 0x1A), *range(0x1E, 0x27), *range(0x2C, 0x33)]
+_SPACE, _BACKSPACE = 0x39, 0x0E
+
+
+def typing(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Someone typing on a mechanical keyboard, ``float32 [n]`` at 16 kHz, over room tone.
+
+    Built from ``bucklespring-data``'s recordings of each key's press and release: words of 2-9
+    letter keys at 90-220 ms a key (40-80 words a minute), each key released 50-110 ms after it
+    is pressed, a space after each word, now and then a backspace, and a 0.8-3 s pause after
+    4-15 words. Raises FileNotFoundError if the package is not installed.
+    """
+    cache: dict[str, np.ndarray] = {}
+
+    def key(code: int, release: bool) -> np.ndarray:
+        name = f"{code:02x}-{int(release)}.wav"
+        if name not in cache:
+            cache[name] = _decode(BUCKLE / name)
+        return cache[name]
+
+    if not (BUCKLE / "39-0.wav").exists():
+        raise FileNotFoundError(BUCKLE)
+    n = int(seconds * SAMPLE_RATE)
+    x = _room_tone(n + SAMPLE_RATE, rng).astype(np.float64)
+    t, words = rng.uniform(0.5, 1.5), 0
+    while t < seconds:
+        for code in [*rng.choice(_LETTERS, rng.integers(2, 10)), _SPACE] + \
+                ([_BACKSPACE] if rng.random() < 0.1 else []):
+            for release, at in ((False, t), (True, t + rng.uniform(0.05, 0.11))):
+                clip, i = key(int(code), release), int(at * SAMPLE_RATE)
+                x[i:i + clip.size] += clip[:max(0, x.size - i)]
+            t += rng.uniform(0.09, 0.22)
+        words += 1
+        if words >= rng.integers(4, 16):
+            t, words = t + rng.uniform(0.8, 3.0), 0
+    return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
 #: generated sources and their lengths (seconds): 10 minutes in all
@@ -201,8 +265,32 @@ def all_music_sources() -> list[NonSpeechSource]:
             for p in tracks]
 
 
+def desktop_sources() -> list[NonSpeechSource]:
+    """Held-out sounds of other packages, at their level and 10 and 20 dB down (``--set
+    desktop``): desktop themes' chimes and clicks, a game's effects and music, ringtones ringing
+    on, and typing. Nothing was tuned on them."""
+    themes = tuple(p for p in sorted(SOUNDS.glob("freedesktop/stereo/*.oga"))
+                   if not p.stem.startswith("audio-channel-")) + \
+        tuple(sorted(SOUNDS.glob("Oxygen-*.ogg"))) + tuple(sorted(SOUNDS.glob("Yaru/stereo/*.oga")))
+    game = tuple(sorted(CHROMIUM_BSU.glob("*.wav")))
+    rings = (SOUNDS / "freedesktop/stereo/phone-incoming-call.oga",) * 8 + \
+        (SOUNDS / "Oxygen-Im-Phone-Ring.ogg",) * 4 + \
+        (SOUNDS / "freedesktop/stereo/phone-outgoing-calling.oga",) * 8
+    out = []
+    for gain in (0.0, -10.0, -20.0):
+        tag = f"_{gain:+.0f}dB" if gain else ""
+        out += [NonSpeechSource(f"desktop_themes{tag}", "sequence", 600, parts=themes,
+                                gain_db=gain),
+                NonSpeechSource(f"game_chromium_bsu{tag}", "sequence", 600, parts=game,
+                                gain_db=gain),
+                NonSpeechSource(f"ringtones{tag}", "sequence", 600, parts=rings, gain_db=gain),
+                NonSpeechSource(f"typing{tag}", "typing", 120, gain_db=gain)]
+    return out
+
+
 #: the source sets ``--set`` chooses from
-SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources}
+SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources,
+        "desktop": desktop_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -229,8 +317,22 @@ def _slice_recording(path: Path, offset_s: float, seconds: float) -> np.ndarray:
 def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = None) -> Path | None:
     """Write ``src`` as a WAV file in ``folder``; None if its recording is not installed."""
     seconds = src.seconds if max_seconds is None else min(src.seconds, max_seconds)
-    if src.kind == "generated":
-        pcm = float32_to_int16(generate(src.name, seconds))
+    if src.kind in ("generated", "typing", "sequence"):
+        if src.kind == "generated":
+            x = generate(src.name, seconds)
+        elif src.kind == "typing":
+            try:
+                x = generate("typing", seconds)
+            except FileNotFoundError:
+                return None
+        else:
+            if not all(p.exists() for p in src.parts):
+                return None
+            rng = np.random.default_rng([SEED, sum(map(ord, src.name))])
+            x = np.concatenate([y for p in src.parts for y in (
+                _room_tone(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), _decode(p))] +
+                [_room_tone(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
+        pcm = float32_to_int16(np.clip(x * _db(src.gain_db), -1, 1))
     else:
         if src.path is None or not src.path.exists():
             return None
