@@ -19,9 +19,10 @@ from conftest import ASSETS, load_pcm
 from streamer.decoding.result import DecodeResult
 from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.chain import FilterChain, run_chain
-from streamer.decoding.filters import (FILTERS_OFF, FilterContext, FilterOptions, annotation,
-                                       compression_ratio, is_known_phrase, known_phrase, language,
-                                       low_alnum, no_speech, repeat_previous, repetition)
+from streamer.decoding.filter_options import FILTERS_OFF, FilterOptions
+from streamer.decoding.filters import (FilterContext, annotation, compression_ratio,
+                                       is_known_phrase, known_phrase, language, low_alnum,
+                                       no_speech, repeat_previous, repetition)
 from streamer.decoding.text import trim_loop
 
 OPTS = FilterOptions()
@@ -37,10 +38,16 @@ def result(text: str, no_speech_prob: float, avg_logprob: float, lang: str = "en
                         detected, p_lang)
 
 
-def window(voiced_s: float, start_s: float = 0.0, duration_s: float = 5.0) -> SpeechWindow:
+#: 1 s standing in for a vowel: a 150 Hz harmonic complex, int16 at 16 kHz, pitched throughout
+#: (so weak_detection's pitch branch leaves the windows below to the branches under test)
+_T = np.arange(16000) / 16000
+VOWEL = (3000 * sum(np.sin(2 * np.pi * 150 * k * _T) / k for k in range(1, 6))).astype(np.int16)
+
+
+def window(voiced_s: float, start_s: float = 0.0, duration_s: float = 5.0,
+           audio: np.ndarray = VOWEL) -> SpeechWindow:
     """A window with ``voiced_s`` seconds of webrtcvad speech frames."""
-    return SpeechWindow(0, np.zeros(0, np.int16), start_s, start_s + duration_s, voiced_s, 0.0,
-                        "end")
+    return SpeechWindow(0, audio, start_s, start_s + duration_s, voiced_s, 0.0, "end")
 
 
 CTX = FilterContext()
@@ -236,6 +243,51 @@ def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, 
                           CTX).keep
     off = replace(OPTS, weak_no_speech_threshold=None)  # the branch off: the first one only
     assert weak_detection(r, w, off, CTX).keep
+
+
+@pytest.mark.parametrize("clip,text,nsp,lp,peak,confirmed,keep", [
+    # the game explosion base read as "10,000!" (bench_nonspeech --set desktop): 0 s pitched
+    ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.73, 0.69, False),
+    # real short words with the figures of the weakly found real ones ("one", phone): voiced
+    ("asterisk_en_vm-goodbye.flac", "Goodbye.", 0.25, -0.73, 0.84, 0.36, True),
+    ("asterisk_en_queue-thankyou.flac", "Thank you for your patience.", 0.3, -1.21, 0.84, 0.6,
+     True),
+    # the explosion, found strongly or confirmed at length: not this branch's business
+    ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.95, 0.69, True),
+    ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.73, 1.2, True),
+])
+def test_weak_detection_drops_an_unpitched_brief_window(clip, text, nsp, lp, peak, confirmed,
+                                                        keep):
+    """Every other filter kept "10,000!" (no_speech_prob 0.39, a short window); the explosion
+    has no fundamental, so a window Silero found weakly and briefly is not a voice."""
+    from streamer.decoding.filters import weak_detection
+
+    w = replace(window(0.87, duration_s=1.32, audio=load_pcm(ASSETS / clip)),
+                peak_speech_prob=peak, confirmed_s=confirmed)
+    v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
+    assert v.keep is keep, v
+    if not keep:
+        assert "pitched < 0.1" in v.reason
+        assert weak_detection(result(text, nsp, lp), w, replace(OPTS, weak_pitched_s=None),
+                              CTX).keep  # the branch off
+
+
+@pytest.mark.parametrize("text,nsp,lp,peak,keep", [
+    ("Boom.", 0.37, -0.82, 0.81, False),  # tiny.en, a desktop theme's falling swoosh (pitched)
+    ("Boom. Boom.", 0.41, -0.76, 0.75, False),  # the same 20 dB down
+    ("Boom.", 0.37, -0.82, 0.95, True),  # found strongly: someone said it
+    ("Now.", 0.07, -0.65, 0.89, True),  # a real word weakly found (hesitant): not a sound word
+])
+def test_weak_detection_drops_sound_words_from_a_weak_window(text, nsp, lp, peak, keep):
+    from streamer.decoding.filters import weak_detection
+
+    w = replace(window(0.51, duration_s=0.96), peak_speech_prob=peak, confirmed_s=0.21)
+    v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
+    assert v.keep is keep, v
+    if not keep:
+        assert "only sound words" in v.reason
+        assert weak_detection(result(text, nsp, lp), w, replace(OPTS, phrases_path=""),
+                              CTX).keep  # the list off: every other branch keeps it
 
 
 def test_annotation_drops_subtitle_markup_keeps_words():

@@ -3,7 +3,7 @@
 Like openai/whisper's ``DecodingOptions``: small frozen dataclasses whose fields carry their
 units in their names, each group owned by the stage it tunes. The engine's own option classes
 (:class:`~streamer.decoding.decoder.DecodingOptions`, :class:`~streamer.segmentation.segmenter.VadOptions`,
-:class:`~streamer.decoding.filters.FilterOptions`, :class:`~streamer.decoding.gate.GateOptions`)
+:class:`~streamer.decoding.filter_options.FilterOptions`, :class:`~streamer.decoding.gate.GateOptions`)
 are groups as they are; this module adds the groups that have no stage of their own (input,
 model request, outputs, front end, queues) and :class:`Config`, the tree.
 
@@ -19,7 +19,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 
 from streamer.decoding.decoder import DecodingOptions
-from streamer.decoding.filters import FilterOptions
+from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.output.sinks import FORMATS
 from streamer.segmentation.segmenter import VadOptions

@@ -19,7 +19,10 @@ The filters, in chain order:
   Whisper doubts it too: briefly confirmed and an unsure decode (avg_logprob < -1.0), or
   no_speech_prob above 0.5 over a short confirmation or a decode that failed every loop and
   early-end check: two independent detectors both doubt it (measured: music and game effects
-  at several levels and speeds, and real speech under 13 conditions);
+  at several levels and speeds, and real speech under 13 conditions); or briefly confirmed
+  and hardly pitched (under 0.1 s of frames with a fundamental,
+  :mod:`streamer.segmentation.voicing`): an explosion or a swoosh, not a voice; or only
+  sound words ("Boom.", "Beep!": what Whisper writes for an effect);
 - ``compression_ratio``: gzip ratio above 2.4 (openai/whisper default), a loop;
 - ``repetition``: a word or phrase repeated back to back inside the caption;
 - ``language``: with a language set, text the detector places in another language while giving
@@ -40,118 +43,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.result import DecodeResult
-from streamer.decoding.text import (HALLUCINATIONS_PATH, _tokens, is_known_phrase, longest_run,
-                                    normalize)
+from streamer.decoding.text import _tokens, is_known_phrase, longest_run, normalize
+from streamer.segmentation.voicing import pitched_seconds
 from streamer.segmentation.window import SpeechWindow
-
-
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """Thresholds of the filter chain; None disables a filter.
-
-    Attributes:
-        no_speech_threshold: drop when no_speech_prob is above this and avg_logprob is below
-            ``log_prob_threshold`` (Whisper's silence rule; upstream default 0.6; ours 0.45:
-            game music decoded at 0.5-0.6 with avg_logprob < -1, real speech windows with
-            both that low cost 1 reference word in 3538 with tiny.en — our benchmark).
-        log_prob_threshold: see above (upstream default -1.0).
-        logprob_min_voiced_s: ``hard_log_prob_threshold`` and the avg_logprob test of
-            :func:`weak_evidence` judge only windows with at least this many seconds of voiced
-            audio. A single spoken word may decode far below -1 (a spelling the model doubts,
-            down to -2.5 on real prompts of the shared set) while music keeps webrtcvad voiced
-            for 4-5 s (our benchmark).
-        hard_log_prob_threshold: avg_logprob below which text is dropped whatever no_speech_prob
-            says (upstream has none; ours -1.1: music hallucinations with a low no_speech_prob
-            decoded at -1.15 to -1.5, and the floor removes under 0.1 % of reference words —
-            our benchmark).
-        weak_peak_speech_prob, weak_confirmed_s, weak_log_prob_threshold: a window whose
-            highest Silero probability is below ``weak_peak_speech_prob`` and whose
-            Silero-confirmed speech is under ``weak_confirmed_s`` seconds is dropped when its
-            avg_logprob is below ``weak_log_prob_threshold`` (nats; upstream's -1.0). Our
-            benchmark (docs/tuning.md, "weak_detection"): game music opened windows with peaks
-            0.56-0.95 and 0.15-0.42 s confirmed, decoded at -1.1 to -2.5 ("Let's go.",
-            "1.5%"); of the real-speech windows as weakly detected under the 13 conditions of
-            ``scripts/robust_bench.py``, those kept decoded at -0.49 to -0.91, those below -1.0
-            were fillers ("Er.", "Ah", "...") already dropped by ``no_speech``.
-        weak_no_speech_threshold, weak_no_speech_confirmed_s: a window whose Silero peak is
-            below ``weak_peak_speech_prob`` is also dropped when its no_speech_prob is above
-            ``weak_no_speech_threshold`` and either its confirmed speech is under
-            ``weak_no_speech_confirmed_s`` seconds or every decode of it failed the loop and
-            early-end checks (:attr:`DecodeResult.unrepaired`). Our benchmark
-            (docs/benchmarks.md, "Non-speech at other levels and speeds"): ``../shared/nonspeech``
-            at -14 to +6 dB, reversed, 0.89x and 1.125x speed gave 8 captions through the
-            other filters, all weakly found (peaks 0.62-0.85) at no_speech_prob 0.54-0.82,
-            six of them confirmed 0.21-0.6 s, two on decodes that looped in every mode
-            ("NO", "Halt!"); of the real-speech windows of the 13 robustness conditions
-            (base and tiny.en) found as weakly, none kept had no_speech_prob above 0.45, and
-            the one above 0.5 with long confirmed speech was a real telephone prompt (peak
-            0.79, 5.7 s confirmed, no_speech_prob 0.71: why the confirmation bound). The
-            no_speech_prob judged is the kept decode's: the same for a plain and a timestamp-mode
-            decode (one encoder input), higher for the 30 s context's (0.64 against 0.55 on
-            "NO"), which is kept only when its text is the longest. With ``fallback`` off no
-            decode is ``unrepaired``, so only the confirmation bound applies. None disables
-            this branch; ``weak_peak_speech_prob`` None disables both.
-        compression_ratio_threshold: drop text whose gzip ratio exceeds this (upstream 2.4).
-        min_alnum_share: drop text whose share of letters and digits among its non-space
-            characters is below this, [0, 1] (our benchmark).
-        max_word_run: drop text in which one word occurs this many times back to back
-            (our benchmark: real speech says "no, no, no", loops say "you you you you").
-        max_phrase_run: drop text in which a phrase of 2-4 words occurs this many times back to
-            back (our benchmark).
-        language_prob_threshold: with a language set, drop text the language detector assigns
-            to another language while giving the set language a probability below this, [0, 1],
-            when the evidence of speech is weak as for known phrases (our benchmark).
-        phrase_no_speech_threshold: a caption made only of known hallucination phrases is
-            dropped when no_speech_prob is above this ...
-        phrase_log_prob_threshold: ... or its avg_logprob is below this (nats) ...
-        phrase_min_words_per_voiced_s: ... or it has fewer words per second of voiced audio
-            (webrtcvad speech frames) than this: music keeps webrtcvad voiced for whole 5 s
-            windows that decode to one or two words, a real "Thank you." is about 0.6 s of
-            voice. A confident decode of a short voiced window is kept. (All three: our
-            benchmark, docs/tuning.md.)
-        repeat_within_s: drop a caption whose text equals the previous caption's when it starts
-            within this many seconds of the previous one's end (stream time).
-        phrases_path: the JSON phrase list (``assets/hallucinations.json``); "" disables.
-        drop_annotations: drop captions that are only ``[Music]``-style annotations.
-        trim_loops: cut a repetition loop at the end of a caption to its first occurrence
-            before the filters judge it (:func:`trim_loop`), so the real words before a loop are
-            kept (our benchmark: dropping looped captions whole removed 0.7 % of reference
-            words with tiny.en).
-        loop_no_speech_threshold: a caption that held a loop is dropped (``repetition``) rather
-            than cut when no_speech_prob is above this: loops on real speech decoded with
-            no_speech_prob <= 0.6, loops on music with 0.73-0.79 (our benchmark).
-        partial_no_speech_threshold: interim text (a snapshot's decode) is dropped when
-            no_speech_prob is above this, whatever its avg_logprob (upstream's 0.6 alone): no
-            kept partial of meeting_dev went above 0.59; a game sound's "Oops." did (0.75 at
-            avg_logprob -0.97, shared non-speech 20 dB down; docs/tuning.md, "Filters").
-    """
-
-    no_speech_threshold: float | None = 0.45
-    log_prob_threshold: float | None = -1.0
-    hard_log_prob_threshold: float | None = -1.1
-    logprob_min_voiced_s: float = 2.0
-    weak_peak_speech_prob: float | None = 0.92
-    weak_confirmed_s: float = 0.6
-    weak_log_prob_threshold: float = -1.0
-    weak_no_speech_threshold: float | None = 0.5
-    weak_no_speech_confirmed_s: float = 1.0
-    compression_ratio_threshold: float | None = 2.4
-    min_alnum_share: float | None = 0.5
-    max_word_run: int | None = 4
-    max_phrase_run: int | None = 3
-    language_prob_threshold: float | None = 0.05
-    phrase_no_speech_threshold: float | None = 0.5
-    phrase_log_prob_threshold: float | None = -1.0
-    phrase_min_words_per_voiced_s: float | None = 0.6
-    repeat_within_s: float | None = 10.0
-    phrases_path: str = str(HALLUCINATIONS_PATH)
-    drop_annotations: bool = True
-    trim_loops: bool = True
-    loop_no_speech_threshold: float | None = 0.65
-    partial_no_speech_threshold: float | None = 0.6
 
 
 @dataclass(frozen=True)
@@ -248,7 +144,8 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
                    c: FilterContext) -> Verdict:
     """Drop a window Silero VAD found only weakly when Whisper doubts it too: an unsure
     decode of a brief confirmation, or a high no_speech_prob over a short confirmation or
-    an unrepaired loop (see FilterOptions)."""
+    an unrepaired loop; or when the text is only sound words ("Boom.") or a short
+    confirmation is hardly pitched (see FilterOptions)."""
     peak, confirmed = w.peak_speech_prob, w.confirmed_s
     if (o.weak_peak_speech_prob is None or peak is None or confirmed is None
             or peak >= o.weak_peak_speech_prob):
@@ -263,6 +160,13 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
         how = "" if confirmed < o.weak_no_speech_confirmed_s else ", every decode failed its check"
         return Verdict(False, "weak_detection",
                        f"{found}{how}, no_speech_prob {r.no_speech_prob:.2f} > {t}")
+    if o.phrases_path and is_known_phrase(r.text, o.phrases_path, "sound_words"):
+        return Verdict(False, "weak_detection", f"{found}, only sound words")
+    p = o.weak_pitched_s
+    if p is not None and confirmed < o.weak_no_speech_confirmed_s:
+        pitched = pitched_seconds(w.audio)
+        if pitched < p:
+            return Verdict(False, "weak_detection", f"{found}, {pitched:.2f} s pitched < {p}")
     return KEEP
 
 
@@ -364,14 +268,6 @@ def repeat_previous(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
                        "earlier")
     return KEEP
 
-
-#: Every filter disabled except ``empty`` (the "filters off" configuration of the benchmarks).
-FILTERS_OFF = FilterOptions(
-    no_speech_threshold=None, log_prob_threshold=None, hard_log_prob_threshold=None,
-    weak_peak_speech_prob=None, weak_no_speech_threshold=None,
-    compression_ratio_threshold=None, min_alnum_share=None, max_word_run=None, max_phrase_run=None, language_prob_threshold=None,
-    repeat_within_s=None, phrases_path="", drop_annotations=False, trim_loops=False,
-    loop_no_speech_threshold=None, partial_no_speech_threshold=None)
 
 #: The chain, in order of evaluation.
 DEFAULT_CHAIN: tuple[Filter, ...] = (empty_text, annotation, low_alnum, no_speech, low_logprob,

@@ -117,24 +117,35 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
 
 
 @lru_cache(maxsize=4)
-def load_phrases(path: str = str(HALLUCINATIONS_PATH)) -> tuple[re.Pattern, int]:
-    """Compile the phrase list at ``path`` into one alternation, longest phrase first.
+def load_phrases(path: str = str(HALLUCINATIONS_PATH),
+                 key: str = "phrases") -> tuple[re.Pattern, int]:
+    """Compile one list of the phrase file at ``path`` into one alternation, longest first.
+
+    Args:
+        path: the JSON phrase file (``assets/hallucinations.json``).
+        key: ``"phrases"`` (captions Whisper invents from silence, noise and music) or
+            ``"sound_words"`` (what it writes for a sound effect); each maps a language to
+            its phrases.
 
     Returns:
         The compiled pattern (phrases between non-word boundaries) and the number of phrases.
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    phrases = {normalize(p) for ps in data["phrases"].values() for p in ps}
+    phrases = {normalize(p) for ps in data.get(key, {}).values() for p in ps}
     phrases.discard("")
     alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)"), len(phrases)
 
 
-def is_known_phrase(text: str, path: str = str(HALLUCINATIONS_PATH)) -> bool:
-    """True if ``text`` consists only of known hallucination phrases (one or repeated)."""
+def is_known_phrase(text: str, path: str = str(HALLUCINATIONS_PATH),
+                    key: str = "phrases") -> bool:
+    """True if ``text`` consists only of phrases of the list ``key`` of ``path``
+    (:func:`load_phrases`), one or repeated."""
     # "oooohhhh" -> "oh": a letter held three times or more counts once
     norm = re.sub(r"(\w)\1{2,}", r"\1", normalize(text))
     if not norm:
         return False
-    pattern, _ = load_phrases(path)
+    pattern, n = load_phrases(path, key)
+    if not n:
+        return False
     return not pattern.sub(" ", norm).strip()

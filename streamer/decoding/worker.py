@@ -46,7 +46,7 @@ from streamer.capture.audio import int16_to_float32
 from streamer.decoding.decoder import DecodingOptions, WindowDecoder
 from streamer.decoding.result import DecodeResult
 from streamer.decoding.chain import FilterChain
-from streamer.decoding.filters import FilterOptions
+from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
