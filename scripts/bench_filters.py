@@ -3,7 +3,8 @@
 
 Each clip of the shared speech set (``../shared/speech/references.tsv``) is cut into windows by
 the project's VAD segmenter, exactly as the pipeline does (16 kHz int16 frames, the same
-:class:`~streamer.segmentation.segmenter.VadOptions`), and every window is decoded once by a warm
+:class:`~streamer.segmentation.segmenter.VadOptions`, Silero's figures kept for
+``weak_detection``), and every window is decoded once by a warm
 :class:`~streamer.decoding.decoder.WindowDecoder` with the language given. The gate and every filter are
 then applied to the recorded results, so one decode serves all configurations:
 
@@ -126,6 +127,9 @@ def clip_set(languages: set[str], per_language: int, seed: int = 0) -> list[dict
 
 # -- decoding ---------------------------------------------------------------------------------
 
+#: the DecodeResult fields a cached record keeps (not its word timings nor its aligner)
+RECORDED = tuple(f.name for f in fields(DecodeResult) if f.name not in ("words", "align"))
+
 def windows_of(pcm: np.ndarray, vad: VadOptions = VadOptions()) -> list[SpeechWindow]:
     """Cut ``int16 [n]`` 16 kHz audio into speech windows with the pipeline's segmenter."""
     seg = Segmenter(vad)
@@ -145,7 +149,7 @@ def load_pcm(path: Path) -> np.ndarray:
 
 
 def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
-                 meeting: bool) -> list[dict]:
+                 meeting: bool, beam_size: int = 5) -> list[dict]:
     """Decode every window of ``clips`` (and meeting_dev when ``meeting``); one record each.
 
     Records already in ``cache`` are reused; new ones are appended as they are decoded.
@@ -170,14 +174,16 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
             if model.endswith(".en") and lang != "en":
                 continue
             if lang not in decoders:
-                decoders[lang] = WindowDecoder(spec, DecodingOptions(language=lang))
+                decoders[lang] = WindowDecoder(spec, DecodingOptions(language=lang,
+                                                                     beam_size=beam_size))
             dec = decoders[lang]
             for w in windows_of(load_pcm(path)):
                 g = gate_check(w.audio)
                 r = dec.decode(int16_to_float32(w.audio))
                 rec = {"clip": clip, "language": lang, "index": w.index, "start_s": w.start_s,
                        "end_s": w.end_s, "voiced_s": w.voiced_s, "rms": g.rms, "zcr": g.zcr,
-                       **{f.name: getattr(r, f.name) for f in fields(DecodeResult)}}
+                       "confirmed_s": w.confirmed_s, "peak_speech_prob": w.peak_speech_prob,
+                       **{name: getattr(r, name) for name in RECORDED}}
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 records.append(rec)
             out.flush()
@@ -190,7 +196,8 @@ def decode_clips(clips: list[dict], model: str, threads: int, cache: Path,
 def refresh_gate(records: list[dict], paths: dict[str, Path]) -> None:
     """Recompute each record's gate figures (RMS, ZCR) with the current :mod:`streamer.decoding.gate`
     from the clip's audio between the window's start_s and end_s, so gate changes need no
-    re-decode."""
+    re-decode; and attach that audio (``rec["audio"]``, not cached) for the filters that
+    measure it (``weak_detection``'s pitch)."""
     from streamer.decoding.gate import rms_level, window_zcr
 
     by_clip: dict[str, list[dict]] = {}
@@ -201,15 +208,18 @@ def refresh_gate(records: list[dict], paths: dict[str, Path]) -> None:
         for rec in recs:
             audio = pcm[round(rec["start_s"] * 16000):round(rec["end_s"] * 16000)]
             rec["rms"], rec["zcr"] = rms_level(audio), window_zcr(audio)
+            rec["audio"] = audio
 
 
 # -- scoring ----------------------------------------------------------------------------------
 
 def _result(rec: dict) -> tuple[DecodeResult, SpeechWindow]:
-    r = DecodeResult(**{f.name: rec[f.name] for f in fields(DecodeResult)})
-    w = SpeechWindow(index=rec["index"], audio=np.zeros(0, np.int16), start_s=rec["start_s"],
+    r = DecodeResult(**{name: rec[name] for name in RECORDED if name in rec})
+    r = replace(r, attempts=tuple(r.attempts))
+    w = SpeechWindow(index=rec["index"], audio=rec["audio"], start_s=rec["start_s"],
                      end_s=rec["end_s"], voiced_s=rec["voiced_s"], captured_wall=0.0,
-                     reason="")
+                     reason="", confirmed_s=rec.get("confirmed_s"),
+                     peak_speech_prob=rec.get("peak_speech_prob"))
     return r, w
 
 
@@ -322,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-language", type=int, default=40,
                    help="clips sampled per language outside the full English groups")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--beam-size", type=int, default=5,
+                   help="decoding beam (default 5: the plan's beam for finals on a CPU)")
     p.add_argument("--no-meeting", action="store_true", help="skip meeting_dev (7 min)")
     p.add_argument("--rescore", action="store_true", help="only score the cached windows")
     args = p.parse_args(argv)
@@ -331,14 +343,15 @@ def main(argv: list[str] | None = None) -> int:
     clips = clip_set(langs, args.per_language)
     RESULTS.mkdir(exist_ok=True)
     cache = RESULTS / f"filters-{args.model}.jsonl"
+    paths = {c["id"]: SPEECH / c["file"] for c in clips}
+    paths["meeting_dev"] = SPEECH / "meeting_dev.flac"
     if args.rescore:
         records = [json.loads(x) for x in cache.read_text(encoding="utf-8").splitlines()]
-        paths = {c["id"]: SPEECH / c["file"] for c in clips}
-        paths["meeting_dev"] = SPEECH / "meeting_dev.flac"
         records = [rec for rec in records if rec["clip"] in paths]
-        refresh_gate(records, paths)
     else:
-        records = decode_clips(clips, args.model, args.threads, cache, not args.no_meeting)
+        records = decode_clips(clips, args.model, args.threads, cache, not args.no_meeting,
+                               args.beam_size)
+    refresh_gate(records, paths)
     refs = {c["id"]: (c["reference"], c["language"]) for c in clips}
     if not args.no_meeting:
         meeting = json.loads((SPEECH / "meeting_dev.json").read_text(encoding="utf-8"))
