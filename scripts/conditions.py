@@ -22,6 +22,9 @@ Conditions (issue 12):
 ``hesitant``        dev utterances with 2-4 pauses of 150-600 ms of room tone inserted at
                     their quietest 20 ms frames
 ``phone``           telephone band: resampled to 8 kHz (soxr), 300-3400 Hz, and back
+``reverb``          a room: dev convolved with a synthetic impulse response (direct path plus
+                    an exponentially decaying noise tail, RT60 0.6 s, direct-to-reverberant
+                    ratio 0 dB: a microphone a metre or two from the talker)
 ==================  ==============================================================================
 
 SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
@@ -280,11 +283,41 @@ def phone() -> Meeting:
     return soxr.resample(y, 8000, SAMPLE_RATE)[: x.size].astype(np.float32), segs
 
 
+def room_response(rt60_s: float = 0.6, drr_db: float = 0.0,
+                  rng: np.random.Generator | None = None) -> np.ndarray:
+    """A synthetic room impulse response, ``float64 [n]`` at 16 kHz, ``rt60_s`` long.
+
+    The direct path (a unit impulse) followed, from 3 ms on, by Gaussian noise whose envelope
+    falls 60 dB in ``rt60_s`` (Schroeder's statistical model of late reverberation), scaled so
+    that the direct path's energy over the tail's is ``drr_db``.
+    """
+    rng = rng or _rng("reverb")
+    n = int(rt60_s * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    tail = rng.standard_normal(n) * 10 ** (-3 * t / rt60_s)  # -60 dB at rt60_s
+    tail[: int(0.003 * SAMPLE_RATE)] = 0.0
+    tail *= np.sqrt(10 ** (-drr_db / 10) / (tail ** 2).sum())
+    tail[0] = 1.0
+    return tail
+
+
+def reverb() -> Meeting:
+    """Dev in a room (:func:`room_response`), at the speech level of the original."""
+    x, segs = dev()
+    h = room_response()
+    n = x.size + h.size - 1
+    size = 1 << (n - 1).bit_length()
+    y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: x.size]
+    y *= np.sqrt(speech_power(x, segs) / speech_power(y, segs))
+    return np.clip(y, -1, 1).astype(np.float32), segs
+
+
 CONDITIONS = {
     "dev": dev, "levels": levels, "quiet20": quiet20,
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
+    "reverb": reverb,
 }
 
 
