@@ -252,14 +252,17 @@ def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, 
     ("asterisk_en_vm-goodbye.flac", "Goodbye.", 0.25, -0.73, 0.84, 0.36, True),
     ("asterisk_en_queue-thankyou.flac", "Thank you for your patience.", 0.3, -1.21, 0.84, 0.6,
      True),
+    # little pitch but a sure decode (a codec-worn Italian "Ciao" had 0.03 s): kept
+    ("chromium_bsu_boom.flac", "Ciao", 0.0, -0.40, 0.85, 0.24, True),
     # the explosion, found strongly or confirmed at length: not this branch's business
     ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.95, 0.69, True),
     ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.73, 1.2, True),
 ])
 def test_weak_detection_drops_an_unpitched_brief_window(clip, text, nsp, lp, peak, confirmed,
                                                         keep):
-    """Every other filter kept "10,000!" (no_speech_prob 0.39, a short window); the explosion
-    has no fundamental, so a window Silero found weakly and briefly is not a voice."""
+    """Every other filter kept "10,000!" (no_speech_prob 0.39, 0.69 s confirmed); the explosion
+    has no fundamental, so an unsure decode of a window Silero found weakly and briefly is not
+    a voice."""
     from streamer.decoding.filters import weak_detection
 
     w = replace(window(0.87, duration_s=1.32, audio=load_pcm(ASSETS / clip)),
@@ -367,3 +370,25 @@ def test_interim_text_needs_the_model_to_hear_speech():
     assert not v.keep and "partial" in v.reason
     ok = _replace(r, no_speech_prob=0.55, avg_logprob=-0.2)  # real speech's snapshots: <= 0.59
     assert no_speech(ok, snapshot, OPTS, FilterContext()).keep
+
+
+def test_bench_filters_rebuilds_a_cached_window_with_its_figures():
+    """scripts/bench_filters.py caches each decode as JSON and rebuilds it for the chain; the
+    window's Silero figures and audio must come back, or weak_detection judges nothing."""
+    import json
+    import sys
+
+    from streamer.decoding.filters import weak_detection
+
+    sys.path.insert(0, str(ASSETS.parent / "scripts"))
+    from bench_filters import RECORDED, _result
+
+    r = replace(result("Boom.", 0.37, -0.82), attempts=("plain:loop", "timestamps"))
+    rec = json.loads(json.dumps({"index": 3, "start_s": 1.0, "end_s": 2.0, "voiced_s": 0.5,
+                                 "confirmed_s": 0.21, "peak_speech_prob": 0.81,
+                                 **{name: getattr(r, name) for name in RECORDED}}))
+    rec["audio"] = VOWEL
+    back, w = _result(rec)
+    assert back == r and back.attempts == ("plain:loop", "timestamps")
+    assert (w.index, w.confirmed_s, w.peak_speech_prob) == (3, 0.21, 0.81) and w.audio is VOWEL
+    assert not weak_detection(back, w, OPTS, CTX).keep  # only sound words, found weakly

@@ -57,17 +57,19 @@ class FilterOptions:
             "NO"), which is kept only when its text is the longest. With ``fallback`` off no
             decode is ``unrepaired``, so only the confirmation bound applies. None disables
             this branch; ``weak_peak_speech_prob`` None disables every branch.
-        weak_pitched_s: a window whose Silero peak is below ``weak_peak_speech_prob`` and whose
-            confirmed speech is under ``weak_no_speech_confirmed_s`` is also dropped, whatever
-            Whisper says, when fewer than this many seconds of it are pitched
-            (:func:`streamer.segmentation.voicing.pitched_seconds`). Our benchmark
-            (docs/benchmarks.md, "Pitched frames"): of 268 such windows on non-speech (desktop
-            sounds, game effects, music; levels 0 to -20 dB, speeds, reversed) 110 had under
-            0.1 s pitched, among them a game explosion base read as "10,000!" at no_speech_prob
-            0.39 that every other filter kept; the 31 real-speech windows as weakly found
-            and kept (13 robustness conditions, base and tiny.en) had 0.17-1.07 s. A whispered
-            word has no pitch: the real ones in the benchmark were found strongly (peaks
-            0.96-0.98) and are not judged. None disables this branch.
+        weak_pitched_s: a window whose Silero peak is below ``weak_peak_speech_prob``, with
+            under ``weak_no_speech_confirmed_s`` confirmed and an avg_logprob below
+            ``weak_log_prob_threshold`` (the first branch's test, its confirmation bound
+            raised from 0.6 to 1.0 s) is also dropped when fewer than this many seconds of it
+            are pitched (:func:`streamer.segmentation.voicing.pitched_seconds`). Our benchmark
+            (docs/benchmarks.md, "Held out: desktop sounds..."): a game explosion base read as
+            "10,000!" (0.69 s confirmed, avg_logprob -1.43, no_speech_prob 0.39, 0.0 s
+            pitched) passed every other filter; of the weakly found real-speech windows with
+            under 1 s confirmed (243: the 13 robustness conditions and the shared clip set,
+            base and tiny.en) those under 0.1 s pitched were a codec-worn Italian "Ciao"
+            (avg_logprob -0.40: kept by the decode test), two prompts already dropped by the
+            first branch, and a creaky voice read as "4 4 4" (-1.94). Pitch alone would not
+            do: creaky and codec-worn speech has little. None disables this branch.
         compression_ratio_threshold: drop text whose gzip ratio exceeds this (upstream 2.4).
         min_alnum_share: drop text whose share of letters and digits among its non-space
             characters is below this, [0, 1] (our benchmark).

@@ -19,10 +19,10 @@ The filters, in chain order:
   Whisper doubts it too: briefly confirmed and an unsure decode (avg_logprob < -1.0), or
   no_speech_prob above 0.5 over a short confirmation or a decode that failed every loop and
   early-end check: two independent detectors both doubt it (measured: music and game effects
-  at several levels and speeds, and real speech under 13 conditions); or briefly confirmed
-  and hardly pitched (under 0.1 s of frames with a fundamental,
-  :mod:`streamer.segmentation.voicing`): an explosion or a swoosh, not a voice; or only
-  sound words ("Boom.", "Beep!": what Whisper writes for an effect);
+  at several levels and speeds, and real speech under 13 conditions); or an unsure decode
+  of under 1.0 s confirmed that is hardly pitched (under 0.1 s of frames with a fundamental,
+  :mod:`streamer.segmentation.voicing`: an explosion, not a voice); or only sound words
+  ("Boom.", "Beep!": what Whisper writes for an effect);
 - ``compression_ratio``: gzip ratio above 2.4 (openai/whisper default), a loop;
 - ``repetition``: a word or phrase repeated back to back inside the caption;
 - ``language``: with a language set, text the detector places in another language while giving
@@ -144,8 +144,8 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
                    c: FilterContext) -> Verdict:
     """Drop a window Silero VAD found only weakly when Whisper doubts it too: an unsure
     decode of a brief confirmation, or a high no_speech_prob over a short confirmation or
-    an unrepaired loop; or when the text is only sound words ("Boom.") or a short
-    confirmation is hardly pitched (see FilterOptions)."""
+    an unrepaired loop; or when the text is only sound words ("Boom."), or an unsure decode
+    of a short confirmation is hardly pitched (see FilterOptions)."""
     peak, confirmed = w.peak_speech_prob, w.confirmed_s
     if (o.weak_peak_speech_prob is None or peak is None or confirmed is None
             or peak >= o.weak_peak_speech_prob):
@@ -163,10 +163,13 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
     if o.phrases_path and is_known_phrase(r.text, o.phrases_path, "sound_words"):
         return Verdict(False, "weak_detection", f"{found}, only sound words")
     p = o.weak_pitched_s
-    if p is not None and confirmed < o.weak_no_speech_confirmed_s:
+    if (p is not None and confirmed < o.weak_no_speech_confirmed_s
+            and r.avg_logprob < o.weak_log_prob_threshold):
         pitched = pitched_seconds(w.audio)
         if pitched < p:
-            return Verdict(False, "weak_detection", f"{found}, {pitched:.2f} s pitched < {p}")
+            return Verdict(False, "weak_detection",
+                           f"{found}, {pitched:.2f} s pitched < {p}, avg_logprob "
+                           f"{r.avg_logprob:.2f} < {o.weak_log_prob_threshold}")
     return KEEP
 
 
