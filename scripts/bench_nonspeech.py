@@ -84,9 +84,11 @@ class NonSpeechSource:
 
     Attributes:
         name: short identifier, e.g. ``"white_-20dBFS"``.
-        kind: ``"generated"`` or ``"music"``.
+        kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`typing`),
+            ``"sequence"`` (``parts`` played in turn), or a recording's: ``"music"``,
+            ``"effects"``.
         seconds: length to stream, seconds.
-        path: for recordings, the file (decoded with PyAV); None for generated signals.
+        path: for recordings, the file (decoded with PyAV); None otherwise.
         offset_s: for recordings, where the slice starts, seconds.
         gain_db: for recordings, a gain applied before streaming, dB (-20: a laptop microphone
             across the table instead of a headset; above 0 the samples clip at full scale).

@@ -85,6 +85,15 @@ def test_phrase_list_is_multilingual_and_matches_whole_captions_only():
     assert not is_known_phrase("you know what I mean")
 
 
+def test_a_held_letter_is_read_both_ways():
+    """"Oooohhhh" is "oh", "Mmm" is "mm" (music at -10 dB, tiny.en), "Beeeep!" is "beep"."""
+    assert is_known_phrase("Oooohhhh!") and is_known_phrase("Mmm") and is_known_phrase("hmmm")
+    assert is_known_phrase("Beeeep!", key="sound_words")
+    assert is_known_phrase("BOOOOM BOOM", key="sound_words")
+    assert not is_known_phrase("Beeeep!") and not is_known_phrase("Boom.")  # not phrases
+    assert not is_known_phrase("Booking", key="sound_words")
+
+
 def test_known_phrase_drops_music_thank_you_keeps_real_goodbye():
     v = judge(known_phrase, MUSIC_THANK_YOU)
     assert not v.keep and v.filter == "known_phrase"

@@ -141,11 +141,12 @@ def is_known_phrase(text: str, path: str = str(HALLUCINATIONS_PATH),
                     key: str = "phrases") -> bool:
     """True if ``text`` consists only of phrases of the list ``key`` of ``path``
     (:func:`load_phrases`), one or repeated."""
-    # "oooohhhh" -> "oh": a letter held three times or more counts once
-    norm = re.sub(r"(\w)\1{2,}", r"\1", normalize(text))
+    norm = normalize(text)
     if not norm:
         return False
     pattern, n = load_phrases(path, key)
     if not n:
         return False
-    return not pattern.sub(" ", norm).strip()
+    # "oooohhhh" -> "oh": a letter held three times or more counts once ("beeeep" -> "beep")
+    forms = {norm, re.sub(r"(\w)\1{2,}", r"\1", norm), re.sub(r"(\w)\1{2,}", r"\1\1", norm)}
+    return any(not pattern.sub(" ", form).strip() for form in forms)
