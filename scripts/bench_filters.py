@@ -19,7 +19,7 @@ Text is normalised with Whisper's normalisers (``whisper-normalizer``: English f
 otherwise) after dropping ``<...>``/``[...]`` markup and keeping the words LJSpeech puts in
 parentheses (speech/README.md).
 
-Decoded windows are cached in ``bench-results/filters-<model>.jsonl``; re-scoring with new
+Decoded windows are cached in ``bench-results/filters-<model>-beam<n>.jsonl``; re-scoring with new
 thresholds needs no decoding (``--rescore``).
 
 Usage::
@@ -51,8 +51,8 @@ from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E4
 from streamer.decoding.result import DecodeResult  # noqa: E402
 from streamer.segmentation.window import SpeechWindow  # noqa: E402
 from streamer.decoding.chain import FilterChain  # noqa: E402
-from streamer.decoding.filters import (DEFAULT_CHAIN, FILTER_NAMES, FilterOptions,  # noqa: E402
-                                       is_known_phrase)
+from streamer.decoding.filter_options import FilterOptions  # noqa: E402
+from streamer.decoding.filters import DEFAULT_CHAIN, FILTER_NAMES, is_known_phrase  # noqa: E402
 from streamer.decoding.gate import GateOptions  # noqa: E402
 from streamer.decoding.gate import check as gate_check  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         langs = {"en"}
     clips = clip_set(langs, args.per_language)
     RESULTS.mkdir(exist_ok=True)
-    cache = RESULTS / f"filters-{args.model}.jsonl"
+    cache = RESULTS / f"filters-{args.model}-beam{args.beam_size}.jsonl"
     paths = {c["id"]: SPEECH / c["file"] for c in clips}
     paths["meeting_dev"] = SPEECH / "meeting_dev.flac"
     if args.rescore:
@@ -351,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         records = decode_clips(clips, args.model, args.threads, cache, not args.no_meeting,
                                args.beam_size)
+    if any("peak_speech_prob" not in rec for rec in records):
+        p.error(f"{cache} holds windows without Silero's figures (an older cache): delete it")
     refresh_gate(records, paths)
     refs = {c["id"]: (c["reference"], c["language"]) for c in clips}
     if not args.no_meeting:

@@ -15,10 +15,10 @@ Sources (at least 10 minutes in all):
 - with ``--set all-music``, every track of the two music packages below, whole (111 min; the
   default run takes 60 s of 8 of them);
 - with ``--set desktop``, sounds of other Debian packages, at their level and 10 and 20 dB
-  down (~30 min): every chime, alert and click of three desktop sound themes
+  down (26.5 min): every chime, alert and click of three desktop sound themes
   (``sound-theme-freedesktop`` without its spoken channel names, ``oxygen-sounds``,
   ``yaru-theme-sound``) and the effects and music of ``chromium-bsu-data``, each after 1-2 s of
-  room tone; two ringtones ringing on; and typing, built at a fixed seed from the key press and
+  room tone; three ringtones ringing on; and typing, built at a fixed seed from the key press and
   release samples of an IBM Model M (``bucklespring-data``): words of 2-9 keys at 90-220 ms a
   key, a space between words, a pause after 4-15 words;
 - real recordings without speech: instrumental game music from Debian packages
@@ -65,6 +65,7 @@ from streamer.errors import ExitCode, LivescribeError  # noqa: E402
 from streamer.events import (Caption, Partial, PipelineStats, SessionFailed,  # noqa: E402
                              WindowDropped)
 from streamer.pipeline import Pipeline  # noqa: E402
+from conditions import load  # noqa: E402  (a recording as float32 at 16 kHz: PyAV, soxr)
 from tui.cli.parser import flags_from, session_flags  # noqa: E402
 
 SEED = 20261121  #: numpy seed of every generated signal
@@ -96,7 +97,8 @@ class NonSpeechSource:
         rate: for recordings, play the slice this many times as fast (resampled with soxr, so
             the pitch moves with it); 1.0 as recorded.
         parts: for ``kind == "sequence"``, the recordings played one after the other, each
-            after 1-2 s of room tone (seeded by ``name``); ``path`` is then None.
+            after 1-2 s of room tone (seeded by ``name``); ``path`` is then None. A sequence
+            with none of them, or with one not installed, is skipped.
     """
 
     name: str
@@ -168,12 +170,6 @@ def _room_tone(n: int, rng: np.random.Generator) -> np.ndarray:
     return _scale_to(np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same"), -60)
 
 
-def _decode(path: Path) -> np.ndarray:
-    """A whole recording as ``float32 [n]`` 16 kHz mono (PyAV)."""
-    blocks = list(decode_blocks(path, SAMPLE_RATE))
-    return int16_to_float32(np.concatenate(blocks)) if blocks else np.zeros(0, np.float32)
-
-
 #: scancodes of the letter keys (Model M set 1), space, backspace
 _LETTERS = [*range(0x10, 0x1A), *range(0x1E, 0x27), *range(0x2C, 0x33)]
 _SPACE, _BACKSPACE = 0x39, 0x0E
@@ -192,14 +188,14 @@ def typing(seconds: float, rng: np.random.Generator) -> np.ndarray:
     def key(code: int, release: bool) -> np.ndarray:
         name = f"{code:02x}-{int(release)}.wav"
         if name not in cache:
-            cache[name] = _decode(BUCKLE / name)
+            cache[name] = load(BUCKLE / name)
         return cache[name]
 
     if not (BUCKLE / "39-0.wav").exists():
         raise FileNotFoundError(BUCKLE)
     n = int(seconds * SAMPLE_RATE)
     x = _room_tone(n + SAMPLE_RATE, rng).astype(np.float64)
-    t, words = rng.uniform(0.5, 1.5), 0
+    t, words, sentence = rng.uniform(0.5, 1.5), 0, rng.integers(4, 16)
     while t < seconds:
         for code in [*rng.choice(_LETTERS, rng.integers(2, 10)), _SPACE] + \
                 ([_BACKSPACE] if rng.random() < 0.1 else []):
@@ -208,8 +204,8 @@ def typing(seconds: float, rng: np.random.Generator) -> np.ndarray:
                 x[i:i + clip.size] += clip[:max(0, x.size - i)]
             t += rng.uniform(0.09, 0.22)
         words += 1
-        if words >= rng.integers(4, 16):
-            t, words = t + rng.uniform(0.8, 3.0), 0
+        if words >= sentence:
+            t, words, sentence = t + rng.uniform(0.8, 3.0), 0, rng.integers(4, 16)
     return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
@@ -328,11 +324,11 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
             except FileNotFoundError:
                 return None
         else:
-            if not all(p.exists() for p in src.parts):
+            if not src.parts or not all(p.exists() for p in src.parts):
                 return None
             rng = np.random.default_rng([SEED, sum(map(ord, src.name))])
             x = np.concatenate([y for p in src.parts for y in (
-                _room_tone(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), _decode(p))] +
+                _room_tone(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), load(p))] +
                 [_room_tone(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
         pcm = float32_to_int16(np.clip(x * _db(src.gain_db), -1, 1))
     else:

@@ -49,3 +49,35 @@ def test_bench_runs_on_a_clip(tmp_path):
     assert mx["latency_s"]["n"] == 0  # wall times of a max-speed replay are not latencies
     lat = sim["latency_s"]
     assert lat["n"] == 1 and 0 <= lat["p50"] <= lat["p95"] <= lat["max"] < 11
+
+
+def test_nonspeech_sequences_skip_what_is_not_installed(tmp_path):
+    """bench_nonspeech's held-out sets: a sound after 1-2 s of room tone each, seeded; a
+    sequence with a missing part, or none, is skipped, not streamed as room tone."""
+    import wave
+
+    from bench_nonspeech import NonSpeechSource, materialize
+
+    boom = ROOT / "assets" / "chromium_bsu_boom.flac"
+    src = NonSpeechSource("seq", "sequence", 60, parts=(boom, boom), gain_db=-10.0)
+    path = materialize(src, tmp_path)
+    with wave.open(str(path)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert 2 * 0.85 + 2 * 1.0 + 1.0 <= seconds <= 2 * 0.85 + 2 * 2.0 + 1.0 + 0.01
+    assert materialize(src, tmp_path).read_bytes() == path.read_bytes()  # seeded
+    assert materialize(NonSpeechSource("none", "sequence", 60), tmp_path) is None
+    missing = NonSpeechSource("gone", "sequence", 60, parts=(boom, tmp_path / "no.wav"))
+    assert materialize(missing, tmp_path) is None
+
+
+def test_room_response_has_the_asked_decay_and_direct_to_reverberant_ratio():
+    import numpy as np
+
+    from conditions import room_response
+
+    h = room_response(rt60_s=0.6, drr_db=0.0, rng=np.random.default_rng(1))
+    assert h.size == round(0.6 * 16000) and h[0] == 1.0
+    tail = h[1:]
+    assert 10 * np.log10(1.0 / (tail ** 2).sum()) == pytest.approx(0.0, abs=1e-9)
+    first, last = (tail[:1600] ** 2).mean(), (tail[-1600:] ** 2).mean()
+    assert 10 * np.log10(first / last) > 40  # ~50 dB between the first and last 0.1 s

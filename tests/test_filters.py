@@ -46,7 +46,8 @@ VOWEL = (3000 * sum(np.sin(2 * np.pi * 150 * k * _T) / k for k in range(1, 6))).
 
 def window(voiced_s: float, start_s: float = 0.0, duration_s: float = 5.0,
            audio: np.ndarray = VOWEL) -> SpeechWindow:
-    """A window with ``voiced_s`` seconds of webrtcvad speech frames."""
+    """A window with ``voiced_s`` seconds of webrtcvad speech frames and ``audio`` (default: 1 s
+    of :data:`VOWEL`)."""
     return SpeechWindow(0, audio, start_s, start_s + duration_s, voiced_s, 0.0, "end")
 
 
@@ -257,8 +258,8 @@ def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, 
 @pytest.mark.parametrize("clip,text,nsp,lp,peak,confirmed,keep", [
     # the game explosion base read as "10,000!" (bench_nonspeech --set desktop): 0 s pitched
     ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.73, 0.69, False),
-    # real short words with the figures of the weakly found real ones ("one", phone): voiced
-    ("asterisk_en_vm-goodbye.flac", "Goodbye.", 0.25, -0.73, 0.84, 0.36, True),
+    # real words, the decode as unsure as the explosion's: pitched (0.70 s, 0.94 s), kept
+    ("asterisk_en_vm-goodbye.flac", "Goodbye.", 0.25, -1.43, 0.84, 0.69, True),
     ("asterisk_en_queue-thankyou.flac", "Thank you for your patience.", 0.3, -1.21, 0.84, 0.6,
      True),
     # little pitch but a sure decode (a codec-worn Italian "Ciao" had 0.03 s): kept
@@ -280,8 +281,10 @@ def test_weak_detection_drops_an_unpitched_brief_window(clip, text, nsp, lp, pea
     assert v.keep is keep, v
     if not keep:
         assert "pitched < 0.1" in v.reason
-        assert weak_detection(result(text, nsp, lp), w, replace(OPTS, weak_pitched_s=None),
-                              CTX).keep  # the branch off
+        for off in (replace(OPTS, weak_pitched_s=None), replace(OPTS, weak_peak_speech_prob=None)):
+            assert weak_detection(result(text, nsp, lp), w, off, CTX).keep  # the branch off
+        no_audio = replace(w, audio=np.zeros(0, np.int16))  # no evidence either way: not judged
+        assert weak_detection(result(text, nsp, lp), no_audio, OPTS, CTX).keep
 
 
 @pytest.mark.parametrize("text,nsp,lp,peak,keep", [
@@ -289,6 +292,7 @@ def test_weak_detection_drops_an_unpitched_brief_window(clip, text, nsp, lp, pea
     ("Boom. Boom.", 0.41, -0.76, 0.75, False),  # the same 20 dB down
     ("Boom.", 0.37, -0.82, 0.95, True),  # found strongly: someone said it
     ("Now.", 0.07, -0.65, 0.89, True),  # a real word weakly found (hesitant): not a sound word
+    ("Click.", 0.37, -0.82, 0.81, True),  # an everyday word is on no list
 ])
 def test_weak_detection_drops_sound_words_from_a_weak_window(text, nsp, lp, peak, keep):
     from streamer.decoding.filters import weak_detection
@@ -296,6 +300,8 @@ def test_weak_detection_drops_sound_words_from_a_weak_window(text, nsp, lp, peak
     w = replace(window(0.51, duration_s=0.96), peak_speech_prob=peak, confirmed_s=0.21)
     v = weak_detection(result(text, nsp, lp), w, OPTS, CTX)
     assert v.keep is keep, v
+    assert weak_detection(result(text, nsp, lp), replace(w, confirmed_s=1.2), OPTS,
+                          CTX).keep  # confirmed at length: not this branch's business
     if not keep:
         assert "only sound words" in v.reason
         assert weak_detection(result(text, nsp, lp), w, replace(OPTS, phrases_path=""),

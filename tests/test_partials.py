@@ -21,7 +21,7 @@ from conftest import queued
 from streamer.decoding.result import DecodeResult
 from streamer.events import Caption, Partial, WindowDropped, Word
 from streamer.segmentation.window import SpeechWindow
-from streamer.decoding.filters import FilterOptions
+from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.decoder import DecodingOptions
 from streamer.segmentation.segmenter import VadOptions
 from streamer.output.sinks import make_sink

@@ -18,7 +18,7 @@ import pytest
 from conftest import queued
 from streamer.decoding.decoder import DecodingOptions
 from streamer.decoding.result import DecodeResult
-from streamer.decoding.filters import FilterOptions
+from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.scheduler import Scheduler
 from streamer.decoding.worker import InferenceWorker
 from streamer.errors import ExitCode, LivescribeError

@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from streamer.decoding.filter_options import FilterOptions
+from streamer.decoding.filters import DEFAULT_CHAIN, KEEP, Filter, FilterContext, Verdict
 from streamer.decoding.result import DecodeResult
-from streamer.decoding.filters import (DEFAULT_CHAIN, KEEP, Filter, FilterContext, FilterOptions,
-                                       Verdict)
 from streamer.decoding.text import trim_loop
 from streamer.segmentation.window import SpeechWindow
 

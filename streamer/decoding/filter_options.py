@@ -57,19 +57,26 @@ class FilterOptions:
             "NO"), which is kept only when its text is the longest. With ``fallback`` off no
             decode is ``unrepaired``, so only the confirmation bound applies. None disables
             this branch; ``weak_peak_speech_prob`` None disables every branch.
-        weak_pitched_s: a window whose Silero peak is below ``weak_peak_speech_prob``, with
-            under ``weak_no_speech_confirmed_s`` confirmed and an avg_logprob below
-            ``weak_log_prob_threshold`` (the first branch's test, its confirmation bound
-            raised from 0.6 to 1.0 s) is also dropped when fewer than this many seconds of it
-            are pitched (:func:`streamer.segmentation.voicing.pitched_seconds`). Our benchmark
-            (docs/benchmarks.md, "Held out: desktop sounds..."): a game explosion base read as
-            "10,000!" (0.69 s confirmed, avg_logprob -1.43, no_speech_prob 0.39, 0.0 s
-            pitched) passed every other filter; of the weakly found real-speech windows with
-            under 1 s confirmed (243: the 13 robustness conditions and the shared clip set,
-            base and tiny.en) those under 0.1 s pitched were a codec-worn Italian "Ciao"
-            (avg_logprob -0.40: kept by the decode test), two prompts already dropped by the
-            first branch, and a creaky voice read as "4 4 4" (-1.94). Pitch alone would not
-            do: creaky and codec-worn speech has little. None disables this branch.
+        weak_brief_confirmed_s: the next two tests judge only a window Silero found weakly
+            with under this many seconds confirmed (our benchmark: the false captions they
+            remove had 0.21-0.69 s).
+        weak_pitched_s: such a window is dropped when its avg_logprob is below
+            ``weak_log_prob_threshold`` and fewer than this many seconds of it are pitched
+            (:func:`streamer.segmentation.voicing.pitched_seconds`; audio shorter than one
+            frame is not judged). Our benchmark (docs/benchmarks.md, "Held out: desktop
+            sounds..."): a game explosion base read as "10,000!" (0.69 s confirmed,
+            avg_logprob -1.43, no_speech_prob 0.39, 0.0 s pitched) passed every other filter;
+            of the 243 weakly found real-speech windows with under 1 s confirmed (the 13
+            robustness conditions and the shared clip set, base and tiny.en), those under 0.1 s
+            pitched were a codec-worn Italian "Ciao" (avg_logprob -0.40: kept by the decode
+            test), two prompts already dropped by the first branch, and a creaky voice read as
+            "4 4 4" (-1.94). Pitch alone would not do: creaky and codec-worn speech has little.
+            None disables this test.
+        The ``sound_words`` of ``phrases_path`` (onomatopoeia that are no everyday word:
+            "boom", "beep", "whoosh", ...) are the other test: a caption made only of them is
+            dropped, as Whisper writes them for game and desktop effects (our benchmark:
+            "BEEP!", "Boom.", "Boom. Boom."). A phrase file without that key has none;
+            ``phrases_path`` "" disables them with the known phrases.
         compression_ratio_threshold: drop text whose gzip ratio exceeds this (upstream 2.4).
         min_alnum_share: drop text whose share of letters and digits among its non-space
             characters is below this, [0, 1] (our benchmark).
@@ -90,11 +97,8 @@ class FilterOptions:
             benchmark, docs/tuning.md.)
         repeat_within_s: drop a caption whose text equals the previous caption's when it starts
             within this many seconds of the previous one's end (stream time).
-        phrases_path: the JSON phrase list (``assets/hallucinations.json``); "" disables. Its
-            ``sound_words`` (onomatopoeia: "boom", "beep", ...) are dropped by
-            ``weak_detection`` from any window Silero found weakly: Whisper writes them for
-            game and desktop effects (our benchmark: "BEEP!", "Boom.", "Boom. Boom."), and no
-            real-speech window of the robustness benchmark decoded to one.
+        phrases_path: the JSON phrase list (``assets/hallucinations.json``); "" disables the
+            known phrases and the sound words.
         drop_annotations: drop captions that are only ``[Music]``-style annotations.
         trim_loops: cut a repetition loop at the end of a caption to its first occurrence
             before the filters judge it (:func:`trim_loop`), so the real words before a loop are
@@ -118,6 +122,7 @@ class FilterOptions:
     weak_log_prob_threshold: float = -1.0
     weak_no_speech_threshold: float | None = 0.5
     weak_no_speech_confirmed_s: float = 1.0
+    weak_brief_confirmed_s: float = 1.0
     weak_pitched_s: float | None = 0.1
     compression_ratio_threshold: float | None = 2.4
     min_alnum_share: float | None = 0.5

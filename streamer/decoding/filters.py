@@ -19,10 +19,10 @@ The filters, in chain order:
   Whisper doubts it too: briefly confirmed and an unsure decode (avg_logprob < -1.0), or
   no_speech_prob above 0.5 over a short confirmation or a decode that failed every loop and
   early-end check: two independent detectors both doubt it (measured: music and game effects
-  at several levels and speeds, and real speech under 13 conditions); or an unsure decode
-  of under 1.0 s confirmed that is hardly pitched (under 0.1 s of frames with a fundamental,
-  :mod:`streamer.segmentation.voicing`: an explosion, not a voice); or only sound words
-  ("Boom.", "Beep!": what Whisper writes for an effect);
+  at several levels and speeds, and real speech under 13 conditions); or, with under 1.0 s
+  confirmed, a caption of sound words only ("Boom.", "Beep!": what Whisper writes for an
+  effect), or an unsure decode that is hardly pitched (under 0.1 s of frames with a
+  fundamental, :mod:`streamer.segmentation.voicing`: an explosion, not a voice);
 - ``compression_ratio``: gzip ratio above 2.4 (openai/whisper default), a loop;
 - ``repetition``: a word or phrase repeated back to back inside the caption;
 - ``language``: with a language set, text the detector places in another language while giving
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.result import DecodeResult
 from streamer.decoding.text import _tokens, is_known_phrase, longest_run, normalize
-from streamer.segmentation.voicing import pitched_seconds
+from streamer.segmentation.voicing import FRAME_SAMPLES, pitched_seconds
 from streamer.segmentation.window import SpeechWindow
 
 
@@ -144,8 +144,8 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
                    c: FilterContext) -> Verdict:
     """Drop a window Silero VAD found only weakly when Whisper doubts it too: an unsure
     decode of a brief confirmation, or a high no_speech_prob over a short confirmation or
-    an unrepaired loop; or when the text is only sound words ("Boom."), or an unsure decode
-    of a short confirmation is hardly pitched (see FilterOptions)."""
+    an unrepaired loop; or, over a brief confirmation, when the text is only sound words
+    ("Boom.") or an unsure decode is hardly pitched (see FilterOptions)."""
     peak, confirmed = w.peak_speech_prob, w.confirmed_s
     if (o.weak_peak_speech_prob is None or peak is None or confirmed is None
             or peak >= o.weak_peak_speech_prob):
@@ -160,11 +160,13 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
         how = "" if confirmed < o.weak_no_speech_confirmed_s else ", every decode failed its check"
         return Verdict(False, "weak_detection",
                        f"{found}{how}, no_speech_prob {r.no_speech_prob:.2f} > {t}")
+    if confirmed >= o.weak_brief_confirmed_s:
+        return KEEP
     if o.phrases_path and is_known_phrase(r.text, o.phrases_path, "sound_words"):
         return Verdict(False, "weak_detection", f"{found}, only sound words")
     p = o.weak_pitched_s
-    if (p is not None and confirmed < o.weak_no_speech_confirmed_s
-            and r.avg_logprob < o.weak_log_prob_threshold):
+    if (p is not None and r.avg_logprob < o.weak_log_prob_threshold
+            and w.audio.size >= FRAME_SAMPLES):  # no audio is no evidence
         pitched = pitched_seconds(w.audio)
         if pitched < p:
             return Verdict(False, "weak_detection",

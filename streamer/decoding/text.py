@@ -125,10 +125,13 @@ def load_phrases(path: str = str(HALLUCINATIONS_PATH),
         path: the JSON phrase file (``assets/hallucinations.json``).
         key: ``"phrases"`` (captions Whisper invents from silence, noise and music) or
             ``"sound_words"`` (what it writes for a sound effect); each maps a language to
-            its phrases.
+            its phrases. A file without ``key`` has none: 0 phrases.
 
     Returns:
         The compiled pattern (phrases between non-word boundaries) and the number of phrases.
+
+    Raises:
+        OSError: the file cannot be read; ValueError (json.JSONDecodeError): it is not JSON.
     """
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     phrases = {normalize(p) for ps in data.get(key, {}).values() for p in ps}
@@ -139,8 +142,9 @@ def load_phrases(path: str = str(HALLUCINATIONS_PATH),
 
 def is_known_phrase(text: str, path: str = str(HALLUCINATIONS_PATH),
                     key: str = "phrases") -> bool:
-    """True if ``text`` consists only of phrases of the list ``key`` of ``path``
-    (:func:`load_phrases`), one or repeated."""
+    """True if ``text`` consists only of phrases of the list ``key`` (``"phrases"`` or
+    ``"sound_words"``) of ``path`` (:func:`load_phrases`), one or repeated; False for a list
+    the file does not have."""
     norm = normalize(text)
     if not norm:
         return False

@@ -13,7 +13,14 @@ corrected for the shrinking overlap, has a local maximum above :data:`PITCHED_NC
 inside the pitch range.
 
 Used by the ``weak_detection`` filter (:mod:`streamer.decoding.filters`), only on windows Silero
-VAD found weakly and briefly, so it costs one FFT of ~100 frames on a few windows a minute.
+VAD found weakly with under 1 s confirmed and an unsure decode: a few windows a minute, each
+one batch of FFTs over its frames (a 5 s window: ~500 frames, about 10 ms on this project's
+2-core machine).
+
+What counts: a tone above :data:`F0_MAX_HZ` is periodic at every multiple of its period too,
+so chimes, beeps and whistles count as pitched, as does noise in a narrow band of the voice
+range; chance peaks in a long window of low-passed noise add a few hundredths of a second. The
+filter only ever drops a window for *lacking* pitch, so each of these errs towards keeping.
 """
 
 from __future__ import annotations
@@ -22,13 +29,15 @@ import numpy as np
 
 from streamer.capture.audio import SAMPLE_RATE
 
-FRAME_S = 0.040  #: analysis frame, seconds (two periods of a 50 Hz voice)
+FRAME_S = 0.040  #: analysis frame, seconds (2.5 periods of the lowest fundamental counted)
+FRAME_SAMPLES = round(FRAME_S * SAMPLE_RATE)  #: the shortest audio measured, samples (640)
 HOP_S = 0.010  #: frame hop, seconds
-F0_MIN_HZ = 62.5  #: lowest fundamental counted (a lag of 16 ms)
-F0_MAX_HZ = 500.0  #: highest fundamental counted (2 ms): falsetto and children's voices
-#: normalised autocorrelation a pitched frame exceeds. Ours, measured on the windows of
-#: ``scripts/robust_bench.py`` and ``scripts/bench_nonspeech.py`` (docs/benchmarks.md,
-#: "Pitched frames"): stricter than Boersma's 0.45 so that band-limited noise does not count.
+F0_MIN_HZ = 62.5  #: lowest fundamental counted: the longest lag searched, 16 ms
+F0_MAX_HZ = 500.0  #: the shortest lag searched, 2 ms: falsetto and children's voices
+#: normalised autocorrelation a pitched frame exceeds. Ours, measured (docs/benchmarks.md,
+#: "Held out: desktop sounds..."): at 0.7 the game explosion that passed every other filter
+#: had 0.00 s pitched and the weakly found real words 0.03 s or more; at 0.5 the explosion had
+#: 0.08 s and codec-worn real words 0.10 s: no margin. Stricter than Boersma's 0.45.
 PITCHED_NCCF = 0.7
 
 
@@ -41,9 +50,10 @@ def frame_periodicity(audio: np.ndarray) -> np.ndarray:
     Returns:
         ``float64 [n_frames]`` (frames of :data:`FRAME_S` every :data:`HOP_S`), in about
         [-1, 1]; -1 where no lag in the range is a local maximum (falling autocorrelation: low-
-        passed noise). Empty when the audio is shorter than one frame.
+        passed noise). Empty when the audio is shorter than one frame; the samples after the
+        last whole frame are not measured.
     """
-    frame, hop = round(FRAME_S * SAMPLE_RATE), round(HOP_S * SAMPLE_RATE)
+    frame, hop = FRAME_SAMPLES, round(HOP_S * SAMPLE_RATE)
     lag_min, lag_max = round(SAMPLE_RATE / F0_MAX_HZ), round(SAMPLE_RATE / F0_MIN_HZ)
     x = np.asarray(audio, dtype=np.float64)
     if x.size < frame:
@@ -69,7 +79,8 @@ def pitched_seconds(audio: np.ndarray) -> float:
         audio: ``int16`` or ``float32 [n_samples]`` mono at 16 kHz (the scale does not matter).
 
     Returns:
-        Seconds, >= 0: about the length of the vowels in speech; 0 for white, pink or low-passed
-        noise and for impulses.
+        Seconds, >= 0: about the length of the vowels in speech (a fully pitched 1 s reads
+        0.97: 97 frames); about 0 for white, pink or low-passed noise and for impulses; 0 for
+        audio shorter than :data:`FRAME_SAMPLES`, which is no evidence either way.
     """
     return float(np.count_nonzero(frame_periodicity(audio) > PITCHED_NCCF)) * HOP_S
