@@ -38,7 +38,10 @@ class FilterOptions:
             0.56-0.95 and 0.15-0.42 s confirmed, decoded at -1.1 to -2.5 ("Let's go.",
             "1.5%"); of the real-speech windows as weakly detected under the 13 conditions of
             ``scripts/robust_bench.py``, those kept decoded at -0.49 to -0.91, those below -1.0
-            were fillers ("Er.", "Ah", "...") already dropped by ``no_speech``.
+            were fillers ("Er.", "Ah", "...") already dropped by ``no_speech``. Its cost
+            outside those conditions: on the shared clip set (``scripts/bench_filters.py``) it
+            drops isolated telephone words decoded below -1.0 ("Quote", "E.", "Punto.";
+            docs/benchmarks.md, "Real speech: reference words removed").
         weak_no_speech_threshold, weak_no_speech_confirmed_s: a window whose Silero peak is
             below ``weak_peak_speech_prob`` is also dropped when its no_speech_prob is above
             ``weak_no_speech_threshold`` and either its confirmed speech is under
@@ -56,7 +59,10 @@ class FilterOptions:
             decode (one encoder input), higher for the 30 s context's (0.64 against 0.55 on
             "NO"), which is kept only when its text is the longest. With ``fallback`` off no
             decode is ``unrepaired``, so only the confirmation bound applies. None disables
-            this branch; ``weak_peak_speech_prob`` None disables every branch.
+            this branch; ``weak_peak_speech_prob`` None disables every branch. On the shared
+            clip set it drops isolated telephone letters and words at no_speech_prob 0.53-0.65
+            with tiny.en ("D.", "E.", "Victor."), the same figures as the false captions it
+            removes ("Oops.", "Who?").
         weak_brief_confirmed_s: the next two tests judge only a window Silero found weakly
             with under this many seconds confirmed (our benchmark: the false captions they
             remove had 0.21-0.69 s).
