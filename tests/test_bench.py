@@ -81,3 +81,16 @@ def test_room_response_has_the_asked_decay_and_direct_to_reverberant_ratio():
     assert 10 * np.log10(1.0 / (tail ** 2).sum()) == pytest.approx(0.0, abs=1e-9)
     first, last = (tail[:1600] ** 2).mean(), (tail[-1600:] ** 2).mean()
     assert 10 * np.log10(first / last) > 40  # ~50 dB between the first and last 0.1 s
+
+
+def test_nonspeech_skips_a_recording_that_does_not_decode(tmp_path, capsys):
+    """A track PyAV cannot read (three HyperRogue Vorbis files) is skipped and named, not a
+    crash of the whole run."""
+    from bench_nonspeech import NonSpeechSource, run_nonspeech
+    from streamer.config import build_config
+
+    bad = tmp_path / "bad.ogg"
+    bad.write_bytes(b"OggS" + b"\0" * 200)
+    res = run_nonspeech(build_config({}).config, [NonSpeechSource("bad", "music", 5.0, bad)])
+    assert res["skipped"] == ["bad"] and res["words"] == 0 and res["sources"] == {}
+    assert "skipped bad:" in capsys.readouterr().err
