@@ -25,6 +25,10 @@ Conditions (issue 12):
 ``reverb``          a room: dev convolved with a synthetic impulse response (direct path plus
                     an exponentially decaying noise tail, RT60 0.6 s, direct-to-reverberant
                     ratio 0 dB: a microphone a metre or two from the talker)
+``typing``          someone typing beside the talker: mechanical-keyboard clicks (recorded key
+                    presses and releases of ``bucklespring-data``, the one source here not
+                    from ``../shared/speech``; FileNotFoundError without the
+                    package) under everything at 10 dB below the speech's mean power
 ==================  ==============================================================================
 
 SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
@@ -312,12 +316,23 @@ def reverb() -> Meeting:
     return np.clip(y, -1, 1).astype(np.float32), segs
 
 
+def typing() -> Meeting:
+    """Dev with typing under it (``scripts/bench_nonspeech.py``'s :func:`typing`, seeded), its
+    mean power 10 dB below the speech's; FileNotFoundError without ``bucklespring-data``."""
+    from bench_nonspeech import typing as keys  # imports this module: import here, not above
+
+    x, segs = dev()
+    k = keys(x.size / SAMPLE_RATE, _rng("typing")).astype(np.float64)
+    k *= np.sqrt(speech_power(x, segs) / 10 / (k ** 2).mean())
+    return np.clip(x + k[: x.size], -1, 1).astype(np.float32), segs
+
+
 CONDITIONS = {
     "dev": dev, "levels": levels, "quiet20": quiet20,
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
-    "reverb": reverb,
+    "reverb": reverb, "typing": typing,
 }
 
 
