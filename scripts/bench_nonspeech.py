@@ -67,7 +67,7 @@ from streamer.errors import ExitCode, LivescribeError  # noqa: E402
 from streamer.events import (Caption, Partial, PipelineStats, SessionFailed,  # noqa: E402
                              WindowDropped)
 from streamer.pipeline import Pipeline  # noqa: E402
-from conditions import load  # noqa: E402  (a recording as float32 at 16 kHz: PyAV, soxr)
+from conditions import keyboard, load, quiet_room  # noqa: E402
 from tui.cli.parser import flags_from, session_flags  # noqa: E402
 
 SEED = 20261121  #: numpy seed of every generated signal
@@ -76,7 +76,6 @@ DRASCULA = Path("/usr/share/scummvm/drascula/audio")  #: Debian drascula-music
 SINGULARITY = Path("/usr/share/games/singularity/music")  #: Debian singularity-music
 SOUNDS = Path("/usr/share/sounds")  #: sound-theme-freedesktop, oxygen-sounds, yaru-theme-sound
 CHROMIUM_BSU = Path("/usr/share/games/chromium-bsu/wav")  #: Debian chromium-bsu-data
-BUCKLE = Path("/usr/share/buckle/wav")  #: Debian bucklespring-data: <scancode>-<0 press|1 release>.wav
 HYPERROGUE = Path("/usr/share/hyperrogue")  #: Debian hyperrogue-music: music/ and sounds/
 LINCITY = Path("/usr/share/games/lincity-ng/music")  #: Debian lincity-ng-data
 #: hyperrogue's sounds that are its characters' and creatures' voices (name prefixes)
@@ -91,7 +90,7 @@ class NonSpeechSource:
 
     Attributes:
         name: short identifier, e.g. ``"white_-20dBFS"``.
-        kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`typing`),
+        kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`conditions.keyboard`),
             ``"sequence"`` (``parts`` played in turn), or a recording's: ``"music"``,
             ``"effects"``.
         seconds: length to stream, seconds.
@@ -146,7 +145,7 @@ def generate(name: str, seconds: float, seed: int = SEED) -> np.ndarray:
     if name == "silence":
         return np.zeros(n, np.float32)
     if name == "room_tone":
-        return _room_tone(n, rng)
+        return quiet_room(n, rng)
     if name.startswith(("white_", "pink_")):
         level = float(name.split("_")[1].removesuffix("dBFS"))
         x = rng.standard_normal(n) if name.startswith("white") else pink_noise(n, rng)
@@ -167,52 +166,8 @@ def generate(name: str, seconds: float, seed: int = SEED) -> np.ndarray:
             x[pos:pos + decay.size] += rng.uniform(0.1, 0.6) * rng.choice([-1, 1]) * decay
         return np.clip(x, -1, 1).astype(np.float32)
     if name == "typing":
-        return typing(seconds, rng)
+        return keyboard(seconds, rng)
     raise ValueError(f"unknown generated signal {name!r}")
-
-
-def _room_tone(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Low-passed noise near -60 dBFS, ``float32 [n]`` (meeting_dev's gaps)."""
-    return _scale_to(np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same"), -60)
-
-
-#: scancodes of the letter keys (Model M set 1), space, backspace
-_LETTERS = [*range(0x10, 0x1A), *range(0x1E, 0x27), *range(0x2C, 0x33)]
-_SPACE, _BACKSPACE = 0x39, 0x0E
-
-
-def typing(seconds: float, rng: np.random.Generator) -> np.ndarray:
-    """Someone typing on a mechanical keyboard, ``float32 [n]`` at 16 kHz, over room tone.
-
-    Built from ``bucklespring-data``'s recordings of each key's press and release: words of 2-9
-    letter keys at 90-220 ms a key (40-80 words a minute), each key released 50-110 ms after it
-    is pressed, a space after each word, now and then a backspace, and a 0.8-3 s pause after
-    4-15 words. Raises FileNotFoundError if the package is not installed.
-    """
-    cache: dict[str, np.ndarray] = {}
-
-    def key(code: int, release: bool) -> np.ndarray:
-        name = f"{code:02x}-{int(release)}.wav"
-        if name not in cache:
-            cache[name] = load(BUCKLE / name)
-        return cache[name]
-
-    if not (BUCKLE / "39-0.wav").exists():
-        raise FileNotFoundError(BUCKLE)
-    n = int(seconds * SAMPLE_RATE)
-    x = _room_tone(n + SAMPLE_RATE, rng).astype(np.float64)
-    t, words, sentence = rng.uniform(0.5, 1.5), 0, rng.integers(4, 16)
-    while t < seconds:
-        for code in [*rng.choice(_LETTERS, rng.integers(2, 10)), _SPACE] + \
-                ([_BACKSPACE] if rng.random() < 0.1 else []):
-            for release, at in ((False, t), (True, t + rng.uniform(0.05, 0.11))):
-                clip, i = key(int(code), release), int(at * SAMPLE_RATE)
-                x[i:i + clip.size] += clip[:max(0, x.size - i)]
-            t += rng.uniform(0.09, 0.22)
-        words += 1
-        if words >= sentence:
-            t, words, sentence = t + rng.uniform(0.8, 3.0), 0, rng.integers(4, 16)
-    return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
 #: generated sources and their lengths (seconds): 10 minutes in all
@@ -344,8 +299,8 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
                 return None
             rng = np.random.default_rng([SEED, sum(map(ord, src.name))])
             x = np.concatenate([y for p in src.parts for y in (
-                _room_tone(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), load(p))] +
-                [_room_tone(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
+                quiet_room(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), load(p))] +
+                [quiet_room(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
         pcm = float32_to_int16(np.clip(x * _db(src.gain_db), -1, 1))
     else:
         if src.path is None or not src.path.exists():

@@ -57,6 +57,7 @@ from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16,
 
 SPEECH = ROOT.parent / "shared" / "speech"  #: the shared recordings
 SEED = 20261204  #: base seed of every condition
+BUCKLE = Path("/usr/share/buckle/wav")  #: Debian bucklespring-data: <scancode>-<0 press|1 release>.wav
 
 Meeting = tuple[np.ndarray, list[dict]]
 
@@ -141,6 +142,53 @@ def babble(n: int, rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
         reps = np.resize(np.roll(clip, int(rng.integers(0, clip.size))), n)
         out += reps
     return _unit(out)
+
+
+def quiet_room(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Low-passed noise at -60 dBFS RMS, ``float32 [n]``: a quiet room like meeting_dev's gaps,
+    generated (:func:`room_tone` cuts the real ones out of a meeting)."""
+    x = np.convolve(rng.standard_normal(n), np.ones(16) / 16, mode="same")
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) or 1.0
+    return (x * (10 ** (-60 / 20) / rms)).astype(np.float32)
+
+
+#: scancodes of the letter keys (Model M set 1), space, backspace
+_LETTERS = [*range(0x10, 0x1A), *range(0x1E, 0x27), *range(0x2C, 0x33)]
+_SPACE, _BACKSPACE = 0x39, 0x0E
+
+
+def keyboard(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Someone typing on a mechanical keyboard, ``float32 [n]`` at 16 kHz, over room tone.
+
+    Built from ``bucklespring-data``'s recordings of each key's press and release: words of 2-9
+    letter keys at 90-220 ms a key (40-80 words a minute), each key released 50-110 ms after it
+    is pressed, a space after each word, now and then a backspace, and a 0.8-3 s pause after
+    4-15 words. Raises FileNotFoundError if the package is not installed.
+    """
+    cache: dict[str, np.ndarray] = {}
+
+    def key(code: int, release: bool) -> np.ndarray:
+        name = f"{code:02x}-{int(release)}.wav"
+        if name not in cache:
+            cache[name] = load(BUCKLE / name)
+        return cache[name]
+
+    if not (BUCKLE / "39-0.wav").exists():
+        raise FileNotFoundError(BUCKLE)
+    n = int(seconds * SAMPLE_RATE)
+    x = quiet_room(n + SAMPLE_RATE, rng).astype(np.float64)
+    t, words, sentence = rng.uniform(0.5, 1.5), 0, rng.integers(4, 16)
+    while t < seconds:
+        for code in [*rng.choice(_LETTERS, rng.integers(2, 10)), _SPACE] + \
+                ([_BACKSPACE] if rng.random() < 0.1 else []):
+            for release, at in ((False, t), (True, t + rng.uniform(0.05, 0.11))):
+                clip, i = key(int(code), release), int(at * SAMPLE_RATE)
+                x[i:i + clip.size] += clip[:max(0, x.size - i)]
+            t += rng.uniform(0.09, 0.22)
+        words += 1
+        if words >= sentence:
+            t, words, sentence = t + rng.uniform(0.8, 3.0), 0, rng.integers(4, 16)
+    return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
 NOISES = {"pink": pink, "fan": fan, "babble": babble}
@@ -317,12 +365,10 @@ def reverb() -> Meeting:
 
 
 def typing() -> Meeting:
-    """Dev with typing under it (``scripts/bench_nonspeech.py``'s :func:`typing`, seeded), its
-    mean power 10 dB below the speech's; FileNotFoundError without ``bucklespring-data``."""
-    from bench_nonspeech import typing as keys  # imports this module: import here, not above
-
+    """Dev with typing under it (:func:`keyboard`, seeded), its mean power 10 dB below the
+    speech's; FileNotFoundError without ``bucklespring-data``."""
     x, segs = dev()
-    k = keys(x.size / SAMPLE_RATE, _rng("typing")).astype(np.float64)
+    k = keyboard(x.size / SAMPLE_RATE, _rng("typing")).astype(np.float64)
     k *= np.sqrt(speech_power(x, segs) / 10 / (k ** 2).mean())
     return np.clip(x + k[: x.size], -1, 1).astype(np.float32), segs
 

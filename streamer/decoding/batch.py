@@ -35,8 +35,8 @@ import numpy as np
 
 from streamer.capture.audio import SAMPLE_RATE
 from streamer.decoding.decoder import MAX_TEXT_TOKENS, TIMESTAMP_S, WindowDecoder
-from streamer.decoding.result import DecodeResult
 from streamer.decoding.prompt import hotword_tokens, suppressed_tokens
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.words import align_words
 
 logger = logging.getLogger(__name__)

@@ -43,13 +43,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from streamer.capture.audio import int16_to_float32
-from streamer.decoding.decoder import DecodingOptions, WindowDecoder
-from streamer.decoding.result import DecodeResult
 from streamer.decoding.chain import FilterChain
+from streamer.decoding.decoder import DecodingOptions, WindowDecoder
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
+from streamer.decoding.result import DecodeResult
 from streamer.decoding.early_finals import (copies_prefix, early_caption, guarded_words,
                                            next_start, nothing_after)
 from streamer.decoding.stability import UtteranceState, agreed_prefix
