@@ -284,7 +284,7 @@ class FakeDecoder:
         return DecodeResult(text=text, language="en", avg_logprob=-0.2, no_speech_prob=0.01,
                             compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0)
 
-    def vote_language(self, result) -> None:
+    def vote_language(self, result, speech_s=None) -> None:
         pass
 
 

@@ -73,6 +73,75 @@ def test_spanish_is_detected_and_decoded_by_base():
     assert in_order(["favor", "ingrese", "nueva"], words(r.text)), r.text
 
 
+@pytest.mark.model
+def test_a_short_english_word_is_detected_as_english_on_the_full_input():
+    """A real 1 s prompt ("sixteenth", assets/asterisk_en_digits__h-16.flac) with base and no
+    language set: detected on its sized context (as before) base puts Japanese first at 0.68,
+    which would have fixed the session's language; on Whisper's 30 s input, English. A window
+    that short votes, but only a longer one fixes the language at once."""
+    pcm = int16_to_float32(load_pcm(ASSETS / "asterisk_en_digits__h-16.flac"))
+    d = WindowDecoder(ModelSpec("base"))
+    r = d.decode(pcm)
+    assert r.detected_language == "en" and r.language == "en", r
+    assert r.language_probability > d.options.language_detection_threshold
+    d.vote_language(r, speech_s=0.9)  # a short word votes, and does not fix the language alone
+    assert d.language is None
+    d.vote_language(r, speech_s=1.5)  # ...which a confident window of 1.5 s does
+    assert d.language == "en"
+    assert "16" in r.text or "sixteenth" in words(r.text), r.text
+    # the sized context alone would have read another language: the case the full input fixes
+    from streamer.decoding import batch
+
+    job = batch.Job(d, pcm, None, True)
+    feats, frames = batch._features(job, "plain")
+    enc = d.model.encode(batch._fit(feats, frames)[None])
+    top = d.model.model.detect_language(enc)[0][0]
+    assert frames < 3000 and top[0] != "<|en|>", top
+
+
+class Counting:
+    """Stands in for faster-whisper's model around the detection: counts the encoder inputs'
+    frames and returns set language probabilities for a 3000-frame input and for others."""
+
+    class Inner:
+        def __init__(self, outer) -> None:
+            self.outer = outer
+
+        def detect_language(self, encoder_output):
+            return [self.outer.probs[encoder_output[0]] for _ in range(encoder_output[1])]
+
+    class Features:
+        nb_max_frames = 3000
+
+    def __init__(self) -> None:
+        self.encoded: list[tuple[int, int]] = []
+        self.model, self.feature_extractor = self.Inner(self), self.Features()
+        self.probs = {3000: [("<|en|>", 0.9), ("<|ja|>", 0.05)],
+                      1200: [("<|ja|>", 0.7), ("<|en|>", 0.2)]}
+
+    def encode(self, batch):
+        self.encoded.append(batch.shape[::2])  # (jobs, frames)
+        return (batch.shape[-1], batch.shape[0])  # what detect_language above reads
+
+
+def test_only_jobs_that_detect_their_language_are_encoded_again_on_the_full_input():
+    from streamer.decoding.batch import Job, _language_probs
+
+    m = Counting()
+    feats = [(np.zeros((80, 300), np.float32), 1200)] * 3
+    jobs = [Job(None, None, None, True), Job(None, None, "en", False), Job(None, None, None, True)]
+    probs = _language_probs(m, jobs, feats, m.encode(np.zeros((3, 80, 1200), np.float32)), 1200)
+    assert m.encoded == [(3, 1200), (2, 3000)]  # the batch, then the two detecting jobs alone
+    assert [max(p, key=p.get) for p in probs] == ["en", "ja", "en"]
+    m.encoded.clear()  # a language fixed: nothing more is encoded
+    _language_probs(m, jobs[1:2], feats[:1], m.encode(np.zeros((1, 80, 1200), np.float32)), 1200)
+    assert m.encoded == [(1, 1200)]
+    m.encoded.clear()  # already the full input (the last fallback): its encoding is used
+    probs = _language_probs(m, jobs[:1], feats[:1], m.encode(np.zeros((1, 80, 3000), np.float32)),
+                            3000)
+    assert m.encoded == [(1, 3000)] and max(probs[0], key=probs[0].get) == "en"
+
+
 # -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------
 
 class Recording:

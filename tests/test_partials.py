@@ -114,7 +114,7 @@ class ScriptedDecoder:
                             compression_ratio=1.1, feature_s=0.0, encode_s=0.0, decode_s=0.0,
                             align=align if self.word_s else None)
 
-    def vote_language(self, result) -> None:
+    def vote_language(self, result, speech_s=None) -> None:
         pass
 
 

@@ -74,7 +74,7 @@ class FakeModel:
                             no_speech_prob=0.01, compression_ratio=1.1, feature_s=0.0,
                             encode_s=0.0, decode_s=0.0)
 
-    def vote_language(self, result) -> None:
+    def vote_language(self, result, speech_s=None) -> None:
         pass
 
 

@@ -90,6 +90,32 @@ def _fit(features: np.ndarray, frames: int) -> np.ndarray:
     return features[:, :frames]
 
 
+def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, int]],
+                    encoder_output, frames: int) -> list[dict[str, float]]:
+    """Each job's language probabilities, ``{code: p}``.
+
+    A job that detects its language (its session's is not fixed yet) has them from Whisper's
+    full 30 s input (its features padded to 3000 frames), as upstream detects, not from the
+    shorter context it is decoded with: on 597 English windows (the shared English clips and
+    dev's utterances in six conditions), base's detection on the sized context (10 s for a
+    short window) put another language first on 16, 6 of them above the 0.5 that fixes a
+    session's language at once (a 2 s prompt as Japanese at 0.86); on the full input, 3
+    (single letters under 1 s), none above 0.5 (``scripts/language_study.py``;
+    docs/benchmarks.md, "Short answers and the session's language"). The extra encode (0.7 s
+    for base on one core) is paid only until the language is fixed. The other jobs' come from
+    the batch's own encoder output (the language filter's figures).
+    """
+    probs = [{tok[2:-2]: p for tok, p in pairs}
+             for pairs in model.model.detect_language(encoder_output)]
+    full = model.feature_extractor.nb_max_frames
+    detect = [i for i, j in enumerate(jobs) if j.detect]
+    if detect and frames < full:
+        enc = model.encode(np.stack([_fit(feats[i][0], full) for i in detect]))
+        for i, pairs in zip(detect, model.model.detect_language(enc)):
+            probs[i] = {tok[2:-2]: p for tok, p in pairs}
+    return probs
+
+
 def _prompt(job: Job, language: str | None, mode: str):
     """``(tokenizer, prompt ids, suppressed ids, forced prefix ids, token budget)``."""
     d, o = job.decoder, job.decoder.options
@@ -191,11 +217,10 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     batch = np.stack([_fit(f, frames) for f, _ in feats])  # [jobs, n_mels, frames]
     t1 = time.perf_counter()
     encoder_output = model.encode(batch)
-    t2 = time.perf_counter()
     probs: list[dict[str, float]] = [{} for _ in jobs]
     if d0.multilingual:  # one decoder step; the language filter needs the figures
-        probs = [{tok[2:-2]: p for tok, p in pairs}
-                 for pairs in model.model.detect_language(encoder_output)]
+        probs = _language_probs(model, jobs, feats, encoder_output, batch.shape[-1])
+    t2 = time.perf_counter()
     languages = [j.decoder._detect(p) if j.detect else j.language for j, p in zip(jobs, probs)]
     prompts = [_prompt(j, lang, mode) for j, lang in zip(jobs, languages)]
     suppress = prompts[0][2]

@@ -75,7 +75,13 @@ class DecodingOptions:
         suppress_blank: suppress a leading blank, as upstream.
         language_detection_windows: windows to vote over before fixing the language.
         language_detection_threshold: a window whose top language probability exceeds this
-            fixes the language at once (faster-whisper's default 0.5).
+            fixes the language at once (faster-whisper's default 0.5, on its 30 s input: the
+            detection runs on it too, :func:`streamer.decoding.batch._language_probs`).
+        language_fix_min_speech_s: a window with less speech than this, seconds, votes but
+            does not fix the language at once. 1.5 s by ``scripts/language_study.py`` (base,
+            30 s input): windows under 1.5 s of other languages (single words, letters,
+            numbers) had another language first above 0.5 on 26-49 of 239-281 per language;
+            those of 1.5 s or more on 0-1, but for one Mexican Spanish voice (12 of 127).
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
@@ -104,6 +110,7 @@ class DecodingOptions:
     suppress_blank: bool = True
     language_detection_windows: int = 3
     language_detection_threshold: float = 0.5
+    language_fix_min_speech_s: float = 1.5
     trailing_context_s: float = 2.0
     fallback: bool = True
     loop_compression_ratio: float = 2.4
@@ -342,14 +349,16 @@ class WindowDecoder:
         """The language to decode this window in, while none is fixed: the top detection."""
         return max(probs, key=probs.get)
 
-    def vote_language(self, result: DecodeResult) -> None:
+    def vote_language(self, result: DecodeResult, speech_s: float | None = None) -> None:
         """Count a kept caption's detected language; fix the session language once confident.
 
         Only windows whose caption survived the filters vote, so noise or music before the
         first words cannot fix a wrong language (base detects room noise as ``nn`` at p 0.7).
         The language is fixed when one window's probability exceeds
-        ``language_detection_threshold`` or after ``language_detection_windows`` votes (the
-        most voted wins). Does nothing once the language is fixed or for English-only models.
+        ``language_detection_threshold`` and it holds at least ``language_fix_min_speech_s``
+        of speech (``speech_s``, seconds; None: long enough), or after
+        ``language_detection_windows`` votes (the most voted wins). Does nothing once the
+        language is fixed or for English-only models.
         """
         if self.language is not None or result.detected_language is None:
             return
@@ -357,7 +366,9 @@ class WindowDecoder:
         o = self.options
         self._votes.setdefault(lang, []).append(prob)
         n = sum(len(v) for v in self._votes.values())
-        if prob > o.language_detection_threshold or n >= o.language_detection_windows:
+        sure = prob > o.language_detection_threshold and (
+            speech_s is None or speech_s >= o.language_fix_min_speech_s)
+        if sure or n >= o.language_detection_windows:
             best = max(self._votes, key=lambda k: (len(self._votes[k]), max(self._votes[k])))
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
