@@ -29,6 +29,9 @@ Conditions (issue 12):
                     presses and releases of ``bucklespring-data``, the one source here not
                     from ``../shared/speech``; FileNotFoundError without the
                     package) under everything at 10 dB below the speech's mean power
+``prompts``         short answers on a telephone line: 120 English Asterisk prompts (single
+                    words, letters, numbers, short phrases; a seeded draw) strung together
+                    with 0.5-2 s of dev room tone
 ==================  ==============================================================================
 
 SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
@@ -335,6 +338,16 @@ def phone() -> Meeting:
     return soxr.resample(y, 8000, SAMPLE_RATE)[: x.size].astype(np.float32), segs
 
 
+def prompts() -> Meeting:
+    """Short answers on a telephone line: 120 of the 275 English Asterisk prompts (a seeded
+    draw; single words, letters, numbers and short phrases, 0.4-6 s, one voice, 8 kHz
+    recordings), in draw order, with 0.5-2 s of dev room tone between them."""
+    rows = [r for r in _references() if r["file"].startswith("asterisk_en/")]
+    pick = sorted(_rng("prompts").choice(len(rows), 120, replace=False))
+    return _string_together([(rows[k]["id"], load(SPEECH / rows[k]["file"]), rows[k]["reference"],
+                              None) for k in pick], (0.5, 2.0), "prompts")
+
+
 def room_response(rt60_s: float = 0.6, drr_db: float = 0.0,
                   rng: np.random.Generator | None = None) -> np.ndarray:
     """A synthetic room impulse response, ``float64 [n]`` at 16 kHz, ``rt60_s`` long.
@@ -378,7 +391,7 @@ CONDITIONS = {
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
-    "reverb": reverb, "typing": typing,
+    "reverb": reverb, "typing": typing, "prompts": prompts,
 }
 
 
