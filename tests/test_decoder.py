@@ -99,6 +99,35 @@ def test_a_short_english_word_is_detected_as_english_on_the_full_input():
     assert frames < 3000 and top[0] != "<|en|>", top
 
 
+def _voter() -> WindowDecoder:
+    """A decoder's language state without a model: what ``vote_language`` reads."""
+    d = object.__new__(WindowDecoder)
+    d.options, d.language, d._votes = DecodingOptions(), None, {}
+    return d
+
+
+def _said(lang: str, p: float):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(detected_language=lang, language_probability=p)
+
+
+def test_only_a_sure_window_of_enough_speech_fixes_the_language_at_once():
+    d = _voter()
+    d.vote_language(_said("ja", 0.9), speech_s=1.0)  # a short word: a vote only
+    d.vote_language(_said("it", 0.6), speech_s=1.4)
+    assert d.language is None
+    d.vote_language(_said("en", 0.8), speech_s=2.0)  # sure and long: its own, not the tally's
+    assert d.language == "en"
+    d = _voter()
+    for lang, p in (("es", 0.4), ("it", 0.3), ("es", 0.45)):  # unsure: the most voted of 3
+        d.vote_language(_said(lang, p), speech_s=3.0)
+    assert d.language == "es"
+    d = _voter()
+    d.vote_language(_said("fr", 0.7))  # no length given: judged on its probability, as before
+    assert d.language == "fr"
+
+
 class Counting:
     """Stands in for faster-whisper's model around the detection: counts the encoder inputs'
     frames and returns set language probabilities for a 3000-frame input and for others."""

@@ -80,8 +80,10 @@ class DecodingOptions:
         language_fix_min_speech_s: a window with less speech than this, seconds, votes but
             does not fix the language at once. 1.5 s by ``scripts/language_study.py`` (base,
             30 s input): windows under 1.5 s of other languages (single words, letters,
-            numbers) had another language first above 0.5 on 26-49 of 239-281 per language;
-            those of 1.5 s or more on 0-1, but for one Mexican Spanish voice (12 of 127).
+            numbers) had another language first above 0.5 on 26-38 of 112-172 per language
+            (es, fr, it, ru), English ones on none; windows of 1.5 s or more on 0-1 of 109-456,
+            but for one Mexican Spanish voice (12 of 127). A window that fixes the language
+            this way fixes its own, whatever the short ones before it voted.
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
@@ -356,9 +358,9 @@ class WindowDecoder:
         first words cannot fix a wrong language (base detects room noise as ``nn`` at p 0.7).
         The language is fixed when one window's probability exceeds
         ``language_detection_threshold`` and it holds at least ``language_fix_min_speech_s``
-        of speech (``speech_s``, seconds; None: long enough), or after
-        ``language_detection_windows`` votes (the most voted wins). Does nothing once the
-        language is fixed or for English-only models.
+        of speech (``speech_s``, seconds; None: long enough): its language; or after
+        ``language_detection_windows`` votes: the most voted (ties: the highest probability).
+        Does nothing once the language is fixed or for English-only models.
         """
         if self.language is not None or result.detected_language is None:
             return
@@ -369,7 +371,8 @@ class WindowDecoder:
         sure = prob > o.language_detection_threshold and (
             speech_s is None or speech_s >= o.language_fix_min_speech_s)
         if sure or n >= o.language_detection_windows:
-            best = max(self._votes, key=lambda k: (len(self._votes[k]), max(self._votes[k])))
+            best = lang if sure else max(self._votes, key=lambda k: (len(self._votes[k]),
+                                                                      max(self._votes[k])))
             self.language = best
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)

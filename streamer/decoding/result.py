@@ -18,7 +18,8 @@ class DecodeResult:
         avg_logprob: mean log-probability per token (nats).
         no_speech_prob: probability of the no-speech token, [0, 1].
         compression_ratio: gzip compression ratio of ``text``.
-        feature_s, encode_s, decode_s: wall seconds spent in each stage.
+        feature_s, encode_s, decode_s: wall seconds spent in each stage (``encode_s``
+            holds the language detection, and its own encode while the language is detected).
         detected_language: the language detector's top language for this window (multilingual
             models; None for English-only ones).
         language_probability: the detector's probability of ``language``, [0, 1] (None for
