@@ -153,12 +153,20 @@ class Counting:
         return (batch.shape[-1], batch.shape[0])  # what detect_language above reads
 
 
+def _session():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(detected=None)  # a decoder view's detection state
+
+
 def test_only_jobs_that_detect_their_language_are_encoded_again_on_the_full_input():
     from streamer.decoding.batch import Job, _language_probs
 
     m = Counting()
     feats = [(np.zeros((80, 300), np.float32), 1200)] * 3
-    jobs = [Job(None, None, None, True), Job(None, None, "en", False), Job(None, None, None, True)]
+    audio = np.ones(16000, np.float32)
+    jobs = [Job(_session(), audio, None, True), Job(_session(), audio, "en", False),
+            Job(_session(), audio, None, True)]
     probs = _language_probs(m, jobs, feats, m.encode(np.zeros((3, 80, 1200), np.float32)), 1200)
     assert m.encoded == [(3, 1200), (2, 3000)]  # the batch, then the two detecting jobs alone
     assert [max(p, key=p.get) for p in probs] == ["en", "ja", "en"]
@@ -166,9 +174,31 @@ def test_only_jobs_that_detect_their_language_are_encoded_again_on_the_full_inpu
     _language_probs(m, jobs[1:2], feats[:1], m.encode(np.zeros((1, 80, 1200), np.float32)), 1200)
     assert m.encoded == [(1, 1200)]
     m.encoded.clear()  # already the full input (the last fallback): its encoding is used
-    probs = _language_probs(m, jobs[:1], feats[:1], m.encode(np.zeros((1, 80, 3000), np.float32)),
-                            3000)
+    probs = _language_probs(m, [Job(_session(), audio, None, True)], feats[:1],
+                            m.encode(np.zeros((1, 80, 3000), np.float32)), 3000)
     assert m.encoded == [(1, 3000)] and max(probs[0], key=probs[0].get) == "en"
+
+
+def test_a_growing_utterance_is_detected_again_only_when_its_audio_has_doubled():
+    from streamer.decoding.batch import Job, _language_probs
+
+    m, session = Counting(), _session()
+    speech = np.random.default_rng(3).standard_normal(5 * 16000).astype(np.float32)
+    feats = [(np.zeros((80, 300), np.float32), 1200)]
+
+    def detect(seconds: float, audio: np.ndarray = speech) -> None:
+        a = audio[:int(seconds * 16000)]
+        _language_probs(m, [Job(session, a, None, True)], feats,
+                        m.encode(np.zeros((1, 80, 1200), np.float32)), 1200)
+
+    for seconds in (0.5, 0.7, 0.99, 1.0, 1.5, 1.99, 2.0, 3.5, 4.0):  # snapshots, then its final
+        detect(seconds)
+    fresh = [f for _, f in m.encoded].count(3000)
+    assert fresh == 4  # at 0.5, 1.0, 2.0 and 4.0 s
+    other = speech[::-1].copy()  # another utterance: detected at once
+    detect(0.6, other)
+    assert [f for _, f in m.encoded].count(3000) == fresh + 1
+    assert session.detected[0].size == int(0.6 * 16000)
 
 
 # -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------

@@ -104,16 +104,43 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     docs/benchmarks.md, "Short answers and the session's language"). The extra encode (0.7 s
     for base on one core) is paid only until the language is fixed. The other jobs' come from
     the batch's own encoder output (the language filter's figures).
+
+    On live input an utterance is decoded every 0.5 s while it grows (its snapshots), then
+    whole: a window that starts with the audio of the session's last detection and is less
+    than twice as long takes that detection (:func:`_same_utterance`), so an utterance is
+    detected again only each time its audio has doubled.
     """
     probs = [{tok[2:-2]: p for tok, p in pairs}
              for pairs in model.model.detect_language(encoder_output)]
     full = model.feature_extractor.nb_max_frames
-    detect = [i for i, j in enumerate(jobs) if j.detect]
+    detect = []
+    for i, j in enumerate(jobs):
+        if j.detect and frames < full and _same_utterance(j.decoder.detected, j.audio):
+            probs[i] = j.decoder.detected[1]
+        elif j.detect:
+            detect.append(i)
     if detect and frames < full:
         enc = model.encode(np.stack([_fit(feats[i][0], full) for i in detect]))
         for i, pairs in zip(detect, model.model.detect_language(enc)):
             probs[i] = {tok[2:-2]: p for tok, p in pairs}
+            jobs[i].decoder.detected = (jobs[i].audio, probs[i])
+    elif detect:  # the batch is already on the full input
+        for i in detect:
+            jobs[i].decoder.detected = (jobs[i].audio, probs[i])
     return probs
+
+
+def _same_utterance(detected: tuple[np.ndarray, dict[str, float]] | None,
+                    audio: np.ndarray) -> bool:
+    """True when ``audio`` (``float32 [n]``) is the audio of the last detection, ``detected``,
+    grown by less than as much again: it starts with that audio's first second (all of it when
+    shorter) and is shorter than twice its length."""
+    if detected is None:
+        return False
+    seen = detected[0]
+    head = min(seen.size, SAMPLE_RATE)
+    return (seen.size <= audio.size < 2 * seen.size
+            and np.array_equal(audio[:head], seen[:head]))
 
 
 def _prompt(job: Job, language: str | None, mode: str):

@@ -177,6 +177,8 @@ class WindowDecoder:
         self.language: str | None = options.language if self.multilingual else "en"
         self._check_language(options.language)
         self._votes: dict[str, list[float]] = {}
+        #: the last full-input detection while the language is open: (audio, its probabilities)
+        self.detected: tuple[np.ndarray, dict[str, float]] | None = None
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
@@ -235,6 +237,7 @@ class WindowDecoder:
                                    initial_prompt=options.initial_prompt)
         view.language = view.options.language if self.multilingual else "en"
         view._votes = {}
+        view.detected = None
         view._prompt_tokens = None
         return view
 
