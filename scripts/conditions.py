@@ -341,7 +341,7 @@ def phone() -> Meeting:
 def prompts() -> Meeting:
     """Short answers on a telephone line: 120 of the 275 English Asterisk prompts (a seeded
     draw; single words, letters, numbers and short phrases, 0.4-6 s, one voice, 8 kHz
-    recordings), in draw order, with 0.5-2 s of dev room tone between them."""
+    recordings), in file order, with 0.5-2 s of dev room tone between them."""
     rows = [r for r in _references() if r["file"].startswith("asterisk_en/")]
     pick = sorted(_rng("prompts").choice(len(rows), 120, replace=False))
     return _string_together([(rows[k]["id"], load(SPEECH / rows[k]["file"]), rows[k]["reference"],

@@ -277,8 +277,9 @@ class WindowTimings:
 
     Attributes:
         window_index: the window's index.
-        feature_s: mel features; encode_s: the encoder; decode_s: the decoder (all decodes of
-            the window, fallbacks included); filter_s: the filter chain.
+        feature_s: mel features; encode_s: the encoder and the language detection (with its
+            own encode while the session's language is open); decode_s: the decoder (all
+            decodes of the window, fallbacks included); filter_s: the filter chain.
     """
 
     window_index: int

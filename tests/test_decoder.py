@@ -117,8 +117,9 @@ def test_only_a_sure_window_of_enough_speech_fixes_the_language_at_once():
     d.vote_language(_said("ja", 0.9), speech_s=1.0)  # a short word: a vote only
     d.vote_language(_said("it", 0.6), speech_s=1.4)
     assert d.language is None
+    d.detected = (16000, np.zeros(16000, np.float32), {"ja": 0.9})
     d.vote_language(_said("en", 0.8), speech_s=2.0)  # sure and long: its own, not the tally's
-    assert d.language == "en"
+    assert d.language == "en" and d.detected is None  # nothing kept once it is fixed
     d = _voter()
     for lang, p in (("es", 0.4), ("it", 0.3), ("es", 0.45)):  # unsure: the most voted of 3
         d.vote_language(_said(lang, p), speech_s=3.0)
@@ -156,7 +157,7 @@ class Counting:
 def _session():
     from types import SimpleNamespace
 
-    return SimpleNamespace(detected=None)  # a decoder view's detection state
+    return SimpleNamespace(detected=None, options=DecodingOptions())  # a view's detection state
 
 
 def test_only_jobs_that_detect_their_language_are_encoded_again_on_the_full_input():
@@ -191,14 +192,16 @@ def test_a_growing_utterance_is_detected_again_only_when_its_audio_has_doubled()
         _language_probs(m, [Job(session, a, None, True)], feats,
                         m.encode(np.zeros((1, 80, 1200), np.float32)), 1200)
 
-    for seconds in (0.5, 0.7, 0.99, 1.0, 1.5, 1.99, 2.0, 3.5, 4.0):  # snapshots, then its final
+    for seconds in (0.5, 0.7, 0.99, 1.0, 1.4, 1.5, 1.99, 2.9, 3.0, 4.5):  # snapshots, its final
         detect(seconds)
     fresh = [f for _, f in m.encoded].count(3000)
-    assert fresh == 4  # at 0.5, 1.0, 2.0 and 4.0 s
-    other = speech[::-1].copy()  # another utterance: detected at once
-    detect(0.6, other)
+    # at 0.5, 1.0, 1.5 (the least speech that fixes a language: never voted with a detection
+    # of less), 3.0 s; the final at 4.5 s takes the detection at 3.0 s
+    assert fresh == 4 and session.detected[0] == 3 * 16000
+    other = speech[::-1].copy()  # another utterance, as long as the last one grown: at once
+    detect(4.5, other)
     assert [f for _, f in m.encoded].count(3000) == fresh + 1
-    assert session.detected[0].size == int(0.6 * 16000)
+    assert session.detected[0] == int(4.5 * 16000)
 
 
 # -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------

@@ -17,7 +17,8 @@ What a batch changes for a window, against decoding it alone:
   ``encoder_context_s - trailing_context_s``, 8 s by default) get the same encoder input;
 - the token budget (``max_tokens_per_s``) is the batch's largest: a window whose output reaches
   its own budget (a loop) is decoded again alone, so the budget still cuts it where it would;
-- stage timings are the batch's, shared out evenly between its windows.
+- stage timings are the batch's, shared out evenly between its windows (the encode that
+  detects the language of the windows whose session has none fixed yet included).
 
 Timestamp mode (the first fallback) suppresses timestamps past each window's own end, which
 ``generate`` cannot take per item: it is decoded one window at a time.
@@ -108,39 +109,42 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     On live input an utterance is decoded every 0.5 s while it grows (its snapshots), then
     whole: a window that starts with the audio of the session's last detection and is less
     than twice as long takes that detection (:func:`_same_utterance`), so an utterance is
-    detected again only each time its audio has doubled.
+    detected again each time its audio has doubled, and once more when it reaches
+    ``language_fix_min_speech_s``: a detection made on less audio than that is never the one
+    a window long enough to fix the language votes with.
     """
     probs = [{tok[2:-2]: p for tok, p in pairs}
              for pairs in model.model.detect_language(encoder_output)]
     full = model.feature_extractor.nb_max_frames
     detect = []
     for i, j in enumerate(jobs):
-        if j.detect and frames < full and _same_utterance(j.decoder.detected, j.audio):
-            probs[i] = j.decoder.detected[1]
+        if j.detect and frames < full and _same_utterance(
+                j.decoder.detected, j.audio, j.decoder.options.language_fix_min_speech_s):
+            probs[i] = j.decoder.detected[2]
         elif j.detect:
             detect.append(i)
     if detect and frames < full:
         enc = model.encode(np.stack([_fit(feats[i][0], full) for i in detect]))
         for i, pairs in zip(detect, model.model.detect_language(enc)):
             probs[i] = {tok[2:-2]: p for tok, p in pairs}
-            jobs[i].decoder.detected = (jobs[i].audio, probs[i])
-    elif detect:  # the batch is already on the full input
-        for i in detect:
-            jobs[i].decoder.detected = (jobs[i].audio, probs[i])
+    for i in detect:  # (a batch already on the full input detected on its own encoding)
+        a = jobs[i].audio
+        jobs[i].decoder.detected = (a.size, a[:SAMPLE_RATE].copy(), probs[i])
     return probs
 
 
-def _same_utterance(detected: tuple[np.ndarray, dict[str, float]] | None,
-                    audio: np.ndarray) -> bool:
-    """True when ``audio`` (``float32 [n]``) is the audio of the last detection, ``detected``,
-    grown by less than as much again: it starts with that audio's first second (all of it when
-    shorter) and is shorter than twice its length."""
+def _same_utterance(detected: tuple[int, np.ndarray, dict[str, float]] | None,
+                    audio: np.ndarray, min_s: float) -> bool:
+    """True when ``audio`` (``float32 [n]`` at 16 kHz) is the audio of the last detection,
+    ``detected`` (its samples, its first second, its probabilities), grown by less than as much
+    again and not across ``min_s`` seconds: it starts with that first second (all of it when
+    shorter), is shorter than twice as long, and is under ``min_s`` or was detected at it."""
     if detected is None:
         return False
-    seen = detected[0]
-    head = min(seen.size, SAMPLE_RATE)
-    return (seen.size <= audio.size < 2 * seen.size
-            and np.array_equal(audio[:head], seen[:head]))
+    n, head, _ = detected
+    crossed = n < min_s * SAMPLE_RATE <= audio.size
+    return (n <= audio.size < 2 * n and not crossed
+            and np.array_equal(audio[:head.size], head))
 
 
 def _prompt(job: Job, language: str | None, mode: str):

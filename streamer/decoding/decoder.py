@@ -77,8 +77,9 @@ class DecodingOptions:
         language_detection_threshold: a window whose top language probability exceeds this
             fixes the language at once (faster-whisper's default 0.5, on its 30 s input: the
             detection runs on it too, :func:`streamer.decoding.batch._language_probs`).
-        language_fix_min_speech_s: a window with less speech than this, seconds, votes but
-            does not fix the language at once. 1.5 s by ``scripts/language_study.py`` (base,
+        language_fix_min_speech_s: a window with less speech than this, seconds (the
+            segmenter's ``voiced_s``), votes but does not fix the language at once; nor does
+            one whose detection was made on less audio than this. 1.5 s by ``scripts/language_study.py`` (base,
             30 s input): windows under 1.5 s of other languages (single words, letters,
             numbers) had another language first above 0.5 on 26-38 of 112-172 per language
             (es, fr, it, ru), English ones on none; windows of 1.5 s or more on 0-1 of 109-456,
@@ -177,8 +178,9 @@ class WindowDecoder:
         self.language: str | None = options.language if self.multilingual else "en"
         self._check_language(options.language)
         self._votes: dict[str, list[float]] = {}
-        #: the last full-input detection while the language is open: (audio, its probabilities)
-        self.detected: tuple[np.ndarray, dict[str, float]] | None = None
+        #: the last full-input detection while the language is open: (its audio's samples,
+        #: their first second, the probabilities); :func:`streamer.decoding.batch._language_probs`
+        self.detected: tuple[int, np.ndarray, dict[str, float]] | None = None
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
@@ -376,7 +378,7 @@ class WindowDecoder:
         if sure or n >= o.language_detection_windows:
             best = lang if sure else max(self._votes, key=lambda k: (len(self._votes[k]),
                                                                       max(self._votes[k])))
-            self.language = best
+            self.language, self.detected = best, None
             logger.info("language detected: %s (p=%.2f after %d windows)", best,
                         max(self._votes[best]), n)
 

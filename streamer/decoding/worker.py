@@ -291,7 +291,7 @@ class InferenceWorker:
             timed = timed if len(timed) == done + len(rest) else ()  # one per word, or none
             start_s, text = next_start(utt, w, timed), " ".join(rest)
         self.captions += 1
-        self.decoder.vote_language(r, w.speech_bounds[1] - w.speech_bounds[0])
+        self.decoder.vote_language(r, w.voiced_s)
         words = timed[done:]
         now = time.monotonic()
         end_wall = w.captured_wall if w.speech_end_wall is None else w.speech_end_wall
