@@ -79,12 +79,13 @@ class DecodingOptions:
             detection runs on it too, :func:`streamer.decoding.batch._language_probs`).
         language_fix_min_speech_s: a window with less speech than this, seconds (the
             segmenter's ``voiced_s``), votes but does not fix the language at once; nor does
-            one whose detection was made on less audio than this. 1.5 s by ``scripts/language_study.py`` (base,
-            30 s input): windows under 1.5 s of other languages (single words, letters,
-            numbers) had another language first above 0.5 on 26-38 of 112-172 per language
-            (es, fr, it, ru), English ones on none; windows of 1.5 s or more on 0-1 of 109-456,
-            but for one Mexican Spanish voice (12 of 127). A window that fixes the language
-            this way fixes its own, whatever the short ones before it voted.
+            one whose detection was made on less audio than this. 1.5 s by
+            ``scripts/language_study.py`` (base, 30 s input): windows under 1.5 s of other
+            languages (single words, letters, numbers) had another language first above 0.5
+            on 26-38 of 112-172 per language (es, fr, it, ru), English ones on none; windows
+            of 1.5 s or more on 0-1 of 109-456, but for one Mexican Spanish voice (12 of 127).
+            A window that fixes the language this way fixes its own, whatever the short ones
+            before it voted.
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
