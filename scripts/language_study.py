@@ -15,9 +15,17 @@ is decoded with (``plain``: its features plus 2 s, at least 10 s) and Whisper's 
 language first and with it above 0.5; writes every window's top three to
 ``<out>/language-<model>.json``.
 
+With ``--sessions``, the same question at the level of a session: for each of English,
+Spanish, French, Italian and Russian, six seeded sessions of 12 Asterisk prompts of that
+language (0.5-2 s of dev room tone between them) are streamed through the pipeline with the
+model's defaults (no ``--language``), once as configured and once with
+``decoding.language_fix_min_speech_s`` 0 (any sure window fixes the language at once); it
+prints how many sessions end in their own language and how many captions are in it.
+
 Usage::
 
     .venv/bin/python scripts/language_study.py [--model base] [--out bench-results]
+    .venv/bin/python scripts/language_study.py --sessions     # ~10 min
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import conditions  # noqa: E402
 from streamer.capture.audio import SAMPLE_RATE  # noqa: E402
 
 CONDITIONS = ("dev", "phone", "pink10", "babble10", "quiet20", "levels")
+SESSION_LANGUAGES = ("en", "es", "fr", "it", "ru")  #: Asterisk prompt sets of ``--sessions``
 
 
 def windows() -> list[tuple[str, str, np.ndarray]]:
@@ -52,11 +61,54 @@ def windows() -> list[tuple[str, str, np.ndarray]]:
     return [(n, lang, a[:30 * SAMPLE_RATE]) for n, lang, a in out]
 
 
+def sessions(model: str, fix_s: float | None) -> dict[str, tuple[int, int, int, int]]:
+    """Per language: ``(sessions, sessions ending in it, captions, captions in it)`` of the
+    ``--sessions`` run (module doc); ``fix_s`` sets ``language_fix_min_speech_s`` (None: as
+    configured)."""
+    import math
+    import tempfile
+
+    from bench import run_stream
+    from robust_bench import _write_wav
+    from streamer.config import build_config
+
+    flags = {"model.name": model}
+    if fix_s is not None:
+        flags["decoding.language_fix_min_speech_s"] = fix_s
+    config = build_config(flags).config
+    out = {}
+    for lang in SESSION_LANGUAGES:
+        rows = [r for r in conditions._references() if r["file"].startswith(f"asterisk_{lang}/")]
+        ended = captions = kept = 0
+        for seed in range(6):
+            pick = np.random.default_rng([7, seed]).choice(len(rows), 12, replace=False)
+            x, _ = conditions._string_together(
+                [(rows[k]["id"], conditions.load(conditions.SPEECH / rows[k]["file"]),
+                  rows[k]["reference"], None) for k in pick], (0.5, 2.0), f"{lang}{seed}")
+            with tempfile.TemporaryDirectory(prefix="livescribe-language-") as tmp:
+                wav = Path(tmp) / "session.wav"
+                _write_wav(wav, x)
+                run = run_stream(wav, config, math.inf, progress=False)
+            langs = [c.language for c in run.captions]
+            ended += bool(langs) and langs[-1] == lang
+            captions += len(langs)
+            kept += sum(code == lang for code in langs)
+        out[lang] = (6, ended, captions, kept)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="base", help="a multilingual model (default base)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    p.add_argument("--sessions", action="store_true", help="stream sessions (module doc)")
     args = p.parse_args(argv)
+    if args.sessions:
+        for fix_s, label in ((None, "as configured"), (0.0, "language_fix_min_speech_s 0")):
+            for lang, (n, ended, captions, kept) in sessions(args.model, fix_s).items():
+                print(f"{label}: {lang}: {ended} of {n} sessions end in {lang}, "
+                      f"{kept} of {captions} captions in it", flush=True)
+        return 0
     from streamer.decoding import batch
     from streamer.decoding.decoder import DecodingOptions, WindowDecoder
     from streamer.decoding.models import ModelSpec

@@ -85,7 +85,8 @@ class DecodingOptions:
             on 26-38 of 112-172 per language (es, fr, it, ru), English ones on none; windows
             of 1.5 s or more on 0-1 of 109-456, but for one Mexican Spanish voice (12 of 127).
             A window that fixes the language this way fixes its own, whatever the short ones
-            before it voted.
+            before it voted. Streamed (``language_study.py --sessions``): 30 of 30 sessions of
+            short prompts in five languages end in their own, 29 of 30 without the rule.
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
