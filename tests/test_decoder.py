@@ -154,10 +154,10 @@ class Counting:
         return (batch.shape[-1], batch.shape[0])  # what detect_language above reads
 
 
-def _session():
-    from types import SimpleNamespace
-
-    return SimpleNamespace(detected=None, options=DecodingOptions())  # a view's detection state
+def _session() -> WindowDecoder:
+    d = _voter()
+    d.detected = None  # a view's detection state, without a model
+    return d
 
 
 def test_only_jobs_that_detect_their_language_are_encoded_again_on_the_full_input():

@@ -106,21 +106,17 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     for base on one core) is paid only until the language is fixed. The other jobs' come from
     the batch's own encoder output (the language filter's figures).
 
-    On live input an utterance is decoded every 0.5 s while it grows (its snapshots), then
-    whole: a window that starts with the audio of the session's last detection and is less
-    than twice as long takes that detection (:func:`_same_utterance`), so an utterance is
-    detected again each time its audio has doubled, and once more when it reaches
-    ``language_fix_min_speech_s``: a detection made on less audio than that is never the one
-    a window long enough to fix the language votes with.
+    A growing utterance's windows reuse one detection until its audio has doubled
+    (:meth:`WindowDecoder.known_detection`).
     """
     probs = [{tok[2:-2]: p for tok, p in pairs}
              for pairs in model.model.detect_language(encoder_output)]
     full = model.feature_extractor.nb_max_frames
     detect = []
     for i, j in enumerate(jobs):
-        if j.detect and frames < full and _same_utterance(
-                j.decoder.detected, j.audio, j.decoder.options.language_fix_min_speech_s):
-            probs[i] = j.decoder.detected[2]
+        known = j.decoder.known_detection(j.audio) if j.detect and frames < full else None
+        if known is not None:
+            probs[i] = known
         elif j.detect:
             detect.append(i)
     if detect and frames < full:
@@ -128,23 +124,8 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
         for i, pairs in zip(detect, model.model.detect_language(enc)):
             probs[i] = {tok[2:-2]: p for tok, p in pairs}
     for i in detect:  # (a batch already on the full input detected on its own encoding)
-        a = jobs[i].audio
-        jobs[i].decoder.detected = (a.size, a[:SAMPLE_RATE].copy(), probs[i])
+        jobs[i].decoder.remember_detection(jobs[i].audio, probs[i])
     return probs
-
-
-def _same_utterance(detected: tuple[int, np.ndarray, dict[str, float]] | None,
-                    audio: np.ndarray, min_s: float) -> bool:
-    """True when ``audio`` (``float32 [n]`` at 16 kHz) is the audio of the last detection,
-    ``detected`` (its samples, its first second, its probabilities), grown by less than as much
-    again and not across ``min_s`` seconds: it starts with that first second (all of it when
-    shorter), is shorter than twice as long, and is under ``min_s`` or was detected at it."""
-    if detected is None:
-        return False
-    n, head, _ = detected
-    crossed = n < min_s * SAMPLE_RATE <= audio.size
-    return (n <= audio.size < 2 * n and not crossed
-            and np.array_equal(audio[:head.size], head))
 
 
 def _prompt(job: Job, language: str | None, mode: str):

@@ -181,7 +181,7 @@ class WindowDecoder:
         self._check_language(options.language)
         self._votes: dict[str, list[float]] = {}
         #: the last full-input detection while the language is open: (its audio's samples,
-        #: their first second, the probabilities); :func:`streamer.decoding.batch._language_probs`
+        #: their first second, the probabilities); :meth:`known_detection`
         self.detected: tuple[int, np.ndarray, dict[str, float]] | None = None
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
@@ -357,6 +357,31 @@ class WindowDecoder:
     def _detect(self, probs: dict[str, float]) -> str:
         """The language to decode this window in, while none is fixed: the top detection."""
         return max(probs, key=probs.get)
+
+    def known_detection(self, audio: np.ndarray) -> dict[str, float] | None:
+        """The language probabilities of this session's last detection when ``audio``
+        (``float32 [n]`` at 16 kHz) is the same utterance grown by less than as much again and
+        not across ``language_fix_min_speech_s``; else None (detect it afresh).
+
+        On live input an utterance is decoded every 0.5 s while it grows (its snapshots), then
+        whole: a window that starts with the first second (all of it when shorter) of the last
+        detection's audio and is shorter than twice as long takes that detection, so an
+        utterance is detected again each time its audio has doubled, and once more when it
+        reaches ``language_fix_min_speech_s``: a detection made on less audio than that is
+        never the one a window long enough to fix the language votes with.
+        """
+        if self.detected is None:
+            return None
+        n, head, probs = self.detected
+        crossed = n < self.options.language_fix_min_speech_s * 16000 <= audio.size
+        same = (n <= audio.size < 2 * n and not crossed
+                and np.array_equal(audio[:head.size], head))
+        return probs if same else None
+
+    def remember_detection(self, audio: np.ndarray, probs: dict[str, float]) -> None:
+        """Keep a full-input detection of ``audio`` for :meth:`known_detection` (its length and
+        first second, not the caller's array)."""
+        self.detected = (audio.size, audio[:16000].copy(), probs)
 
     def vote_language(self, result: DecodeResult, speech_s: float | None = None) -> None:
         """Count a kept caption's detected language; fix the session language once confident.
