@@ -359,17 +359,11 @@ class WindowDecoder:
         return max(probs, key=probs.get)
 
     def known_detection(self, audio: np.ndarray) -> dict[str, float] | None:
-        """The language probabilities of this session's last detection when ``audio``
-        (``float32 [n]`` at 16 kHz) is the same utterance grown by less than as much again and
-        not across ``language_fix_min_speech_s``; else None (detect it afresh).
-
-        On live input an utterance is decoded every 0.5 s while it grows (its snapshots), then
-        whole: a window that starts with the first second (all of it when shorter) of the last
-        detection's audio and is shorter than twice as long takes that detection, so an
-        utterance is detected again each time its audio has doubled, and once more when it
-        reaches ``language_fix_min_speech_s``: a detection made on less audio than that is
-        never the one a window long enough to fix the language votes with.
-        """
+        """The probabilities of this session's last detection if ``audio`` (``float32 [n]``
+        at 16 kHz) is its utterance grown (its snapshots come every 0.5 s, then its final):
+        it starts with that audio's first second (all when shorter), is under twice as long,
+        and has not crossed ``language_fix_min_speech_s`` since (a detection of less audio is
+        never the one a window long enough to fix the language votes with). Else None."""
         if self.detected is None:
             return None
         n, head, probs = self.detected
