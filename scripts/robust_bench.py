@@ -17,7 +17,7 @@ meeting through the real pipeline (:class:`~streamer.pipeline.Pipeline`, default
   simulation of a real-time run (``scripts/bench.py --mode sim``; check it against
   ``--mode realtime`` there);
 - **RTF** at max speed and peak RSS;
-- **words on noise alone**: each noise bed (pink, fan) at its 10 dB-SNR level for 60 s.
+- **words on noise alone**: each noise bed (pink, fan, music) at its 10 dB-SNR level for 60 s.
 
 Oracle transcripts are cached in ``<out>/oracle/`` (they depend only on the condition and model).
 
@@ -50,7 +50,7 @@ from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
 from streamer.config import Config, build_config  # noqa: E402
 
 LOST_FRACTION = 0.5  #: an utterance with this share of its words or more missing is lost (issue 12)
-BEDS = ("pink", "fan")  #: noise beds streamed alone
+BEDS = ("pink", "fan", "music")  #: noise beds streamed alone
 
 
 def score(references: list[str], hypotheses: list[str]) -> dict:
