@@ -108,6 +108,12 @@ def test_values_that_do_not_fit_are_2_from_a_flag_78_from_a_file(tmp_path):
     assert e.value.exit_code == ExitCode.CONFIG
 
 
+def test_a_flag_that_names_no_setting_is_refused_not_ignored(tmp_path):
+    # the command line passes only known keys; a caller's typo must not run on defaults
+    with pytest.raises(KeyError, match="vad.speech_treshold"):
+        built({"vad.speech_treshold": 0.3, "model.name": "base"}, tmp_path=tmp_path)
+
+
 def test_a_raised_speech_threshold_takes_the_hysteresis_threshold_with_it(tmp_path):
     assert built({"vad.speech_threshold": 0.3}, tmp_path=tmp_path).config.vad.neg_threshold == 0.3
     assert built({"vad.speech_threshold": 0.7}, tmp_path=tmp_path).config.vad.neg_threshold == 0.35

@@ -287,8 +287,13 @@ def build_config(flags: Mapping[str, object] | None = None,
     Raises:
         LivescribeError: a bad file (66, 78), a bad environment value (78), or values that do
             not fit together (2 when a flag took part in the group that failed, else 78).
+        KeyError: a key of ``flags`` is not a setting (the caller's mistake: the command
+            line only passes keys of :func:`settings`).
     """
     flags = dict(flags or {})
+    unknown = sorted(set(flags) - {s.key for s in settings()})
+    if unknown:
+        raise KeyError(f"not a setting: {', '.join(unknown)}")
     env = os.environ if env is None else env
     explicit = path is not None or bool(env.get(CONFIG_ENV))
     file = Path(path if path is not None else env.get(CONFIG_ENV) or default_config_path())
