@@ -12,6 +12,8 @@ Conditions (issue 12):
 ``dev``             ``meeting_dev`` as it is (7 min, 39 utterances of real English speech with quiet room noise between them)
 ``levels``          every utterance rescaled to a random speech RMS in [-50, -15] dBFS
 ``quiet20``         the whole meeting 20 dB quieter (a laptop microphone across a table)
+``clipped``         the whole meeting 12 dB louder, hard-clipped at full scale (an overdriven
+                    headset: 2.6 % of the samples clipped)
 ``pink20/10``       pink noise under everything at a speech-to-noise ratio of 20 / 10 dB
 ``fan20/10``        a fan: 50 Hz hum with harmonics plus low-passed broadband noise, same SNRs
 ``babble20/10``     four other dev utterances mixed at random offsets, looped, same SNRs
@@ -243,6 +245,13 @@ def quiet20() -> Meeting:
     return (x * 0.1).astype(np.float32), segs
 
 
+def clipped(gain_db: float = 12.0) -> Meeting:
+    """The whole dev meeting ``gain_db`` louder and hard-clipped at full scale: an overdriven
+    headset (12 dB clips 2.6 % of the samples; dev's speech is at -20 dBFS RMS, peaks at 0)."""
+    x, segs = dev()
+    return np.clip(x * 10 ** (gain_db / 20), -1.0, 1.0).astype(np.float32), segs
+
+
 def _string_together(clips: list[tuple[str, np.ndarray, str, tuple[int, int] | None]],
                      gap_range: tuple[float, float], name: str) -> Meeting:
     """Clips ``(id, audio, reference, speech bounds or None)`` joined by dev room tone."""
@@ -401,7 +410,7 @@ def typing() -> Meeting:
 
 
 CONDITIONS = {
-    "dev": dev, "levels": levels, "quiet20": quiet20,
+    "dev": dev, "levels": levels, "quiet20": quiet20, "clipped": clipped,
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
