@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Test conditions for the robustness benchmark, built only from ``../shared/speech``.
+"""Test conditions for the robustness benchmark, built from ``../shared/speech`` (and, for the
+music bed, ``../shared/nonspeech``).
 
 Each condition is a meeting: ``float32 [n_samples]`` at 16 kHz and its utterances
 ``[{id, start_s, end_s, speech_start_s, speech_end_s, reference}]`` (stream seconds; the format
@@ -31,7 +32,7 @@ Conditions (issue 12):
                     ratio 0 dB: a microphone a metre or two from the talker)
 ``typing``          someone typing beside the talker: mechanical-keyboard clicks (recorded key
                     presses and releases of ``bucklespring-data``, the one source here not
-                    from ``../shared/speech``; FileNotFoundError without the
+                    from ``../shared``; FileNotFoundError without the
                     package) under everything at 10 dB below the speech's mean power
 ``prompts``         short answers on a telephone line: 120 English Asterisk prompts (single
                     words, letters, numbers, short phrases; a seeded draw) strung together
@@ -200,9 +201,9 @@ def keyboard(seconds: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def music(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Instrumental music: the 28 music excerpts of ``../shared/nonspeech`` (seven minutes of
-    game soundtracks, no voice) joined in a seeded order and looped, unit RMS. Background music
-    in a room, or a stream's music bed, under the speaker."""
+    """Instrumental music, ``float32 [n]``, unit RMS: the 28 music excerpts of
+    ``../shared/nonspeech`` (seven minutes of game soundtracks, no voice) joined in a seeded
+    order and looped. Background music in a room, or a stream's music bed, under the speaker."""
     meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())
     x = load(NONSPEECH / "nonspeech_dev.flac")
     parts = [x[_span(s, "start_s", "end_s")] for s in meta["segments"] if s["kind"] == "music"]
