@@ -138,6 +138,7 @@ class Counting:
             self.outer = outer
 
         def detect_language(self, encoder_output):
+            self.outer.detected.append(encoder_output[0])
             return [self.outer.probs[encoder_output[0]] for _ in range(encoder_output[1])]
 
     class Features:
@@ -145,6 +146,7 @@ class Counting:
 
     def __init__(self) -> None:
         self.encoded: list[tuple[int, int]] = []
+        self.detected: list[int] = []  # frames of each detection's input
         self.model, self.feature_extractor = self.Inner(self), self.Features()
         self.probs = {3000: [("<|en|>", 0.9), ("<|ja|>", 0.05)],
                       1200: [("<|ja|>", 0.7), ("<|en|>", 0.2)]}
@@ -198,6 +200,7 @@ def test_a_growing_utterance_is_detected_again_only_when_its_audio_has_doubled()
     # at 0.5, 1.0, 1.5 (the least speech that fixes a language: never voted with a detection
     # of less), 3.0 s; the final at 4.5 s takes the detection at 3.0 s
     assert fresh == 4 and session.detected[0] == 3 * 16000
+    assert m.detected.count(1200) == 0  # every job detects on 30 s: the sized one is never read
     other = speech[::-1].copy()  # another utterance, as long as the last one grown: at once
     detect(4.5, other)
     assert [f for _, f in m.encoded].count(3000) == fresh + 1

@@ -104,14 +104,17 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     (single letters under 1 s), none above 0.5 (``scripts/language_study.py``;
     docs/benchmarks.md, "Short answers and the session's language"). The extra encode (0.7 s
     for base on one core) is paid only until the language is fixed. The other jobs' come from
-    the batch's own encoder output (the language filter's figures).
+    the batch's own encoder output (the language filter's figures), which is not read at all
+    when every job detects on the full input.
 
     A growing utterance's windows reuse one detection until its audio has doubled
     (:meth:`WindowDecoder.known_detection`).
     """
-    probs = [{tok[2:-2]: p for tok, p in pairs}
-             for pairs in model.model.detect_language(encoder_output)]
     full = model.feature_extractor.nb_max_frames
+    sized = frames >= full or not all(j.detect for j in jobs)
+    probs = ([{tok[2:-2]: p for tok, p in pairs}
+              for pairs in model.model.detect_language(encoder_output)] if sized
+             else [{} for _ in jobs])
     detect = []
     for i, j in enumerate(jobs):
         known = j.decoder.known_detection(j.audio) if j.detect and frames < full else None
