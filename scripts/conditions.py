@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Test conditions for the robustness benchmark, built from ``../shared/speech`` (and, for the
-music bed, ``../shared/nonspeech``).
+music conditions and ``effects``, the sounds of ``../shared/nonspeech``).
 
 Each condition is a meeting: ``float32 [n_samples]`` at 16 kHz and its utterances
 ``[{id, start_s, end_s, speech_start_s, speech_end_s, reference}]`` (stream seconds; the format
@@ -34,6 +34,10 @@ Conditions (issue 12):
                     presses and releases of ``bucklespring-data``, the one source here not
                     from ``../shared``; FileNotFoundError without the
                     package) under everything at 10 dB below the speech's mean power
+``effects``         a sound in every pause: one of the 83 effects of ``../shared/nonspeech``
+                    (notification chimes, clicks, game effects; seeded) 0.1-0.6 s after each
+                    utterance's speech ends, 0-15 dB below the speech: the sound a meeting
+                    hears between sentences, close enough to join the utterance before it
 ``prompts``         short answers on a telephone line: 120 English Asterisk prompts (single
                     words, letters, numbers, short phrases; a seeded draw) strung together
                     with 0.5-2 s of dev room tone
@@ -410,12 +414,38 @@ def typing() -> Meeting:
     return np.clip(x + k[: x.size], -1, 1).astype(np.float32), segs
 
 
+def effects() -> Meeting:
+    """Dev with one sound effect of ``../shared/nonspeech`` in each pause (seeded: which
+    effect, among those that fit before the next utterance with 0.3 s to spare; its start,
+    0.1-0.6 s after the utterance's ``speech_end_s``; its RMS, 0-15 dB below the speech's).
+    A caption word on an effect is an insertion: the "trailing invented word" of issue 12."""
+    x, segs = dev()
+    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
+    src = load(NONSPEECH / "nonspeech_dev.flac")
+    clips = [src[_span(s, "start_s", "end_s")].astype(np.float64)
+             for s in meta if s["kind"] == "effect"]
+    rng = _rng("effects")
+    y = x.astype(np.float64)
+    speech_rms = np.sqrt(speech_power(x, segs))
+    for prev, nxt in zip(segs, segs[1:]):
+        start = prev["speech_end_s"] + rng.uniform(0.1, 0.6)
+        room = nxt["speech_start_s"] - 0.3 - start
+        fits = [c for c in clips if c.size / SAMPLE_RATE <= room]
+        if not fits:
+            continue
+        c = fits[rng.integers(len(fits))]
+        c = c * speech_rms * 10 ** (-rng.uniform(0, 15) / 20) / np.sqrt((c ** 2).mean())
+        a = int(start * SAMPLE_RATE)
+        y[a:a + c.size] += c
+    return np.clip(y, -1, 1).astype(np.float32), segs
+
+
 CONDITIONS = {
     "dev": dev, "levels": levels, "quiet20": quiet20, "clipped": clipped,
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
-    "reverb": reverb, "typing": typing, "prompts": prompts,
+    "reverb": reverb, "typing": typing, "prompts": prompts, "effects": effects,
 }
 
 
