@@ -88,6 +88,16 @@ def test_a_short_pause_does_not_end_the_utterance():
     assert len(out) == 2
 
 
+def test_the_next_onset_reaches_back_into_the_pause_that_ended_an_utterance():
+    # a word starts softly (voiced, no Silero) in the last 300 ms of the pause that ends the
+    # utterance, and Silero confirms it only after the end: its soft start is kept
+    script = "." * 20 + "S" * 30 + "." * 10 + "v" * 10 + "S" * 30 + "." * 30
+    _, (first, second) = run(script)
+    assert frames(first) == (10, 55)  # pre-roll, speech, the 150 ms pause snapshot
+    assert second.speech_start_s == pytest.approx(60 * FS)  # the soft start, before the end
+    assert frames(second)[0] == 55  # its pre-roll reaches the first window's end, no further
+
+
 def test_pause_snapshots_without_partials_hold_the_final_windows_audio():
     script = "." * 20 + "S" * 30 + "." * 12 + "S" * 30 + "." * 30
     _, out = run(script, VadOptions(pause_snapshots=True))

@@ -14,7 +14,8 @@ state machine:
   inside an utterance Silero has confirmed);
 - **end of utterance**: ``end_silence_ms`` with neither ends it; the whole utterance is one
   :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
-  ``pause_snapshot_ms`` of the pause after it;
+  ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
+  next onset's look-back (a word that starts softly just before the end keeps its start);
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
 - **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
@@ -259,9 +260,11 @@ class Segmenter:
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
         if self._since_speech >= self._end:
             # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
-            self._emit(len(self._cur) - self._end + self._snap_pause, "end", out,
-                       decided_wall=captured_wall)
+            k = len(self._cur) - self._end + self._snap_pause
+            self._emit(k, "end", out, decided_wall=captured_wall)
+            rest = self._cur[k:]
             self._close()
+            self._back.extend(rest)  # never sent: the next onset may reach back into them
         elif len(self._cur) >= self._max:
             k = self._best_cut()
             self._emit(k, "cap", out)
@@ -310,6 +313,7 @@ class Segmenter:
 
     def _close(self) -> None:
         # the look-back starts empty: frames already sent in this window are never sent twice
+        # (after an end, feed() puts back the pause frames past the window, never sent)
         self._back.clear()
         self._cur, self._speech = [], []
         self._in_speech = False
