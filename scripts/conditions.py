@@ -418,7 +418,9 @@ def effects() -> Meeting:
     """Dev with one sound effect of ``../shared/nonspeech`` in each pause (seeded: which
     effect, among those that fit before the next utterance with 0.3 s to spare; its start,
     0.1-0.6 s after the utterance's ``speech_end_s``; its RMS, 0-15 dB below the speech's).
-    A caption word on an effect is an insertion: the "trailing invented word" of issue 12."""
+    A caption word on an effect is an insertion: the "trailing invented word" of issue 12.
+    Where an utterance's annotated ``end_s`` runs past its ``speech_end_s`` (3 of 38 pauses), the
+    effect starts inside that span and the oracle, which decodes the span, hears part of it."""
     x, segs = dev()
     meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
     src = load(NONSPEECH / "nonspeech_dev.flac")
