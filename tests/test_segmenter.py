@@ -143,12 +143,15 @@ def test_options_are_checked():
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("Sv."), st.integers(1, 80)), min_size=1, max_size=40),
-       st.sampled_from([2.0, 5.0, 20.0]))
-def test_properties_on_random_frame_sequences(runs, max_s):
+       st.sampled_from([2.0, 5.0, 20.0]), st.sampled_from([150, 0]))
+def test_properties_on_random_frame_sequences(runs, max_s, min_confirmed_ms):
     """Windows never overlap, never exceed the cap, come in order with monotonic stream times,
-    and every run of confirmed speech frames is inside a window unless it was a fragment."""
+    and every run of confirmed speech frames is inside a window unless it was a fragment; with
+    no fragment minimum (``--min-speech-ms 0``) too, where an end soon after a cap cut leaves
+    only pause frames to emit."""
     script = "".join(c * n for c, n in runs)
-    o = VadOptions(max_utterance_s=max_s, cut_search_ms=int(max_s * 500))
+    o = VadOptions(max_utterance_s=max_s, cut_search_ms=int(max_s * 500),
+                   min_confirmed_ms=min_confirmed_ms)
     seg, out = run(script, o)
     assert [w.index for w in out] == list(range(len(out)))
     cap = round(max_s / FS)

@@ -344,9 +344,12 @@ class Segmenter:
 
     def _emit(self, k: int, reason: str, out: list[SpeechWindow], snapshot: bool = False,
               decided_wall: float | None = None) -> None:
-        """Emit the first ``k`` frames of the open utterance (or count them as a fragment).
+        """Emit the first ``k`` frames of the open utterance (or count them as a fragment; pause
+        frames alone are neither).
         ``decided_wall``: when the window was cut, if later than its last frame's capture."""
-        frames, speech = self._cur[:k], self._speech[:k]
+        frames, speech = self._cur[:max(k, 0)], self._speech[:max(k, 0)]
+        if not any(speech):  # pause only (an end soon after a cap cut): nothing to decode
+            return
         fs = self._frame_s
         o = self.options
         confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
