@@ -260,7 +260,7 @@ class Segmenter:
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
         if self._since_speech >= self._end:
             # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
-            k = len(self._cur) - self._end + self._snap_pause
+            k = max(0, len(self._cur) - self._end + self._snap_pause)
             self._emit(k, "end", out, decided_wall=captured_wall)
             rest = self._cur[k:]
             self._close()
@@ -347,7 +347,7 @@ class Segmenter:
         """Emit the first ``k`` frames of the open utterance (or count them as a fragment; pause
         frames alone are neither).
         ``decided_wall``: when the window was cut, if later than its last frame's capture."""
-        frames, speech = self._cur[:max(k, 0)], self._speech[:max(k, 0)]
+        frames, speech = self._cur[:k], self._speech[:k]
         if not any(speech):  # pause only (an end soon after a cap cut): nothing to decode
             return
         fs = self._frame_s
