@@ -144,6 +144,40 @@ def test_chain_cuts_a_loop_on_speech_and_drops_a_loop_on_music():
     assert not v.keep and v.filter == "repetition"
 
 
+def test_a_phrase_read_twice_is_cut_only_when_the_audio_does_not_hold_it():
+    """tiny.en on the `hesitant` condition read "... years. Not only by chauffeur. Not only by
+    chauffeur." for one "not only by Schoeffer": its alignment put the second copy at the
+    window's last sample, every word 0 s long (scripts/robust_bench.py; docs/benchmarks.md, "A
+    phrase read twice"). A copy the audio holds is kept, text alone is never enough (a real
+    Asterisk prompt says "para aceptar la llamada para aceptar la llamada"), and nothing is
+    aligned for a caption without such a tail."""
+    from streamer.decoding.text import doubled_tail
+    from streamer.events import Word
+
+    text = "And type very similar was used. Not only by chauffeur. Not only by chauffeur."
+    assert doubled_tail(text) == 4
+    assert doubled_tail("Presione 1 para aceptar la llamada para aceptar la llamada o 2") == 0
+    assert doubled_tail("No, no.") == 0 and doubled_tail("I think, I think.") == 2
+    toks, aligned = text.split(), []
+
+    def decoded(text: str, copy_s: float) -> DecodeResult:
+        def align():  # 0.3 s a word; the last four copy_s each, from the window's end
+            aligned.append(text)
+            head = [Word(" " + t, 0.3 * i, 0.3 * i + 0.3, 0.9) for i, t in enumerate(toks[:-4])]
+            end = 0.3 * len(head)
+            return tuple(head + [Word(" " + t, end + k * copy_s, end + (k + 1) * copy_s, 0.9)
+                                 for k, t in enumerate(toks[-4:])])
+        return replace(result(text, 0.05, -0.3), align=align)
+
+    v = FilterChain(OPTS).check(decoded(text, 0.0), window(3.0))
+    assert v.keep and v.text == "And type very similar was used. Not only by chauffeur."
+    v = FilterChain(OPTS).check(decoded(text, 0.3), window(3.0))  # said twice: kept whole
+    assert v.keep and v.text is None
+    aligned.clear()
+    assert FilterChain(OPTS).check(decoded(" ".join(toks[:-4]), 0.0), window(3.0)).keep
+    assert aligned == []
+
+
 def test_a_short_loop_in_a_script_without_spaces_is_a_loop():
     """base on game music 10 dB down (drascula track 4) read "ぷっぷっぷっぷっぷっぷっ": one
     "word" of 12 characters, which the length rule alone (> 12) read as one token, so no

@@ -349,6 +349,14 @@ def test_a_early_final_ends_where_the_alignment_puts_its_last_word():
     assert [x.text for x in rest.words] == [" How", " are", " you", " doing", " today?"]
 
 
+def test_a_cut_loop_keeps_only_the_timed_words_of_its_text():
+    w, events = _worker(["Papa Papa Papa Papa Papa Papa"], early_finals=False, word_s=0.2,
+                        word_timestamps=True)
+    w.handle_final(_window(0, 1.5, "end"))
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert cap.text == "Papa" and [x.text for x in cap.words] == [" Papa"]
+
+
 def test_a_early_final_keeps_the_clock_of_its_captions():
     """emission wall = wall of stream time 0 + end + latency, for an early final too."""
     w, events = _worker(SENTENCES)

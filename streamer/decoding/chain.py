@@ -9,7 +9,7 @@ from dataclasses import replace
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.filters import DEFAULT_CHAIN, KEEP, Filter, FilterContext, Verdict
 from streamer.decoding.result import DecodeResult
-from streamer.decoding.text import trim_loop
+from streamer.decoding.text import doubled_tail, trim_loop
 from streamer.segmentation.window import SpeechWindow
 
 logger = logging.getLogger(__name__)
@@ -46,21 +46,30 @@ class FilterChain:
         ``remember`` is False (a partial's text is judged, not remembered).
 
         A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
-        ``options.trim_loops``); the filters then judge the trimmed text, and a kept verdict
-        carries it in ``Verdict.text``.
+        ``options.trim_loops``), and so is a phrase of 2-4 words said a second time at the end
+        when the decode's alignment gives that copy no audio (:func:`doubled_tail`; every word
+        of it under :data:`UNHEARD_S`: tiny.en read "Not only by chauffeur. Not only by
+        chauffeur." for one "not only by Schoeffer", its second copy aligned at the window's
+        last sample, 0 s long; the alignment runs only for such a tail). The filters then judge
+        the trimmed text, and a kept verdict carries it in ``Verdict.text``.
         """
-        trimmed = None
+        trimmed, why = None, ""
         if self.options.trim_loops and result.text:
             text, period, repeats = trim_loop(result.text)
             if period:
-                from faster_whisper.transcribe import get_compression_ratio
-
                 logger.info("window %d: cut a loop of %d token(s) x%d: %r -> %r", window.index,
                             period, repeats, result.text[:80], text)
-                result = replace(result, text=text, compression_ratio=get_compression_ratio(text))
-                trimmed = text
+                result, trimmed, why = _with_text(result, text), text, "loop cut"
+            elif (p := doubled_tail(result.text)) and result.align is not None:
+                words = result.aligned().words
+                if (len(words) == len(result.text.split())
+                        and all(w.end_s - w.start_s <= UNHEARD_S for w in words[-p:])):
+                    text = result.text.rsplit(maxsplit=p)[0]
+                    logger.info("window %d: cut a repeat the audio does not hold: %r -> %r",
+                                window.index, result.text[-80:], text)
+                    result, trimmed, why = _with_text(result, text), text, "unheard repeat cut"
         t = self.options.loop_no_speech_threshold
-        if trimmed is not None and t is not None and result.no_speech_prob > t:
+        if why == "loop cut" and t is not None and result.no_speech_prob > t:
             return Verdict(False, "repetition", f"a loop and no_speech_prob "
                                                 f"{result.no_speech_prob:.2f} > {t}")
         v = run_chain(result, window, self.options, self.context, self.chain)
@@ -68,5 +77,19 @@ class FilterChain:
             self.context = replace(self.context, previous_text=result.text,
                                    previous_end_s=window.end_s)
             if trimmed is not None:
-                v = Verdict(True, "repetition", "loop cut", trimmed)
+                v = Verdict(True, "repetition", why, trimmed)
         return v
+
+
+#: longest aligned duration of a word the audio does not hold, seconds: Whisper's alignment
+#: moves in 20 ms steps (one step of its cross-attention), and a word given at most one step
+#: at the end of the window was not heard (our benchmark: docs/benchmarks.md, "A phrase read
+#: twice")
+UNHEARD_S = 0.02
+
+
+def _with_text(result: DecodeResult, text: str) -> DecodeResult:
+    """``result`` with ``text`` in place of its own and that text's compression ratio."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    return replace(result, text=text, compression_ratio=get_compression_ratio(text))

@@ -116,6 +116,26 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
     return text[:spans[i + p - 1][1]], p, repeats
 
 
+def doubled_tail(text: str, max_words: int = 4) -> int:
+    """Words in the second copy when ``text`` ends with a phrase of 2 to ``max_words`` words
+    said twice back to back (``"... years. Not only by chauffeur. Not only by chauffeur."``:
+    4), else 0. Case and punctuation do not count; a script written without spaces never
+    matches (its tokens are characters).
+
+    Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
+    la llamada para aceptar la llamada"): :class:`~streamer.decoding.chain.FilterChain` cuts it
+    only when the alignment gives the second copy no audio.
+    """
+    if unspaced(text):
+        return 0
+    toks = [normalize(w) or w for w in text.split()]
+    n = len(toks)
+    for p in range(2, max_words + 1):
+        if n >= 2 * p and toks[n - 2 * p:n - p] == toks[n - p:]:
+            return p
+    return 0
+
+
 @lru_cache(maxsize=4)
 def load_phrases(path: str = str(HALLUCINATIONS_PATH),
                  key: str = "phrases") -> tuple[re.Pattern, int]:
