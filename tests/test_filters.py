@@ -169,13 +169,16 @@ def test_a_phrase_read_twice_is_cut_only_when_the_audio_does_not_hold_it():
                                  for k, t in enumerate(toks[-4:])])
         return replace(result(text, 0.05, -0.3), align=align)
 
-    v = FilterChain(OPTS).check(decoded(text, 0.0), window(3.0))
-    assert v.keep and v.text == "And type very similar was used. Not only by chauffeur."
-    v = FilterChain(OPTS).check(decoded(text, 0.3), window(3.0))  # said twice: kept whole
+    cut = "And type very similar was used. Not only by chauffeur."
+    for step in (0.0, 0.02, 0.06 - 0.04):  # no audio, one alignment step (float-rounded)
+        v = FilterChain(OPTS).check(decoded(text, step), window(3.0))
+        assert v.keep and v.text == cut, step
+    v = FilterChain(OPTS).check(decoded(text, 0.04), window(3.0))  # two steps: heard, kept
     assert v.keep and v.text is None
     aligned.clear()
     assert FilterChain(OPTS).check(decoded(" ".join(toks[:-4]), 0.0), window(3.0)).keep
-    assert aligned == []
+    assert FilterChain(OPTS).check(decoded(text, 0.0), window(3.0), remember=False).keep
+    assert aligned == []  # no such tail, or a snapshot (judged, not shown): nothing aligned
 
 
 def test_a_short_loop_in_a_script_without_spaces_is_a_loop():

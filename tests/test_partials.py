@@ -350,8 +350,17 @@ def test_a_early_final_ends_where_the_alignment_puts_its_last_word():
 
 
 def test_a_cut_loop_keeps_only_the_timed_words_of_its_text():
+    """A loop cut by the filter chain, or by the decoder (its fallback keeps the longest decode
+    cut, aligned whole): the caption's timed words are those of its text."""
     w, events = _worker(["Papa Papa Papa Papa Papa Papa"], early_finals=False, word_s=0.2,
                         word_timestamps=True)
+    w.handle_final(_window(0, 1.5, "end"))
+    (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
+    assert cap.text == "Papa" and [x.text for x in cap.words] == [" Papa"]
+    w, events = _worker(["Papa Papa Papa Papa Papa Papa"], early_finals=False, word_s=0.2,
+                        word_timestamps=True)
+    decode = w.decoder.decode
+    w.decoder.decode = lambda *a, **k: replace(decode(*a, **k), text="Papa")  # cut, aligned whole
     w.handle_final(_window(0, 1.5, "end"))
     (cap,) = [e for e in queued(events) if isinstance(e, Caption)]
     assert cap.text == "Papa" and [x.text for x in cap.words] == [" Papa"]

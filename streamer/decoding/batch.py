@@ -188,10 +188,14 @@ def _aligner(model, tok, encoder_output, features: tuple[np.ndarray, int],
     ``encoder_output`` (a window decoded alone: the encoder's output is reused), else on the
     window's own encoding of ``features`` (``(float32 [n_mels, n_frames], context frames)``,
     one window of a batch, encoded alone then, as a decode of it alone would have been)."""
+    done: list[tuple] = []  # computed once: the filter chain and the caption may both ask
+
     def align():
-        enc = (encoder_output if encoder_output is not None
-               else model.encode(_fit(*features)[None]))
-        return align_words(model, tok, enc, text_tokens, num_frames)
+        if not done:
+            enc = (encoder_output if encoder_output is not None
+                   else model.encode(_fit(*features)[None]))
+            done.append(align_words(model, tok, enc, text_tokens, num_frames))
+        return done[0]
 
     return align
 
@@ -265,7 +269,8 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
         prefix = job.prefix.strip() if job.prefix else ""
         text = _text(tok, ids, forced, prefix, timestamps)
-        # run only when asked: for a caption with word times, or an early final's end
+        # run only when asked: for a caption with word times, an early final's end, or a
+        # phrase read twice at the end (the filter chain)
         audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
         align = _aligner(model, tok, encoder_output if n == 1 else None, feats[i],
                          [t for t in ids if t < tok.eot], min(feats[i][1], audio_frames))

@@ -48,10 +48,11 @@ class FilterChain:
         A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
         ``options.trim_loops``), and so is a phrase of 2-4 words said a second time at the end
         when the decode's alignment gives that copy no audio (:func:`doubled_tail`; every word
-        of it under :data:`UNHEARD_S`: tiny.en read "Not only by chauffeur. Not only by
+        of it at most :data:`UNHEARD_S` long: tiny.en read "Not only by chauffeur. Not only by
         chauffeur." for one "not only by Schoeffer", its second copy aligned at the window's
-        last sample, 0 s long; the alignment runs only for such a tail). The filters then judge
-        the trimmed text, and a kept verdict carries it in ``Verdict.text``.
+        last sample, 0 s long; the alignment runs only for such a tail, and not for a snapshot,
+        whose text is judged, not shown, here). The filters then judge the trimmed text, and a
+        kept verdict carries it in ``Verdict.text``.
         """
         trimmed, why = None, ""
         if self.options.trim_loops and result.text:
@@ -60,10 +61,10 @@ class FilterChain:
                 logger.info("window %d: cut a loop of %d token(s) x%d: %r -> %r", window.index,
                             period, repeats, result.text[:80], text)
                 result, trimmed, why = _with_text(result, text), text, "loop cut"
-            elif (p := doubled_tail(result.text)) and result.align is not None:
+            elif remember and (p := doubled_tail(result.text)) and result.align is not None:
                 words = result.aligned().words
                 if (len(words) == len(result.text.split())
-                        and all(w.end_s - w.start_s <= UNHEARD_S for w in words[-p:])):
+                        and all(round(w.end_s - w.start_s, 3) <= UNHEARD_S for w in words[-p:])):
                     text = result.text.rsplit(maxsplit=p)[0]
                     logger.info("window %d: cut a repeat the audio does not hold: %r -> %r",
                                 window.index, result.text[-80:], text)
@@ -82,9 +83,9 @@ class FilterChain:
 
 
 #: longest aligned duration of a word the audio does not hold, seconds: Whisper's alignment
-#: moves in 20 ms steps (one step of its cross-attention), and a word given at most one step
-#: at the end of the window was not heard (our benchmark: docs/benchmarks.md, "A phrase read
-#: twice")
+#: moves in 20 ms steps (one step of its cross-attention), and a repeated phrase whose every
+#: word got at most one step was not heard (our benchmark: docs/benchmarks.md, "A phrase read
+#: twice": the copy's words were 0 s long at the window's end)
 UNHEARD_S = 0.02
 
 

@@ -104,7 +104,8 @@ class DecodingOptions:
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         word_timestamps: time the words of each decode that becomes a caption
             (:meth:`DecodeResult.aligned`); decodes that do not (snapshots, failed fallback
-            attempts, a free decode replaced by a forced one, dropped windows) are not aligned.
+            attempts, a free decode replaced by a forced one, dropped windows) are not aligned
+            (but a final ending in a phrase read twice, for the filter chain's check).
     """
 
     language: str | None = None

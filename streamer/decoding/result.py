@@ -29,8 +29,9 @@ class DecodeResult:
             ``":early_end"`` when it failed its check.
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
-            calls it: for a caption with ``word_timestamps``, or to find where an early
-            final ends); None when there is nothing to align.
+            calls it: for a caption with ``word_timestamps``, to find where an early final
+            ends, or to hear whether a final's phrase read twice is in the audio); None when
+            there is nothing to align.
     """
 
     text: str
@@ -56,7 +57,8 @@ class DecodeResult:
 
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that
-        owns the model: a decode's words are aligned only once it is kept as a caption);
+        owns the model: a decode's words are aligned only when a caption, an early final or
+        the filter chain's check of a phrase read twice needs them);
         itself when there is nothing to align (already done, or a result built without it).
 
         Returns:

@@ -119,8 +119,8 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
 def doubled_tail(text: str, max_words: int = 4) -> int:
     """Words in the second copy when ``text`` ends with a phrase of 2 to ``max_words`` words
     said twice back to back (``"... years. Not only by chauffeur. Not only by chauffeur."``:
-    4), else 0. Case and punctuation do not count; a script written without spaces never
-    matches (its tokens are characters).
+    4), else 0. Words are compared without case and punctuation (a token of punctuation alone
+    is a word); text :func:`unspaced` reads a character at a time never matches.
 
     Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
     la llamada para aceptar la llamada"): :class:`~streamer.decoding.chain.FilterChain` cuts it

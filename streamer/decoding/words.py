@@ -57,3 +57,17 @@ def to_stream(words: tuple[Word, ...], window: SpeechWindow, start_s: float | No
         return min(hi, max(lo, round(window.start_s + t, 3)))
 
     return tuple(Word(w.text, at(w.start_s), at(w.end_s), w.probability) for w in words)
+
+
+def prefix_words(text: str, words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """The first ``len(text.split())`` of ``words`` when they spell ``text``'s words (case and
+    punctuation aside): the timed words of a caption cut to a prefix of its decode (a loop cut
+    by the decoder or the filter chain, a repeat the audio does not hold), whose alignment
+    timed every decoded word. ``words`` unchanged otherwise."""
+    from streamer.decoding.text import normalize
+
+    toks = text.split()
+    n = len(toks)
+    if len(words) > n and [normalize(w.text) for w in words[:n]] == [normalize(t) for t in toks]:
+        return words[:n]
+    return words

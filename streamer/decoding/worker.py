@@ -53,7 +53,7 @@ from streamer.decoding.result import DecodeResult
 from streamer.decoding.early_finals import (copies_prefix, early_caption, guarded_words,
                                            next_start, nothing_after)
 from streamer.decoding.stability import UtteranceState, agreed_prefix
-from streamer.decoding.words import to_stream
+from streamer.decoding.words import prefix_words, to_stream
 from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
                              WindowStarted, WindowTimings)
@@ -286,7 +286,7 @@ class InferenceWorker:
                                           "every word is in its early finals", ""))
             return
         # word times for the caption only: next_start bounds the rest well enough without
-        timed = self._aligned(r, len(text.split())) if self.decoding.word_timestamps else ()
+        timed = prefix_words(text, self._aligned(r)) if self.decoding.word_timestamps else ()
         if done:  # the utterance's first words are already captions: the rest only
             timed = timed if len(timed) == done + len(rest) else ()  # one per word, or none
             start_s, text = next_start(utt, w, timed), " ".join(rest)
@@ -301,13 +301,13 @@ class InferenceWorker:
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
             utterance=w.index, words=to_stream(words, w, start_s, end_s)))
 
-    def _aligned(self, r: DecodeResult, n: int) -> tuple:
-        """``r``'s first ``n`` words (a cut tail's prefix), from its window's start, aligned now."""
+    def _aligned(self, r: DecodeResult) -> tuple:
+        """``r``'s words timed from its window's start, aligned now (only decodes kept as
+        captions are); empty when it cannot be aligned."""
         t0 = time.perf_counter()
         words = r.aligned().words
         self.inference_s += time.perf_counter() - t0
-        m = len(r.text.split())  # n < m: a cut tail; its words go when they match the text's
-        return words if n >= m else words[:n] if len(words) == m else ()
+        return words
 
     def _early_final(self, s: SpeechWindow, r: DecodeResult, words: list[str], k: int,
                      oldest_samples: int, utt: UtteranceState) -> None:

@@ -261,6 +261,8 @@ class Segmenter:
         if self._since_speech >= self._end:
             # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
             k = max(0, len(self._cur) - self._end + self._snap_pause)
+            if not any(self._speech[:k]):  # pause only (soon after a cap cut): keep all of it
+                k = 0
             self._emit(k, "end", out, decided_wall=captured_wall)
             rest = self._cur[k:]
             self._close()
