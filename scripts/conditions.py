@@ -58,6 +58,7 @@ import csv
 import json
 import sys
 import wave
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -204,13 +205,20 @@ def keyboard(seconds: float, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x[:n], -1, 1).astype(np.float32)
 
 
+@lru_cache(maxsize=2)
+def nonspeech_sounds(kind: str) -> tuple[np.ndarray, ...]:
+    """The sounds of ``../shared/nonspeech`` of one ``kind`` (``"music"``: 28 excerpts,
+    ``"effect"``: 83), each ``float32 [n]`` at 16 kHz, in the file's order (decoded once)."""
+    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
+    x = load(NONSPEECH / "nonspeech_dev.flac")
+    return tuple(x[_span(s, "start_s", "end_s")] for s in meta if s["kind"] == kind)
+
+
 def music(n: int, rng: np.random.Generator) -> np.ndarray:
     """Instrumental music, ``float32 [n]``, unit RMS: the 28 music excerpts of
     ``../shared/nonspeech`` (seven minutes of game soundtracks, no voice) joined in a seeded
     order and looped. Background music in a room, or a stream's music bed, under the speaker."""
-    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())
-    x = load(NONSPEECH / "nonspeech_dev.flac")
-    parts = [x[_span(s, "start_s", "end_s")] for s in meta["segments"] if s["kind"] == "music"]
+    parts = nonspeech_sounds("music")
     order = rng.permutation(len(parts))
     return _unit(np.resize(np.concatenate([parts[k] for k in order]), n))
 
@@ -422,10 +430,7 @@ def effects() -> Meeting:
     Where an utterance's annotated ``end_s`` runs past its ``speech_end_s`` (3 of 38 pauses), the
     effect starts inside that span and the oracle, which decodes the span, hears part of it."""
     x, segs = dev()
-    meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
-    src = load(NONSPEECH / "nonspeech_dev.flac")
-    clips = [src[_span(s, "start_s", "end_s")].astype(np.float64)
-             for s in meta if s["kind"] == "effect"]
+    clips = [c.astype(np.float64) for c in nonspeech_sounds("effect")]
     rng = _rng("effects")
     y = x.astype(np.float64)
     speech_rms = np.sqrt(speech_power(x, segs))

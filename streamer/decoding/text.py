@@ -119,8 +119,9 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
 def doubled_tail(text: str, max_words: int = 4) -> int:
     """Words in the second copy when ``text`` ends with a phrase of 2 to ``max_words`` words
     said twice back to back (``"... years. Not only by chauffeur. Not only by chauffeur."``:
-    4), else 0. Words are compared without case and punctuation (a token of punctuation alone
-    is a word); text :func:`unspaced` reads a character at a time never matches.
+    4), else 0: :func:`trim_loop`'s periodic tail, with a phrase of two words or more seen twice
+    enough. Words are compared without case and punctuation (a token of punctuation alone is a
+    word); text :func:`unspaced` reads a character at a time never matches.
 
     Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
     la llamada para aceptar la llamada"): :class:`~streamer.decoding.chain.FilterChain` cuts it
@@ -128,12 +129,9 @@ def doubled_tail(text: str, max_words: int = 4) -> int:
     """
     if unspaced(text):
         return 0
-    toks = [normalize(w) or w for w in text.split()]
-    n = len(toks)
-    for p in range(2, max_words + 1):
-        if n >= 2 * p and toks[n - 2 * p:n - p] == toks[n - p:]:
-            return p
-    return 0
+    _, p, _ = trim_loop(text, min_word_repeats=len(text.split()) + 1, min_phrase_repeats=2,
+                        long_phrase_words=2)  # no single word: "No, no." is speech
+    return p if 2 <= p <= max_words else 0
 
 
 @lru_cache(maxsize=4)
