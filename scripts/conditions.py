@@ -319,11 +319,15 @@ def monologue() -> Meeting:
 
 
 def hesitant() -> Meeting:
-    """Dev utterances with 2-4 pauses (150-600 ms of room tone at the clip's own floor)
-    inserted at their quietest 20 ms frames, at least 0.1 s apart."""
+    """Dev utterances with 2-4 pauses (150-600 ms of the meeting's own room tone, at its level)
+    inserted at their quietest 20 ms frames, at least 0.1 s apart.
+
+    Until 2026-12-06 the tone was scaled to the power of each clip's first 100 ms, meant as its
+    floor; but dev's clips start within 20 ms of their speech (median), so that was speech, and
+    the "pauses" were room tone raised 36 dB (median) to about the speech's level: bursts of
+    noise, not pauses (docs/benchmarks.md, "The end of an utterance after a click")."""
     xd, segs = dev()
     tone = room_tone(xd, segs)
-    tone_power = float((tone.astype(np.float64) ** 2).mean())
     rng = _rng("hesitant")
     parts, out, pos, last = [], [], 0, 0
     for s in segs:
@@ -338,7 +342,6 @@ def hesitant() -> Meeting:
         k = int(rng.integers(2, 5))
         cand = np.argsort(energy)[: max(k, n // 10)]
         cuts = sorted(rng.choice(cand, size=min(k, cand.size), replace=False))
-        floor = float((clip[:1600].astype(np.float64) ** 2).mean())
         pieces, cur, inserted = [], 0, 0
         for c in cuts:
             cut = sa - a + int(c) * 320 + 160
@@ -347,7 +350,7 @@ def hesitant() -> Meeting:
             pieces.append(clip[cur:cut])
             length = int(rng.uniform(0.15, 0.6) * SAMPLE_RATE)
             i = int(rng.integers(0, tone.size - length))
-            pieces.append((tone[i:i + length] * np.sqrt(floor / tone_power)).astype(np.float32))
+            pieces.append(tone[i:i + length])
             cur, inserted = cut, inserted + length
         pieces.append(clip[cur:])
         joined = np.concatenate(pieces)

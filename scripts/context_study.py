@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names:
         x, segs = conditions.build(name)
         refs = [s["reference"] for s in segs]
-        oracle = oracle_texts(x, segs, args.model, args.out / "oracle" / f"{name}-{args.model}.json")
+        oracle = oracle_texts(x, segs, args.model, args.out / "oracle" / f"{name}-{args.model}")
         orc = score(refs, oracle)
         if args.reference_segments:
             t0 = time.perf_counter()

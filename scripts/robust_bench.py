@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -84,8 +85,13 @@ def score(references: list[str], hypotheses: list[str]) -> dict:
 def oracle_texts(x: np.ndarray, segments: list[dict], model_name: str, cache: Path) -> list[str]:
     """Each utterance ``[start_s, end_s]`` decoded alone by faster-whisper (beam 5), cached.
 
-    Utterances over 30 s (the monologues) are decoded with timestamps, so that
+    ``cache`` is the cache file's stem: a digest of the audio and the segments is added to its
+    name, so a condition whose construction changes is decoded again, never scored against a
+    stale oracle. Utterances over 30 s (the monologues) are decoded with timestamps, so that
     ``transcribe`` seeks by segment instead of cutting words at 30 s chunk boundaries."""
+    digest = hashlib.sha1(np.ascontiguousarray(x).tobytes())
+    digest.update(json.dumps([(s["start_s"], s["end_s"]) for s in segments]).encode())
+    cache = cache.with_name(f"{cache.name}-{digest.hexdigest()[:10]}.json")
     if cache.exists():
         return json.loads(cache.read_text())
     from faster_whisper import WhisperModel
@@ -132,7 +138,7 @@ def run_condition(name: str, config: Config, work: Path, out: Path) -> dict:
     run = run_stream(wav, config, math.inf, progress=False)
     refs = [s["reference"] for s in segments]
     got = score(refs, [c.text for c in run.captions])
-    orc = score(refs, oracle_texts(x, segments, model, out / "oracle" / f"{name}-{model}.json"))
+    orc = score(refs, oracle_texts(x, segments, model, out / "oracle" / f"{name}-{model}"))
     lat = [v for v in utterance_latencies(segments, simulate_realtime(run), 0.0) if v is not None]
     st = run.stats
     return {
