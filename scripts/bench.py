@@ -277,9 +277,9 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
     max-speed run, as soon as a live session would have it: an utterance's final (``"end"``)
     window once ``vad.pause_snapshot_ms`` of its pause have passed (the live pipeline decodes
     the pause snapshot, which holds the same audio, while the pause goes on), its caption no
-    earlier than ``vad.end_silence_ms`` after its speech ends (when the segmenter ends the
-    utterance); any other window once its last sample is captured (``end_s``). ``vad`` None:
-    the default :class:`VadOptions`.
+    earlier than the stream time the segmenter ended the utterance (``decided_s``; without it,
+    ``vad.end_silence_ms`` after its speech ends); any other window once its last sample is
+    captured (``end_s``). ``vad`` None: the default :class:`VadOptions`.
 
     Returns:
         ``(start_s, end_s, virtual emission time, text)`` per caption.
@@ -294,7 +294,8 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
         available, not_before = st.end_s, st.end_s
         if st.reason == "end" and st.speech_end_s is not None:
             available = st.speech_end_s + vad.pause_snapshot_ms / 1000
-            not_before = st.speech_end_s + vad.end_silence_ms / 1000
+            not_before = (st.decided_s if st.decided_s is not None
+                          else st.speech_end_s + vad.end_silence_ms / 1000)
         begin = max(available, busy_until)
         busy_until = begin + duration
         if idx in by_index:

@@ -300,6 +300,8 @@ class WindowStarted:
         started_wall: ``time.monotonic()`` when decoding began.
         reason: why the segmenter cut it (``"end"``, ``"cap"``, ``"flush"``).
         speech_end_s: stream time its speech ends, seconds (None: ``end_s``).
+        decided_s: stream time the segmenter cut it, seconds (None: ``end_s``): an utterance's
+            final window is cut when its end of utterance is decided, after ``end_s``.
     """
 
     window_index: int
@@ -309,6 +311,7 @@ class WindowStarted:
     started_wall: float = 0.0
     reason: str = ""
     speech_end_s: float | None = None
+    decided_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -67,18 +67,38 @@ def test_window_has_pre_roll_lookback_and_ends_after_the_silence():
     assert end == 40 + 5 + 50 + 5  # the pause snapshot's 150 ms of the end silence
     assert w.reason == "end"
     assert w.captured_wall == pytest.approx(100.0 + (40 + 5 + 50 + 20 - 1) * FS)  # cut then
+    assert w.decided_s == pytest.approx((40 + 5 + 50 + 20) * FS)  # the same, in stream time
     assert w.confirmed_s == pytest.approx(50 * FS)
     assert w.speech_end_wall == pytest.approx(100.0 + (40 + 5 + 50 - 1) * FS)
     assert w.audio.shape == ((end - start) * FRAME,) and w.audio.dtype == np.int16
 
 
 def test_voiced_frames_extend_speech_only_near_confirmed_speech():
-    # 8 voiced frames after Silero's last: within the 10-frame extension, one utterance
+    # 8 voiced frames after Silero's last: within the 10-frame extension, one utterance; they
+    # follow its speech without a break (a creaky ending), so the pause counts from them
     _, (w,) = run("." * 20 + "S" * 30 + "v" * 8 + "." * 30)
     assert w.speech_end_s == pytest.approx((20 + 30 + 8) * FS)
+    assert w.decided_s == pytest.approx((20 + 30 + 8 + 20) * FS)
     # 40 voiced frames (music after speech): speech ends 10 frames after Silero's last
     _, (w,) = run("." * 20 + "S" * 30 + "v" * 40 + "." * 30)
     assert w.speech_end_s == pytest.approx((20 + 30 + 10) * FS)
+
+
+def test_a_click_after_the_speech_is_kept_but_does_not_hold_the_utterance_open():
+    # a voiced frame 180 ms after Silero's last (a key click, a chime), after a break: inside
+    # the extension, so the window keeps it, but the end of utterance counts from the speech
+    _, (w,) = run("." * 20 + "S" * 30 + "." * 6 + "v" + "." * 40)
+    assert w.speech_end_s == pytest.approx((20 + 30 + 6 + 1) * FS)
+    assert frames(w)[1] == 20 + 30 + 6 + 1 + 5  # and the pause snapshot's 150 ms after it
+    assert w.decided_s == pytest.approx((20 + 30 + 20) * FS)  # 600 ms after the speech
+    assert w.captured_wall == pytest.approx(100.0 + (20 + 30 + 20 - 1) * FS)
+    # speech 630 ms after Silero's last, 420 ms after the click: a pause, two utterances
+    _, out = run("." * 20 + "S" * 30 + "." * 6 + "v" + "." * 14 + "S" * 30 + "." * 30)
+    assert len(out) == 2
+    # the same click, and with partials on the pause snapshot still holds the final's audio
+    _, out = run("." * 20 + "S" * 30 + "." * 6 + "v" + "." * 40, VadOptions(pause_snapshots=True))
+    assert [w.reason for w in out] == ["pause", "pause", "end"]
+    assert np.array_equal(out[-1].audio, out[-2].audio)
 
 
 def test_a_short_pause_does_not_end_the_utterance():

@@ -237,7 +237,7 @@ class InferenceWorker:
         self._utt = None
         self._closed = max(self._closed, w.index)
         self.events.put(WindowStarted(w.index, w.start_s, w.end_s, self.windows.qsize(),
-                                      time.monotonic(), w.reason, w.speech_bounds[1]))
+                                      time.monotonic(), w.reason, w.speech_bounds[1], w.decided_s))
         reused = free is None and self._reuses_pause(w, utt)
         # a reused pause decode's audio is this window's and passed the gate as a snapshot
         g = gate_check(w.audio, self.gate) if free is None and not reused else None

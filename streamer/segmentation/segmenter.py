@@ -12,7 +12,11 @@ state machine:
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
   inside an utterance Silero has confirmed);
-- **end of utterance**: ``end_silence_ms`` with neither ends it; the whole utterance is one
+- **end of utterance**: ``end_silence_ms`` after Silero's last speech frame and the voiced
+  frames that follow it without a break ends it: voiced frames after a break within the
+  extension (a key click, a chime; a breathy word) stay in the window but do not hold the
+  utterance open (typing beside the talker held captions 0.2 s longer; docs/benchmarks.md,
+  "The end of an utterance after a click"); the whole utterance is one
   :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
   ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
   next onset's look-back (a word that starts softly just before the end keeps its start);
@@ -70,10 +74,12 @@ class VadOptions:
         onset_lookback_ms: how far back from the onset voiced frames above the floor are kept.
         pre_roll_ms: audio kept before that, milliseconds.
         extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
-            floor still count as speech, milliseconds.
+            floor still count as speech (kept in the window), milliseconds; only those that
+            follow Silero's speech without a break delay the end of the utterance.
         extend_snr_db: level above the noise floor such a frame needs, dB (relative: it means
             the same for a headset and a laptop microphone).
-        end_silence_ms: non-speech that ends an utterance, milliseconds. 600 by the
+        end_silence_ms: non-speech that ends an utterance, milliseconds, counted from Silero's
+            last speech frame or the unbroken voiced tail that follows it. 600 by the
             robustness benchmark (``scripts/context_study.py --end-silence``, docs/benchmarks.md
             "End of utterance"): at 300 ms, 16 of meeting_dev's 39 utterances and 31 of the
             hesitant condition's were cut at a pause inside a sentence and decoded in pieces
@@ -189,6 +195,7 @@ class Segmenter:
         self._onset_run = 0
         self._since_speech = 0  # frames since the last speech frame
         self._since_silero = 0  # frames since the last Silero speech frame
+        self._since_tail = 0  # frames since the last of Silero's speech or its unbroken tail
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
         self._snap_every = o.frames(o.partial_interval_ms) if o.partial_interval_ms else 0
@@ -247,6 +254,11 @@ class Segmenter:
         extended = (d.voiced and d.snr_db >= o.extend_snr_db and self._extend
                     and self._since_silero < self._extend)
         speech = silero or bool(extended)
+        # Silero's speech and the voiced frames that follow it without a break (a creaky
+        # ending): voiced frames after a break (a key click, a chime) are kept in the window
+        # but do not hold the utterance open
+        tail = silero or (bool(extended) and self._since_tail == 0)
+        self._since_tail = 0 if tail else self._since_tail + 1
         self._since_silero = 0 if silero else self._since_silero + 1
         self._since_speech = 0 if speech else self._since_speech + 1
         self._cur.append(frame)
@@ -258,9 +270,9 @@ class Segmenter:
             if self._speech_frames == self._trace_frames:
                 logger.debug("utterance from %.2f s holds %.1f s of speech",
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
-        if self._since_speech >= self._end:
+        if self._since_tail >= self._end and self._since_speech >= self._snap_pause:
             # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
-            k = max(0, len(self._cur) - self._end + self._snap_pause)
+            k = max(0, len(self._cur) - self._since_speech + self._snap_pause)
             if not any(self._speech[:k]):  # pause only (soon after a cap cut): keep all of it
                 k = 0
             self._emit(k, "end", out, decided_wall=captured_wall)
@@ -307,7 +319,7 @@ class Segmenter:
         self._cur_start = self._pos - len(self._cur) * o.frame_samples
         self._back.clear()
         self._in_speech = True
-        self._since_speech = self._since_silero = 0
+        self._since_speech = self._since_silero = self._since_tail = 0
         self._speech_frames = sum(self._speech)
         self._confirmed = o.onset_frames
         self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
@@ -382,6 +394,7 @@ class Segmenter:
             confirmed_s=confirmed * fs,
             speech_end_wall=frames[last].captured_wall,
             peak_speech_prob=max(f.d.speech_prob for f in frames),
+            decided_s=self._pos / SAMPLE_RATE,
         ))
         if not snapshot:
             self.windows += 1
