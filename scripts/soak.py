@@ -239,7 +239,8 @@ def soak(audio: Path, config: Config, minutes: float, speed: float,
     # when its last sample is captured, as it did before pause decodes existed)
     run = SimpleNamespace(
         captions=captions, vad=None,
-        started={int(i): SimpleNamespace(end_s=e, started_wall=w, reason="", speech_end_s=None)
+        started={int(i): SimpleNamespace(end_s=e, started_wall=w, reason="", speech_end_s=None,
+                                             decided_s=None)
                  for i, e, w in zip(win["index"], win["end"], win["started_wall"])},
         finished_wall={int(i): w for i, w in zip(fin_index, fin_wall)})
     if realtime:

@@ -301,7 +301,7 @@ class WindowStarted:
         reason: why the segmenter cut it (``"end"``, ``"cap"``, ``"flush"``).
         speech_end_s: stream time its speech ends, seconds (None: ``end_s``).
         decided_s: stream time the segmenter cut it, seconds (None: ``end_s``): an utterance's
-            final window is cut when its end of utterance is decided, after ``end_s``.
+            final window is cut when its end of utterance is decided, no earlier than ``end_s``.
     """
 
     window_index: int

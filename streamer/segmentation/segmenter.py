@@ -13,10 +13,11 @@ state machine:
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
   inside an utterance Silero has confirmed);
 - **end of utterance**: ``end_silence_ms`` after Silero's last speech frame and the voiced
-  frames that follow it without a break ends it: voiced frames after a break within the
-  extension (a key click, a chime; a breathy word) stay in the window but do not hold the
-  utterance open (typing beside the talker held captions 0.2 s longer; docs/benchmarks.md,
-  "The end of an utterance after a click"); the whole utterance is one
+  frames that follow it without a break ends it (and at least ``pause_snapshot_ms`` after the
+  last speech frame of any kind): voiced frames after a break within the extension (a key
+  click, a chime; a breathy word) stay in the window but do not hold the utterance open
+  (typing beside the talker held captions 0.2 s longer; docs/benchmarks.md, "The end of an
+  utterance after a click"); the whole utterance is one
   :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
   ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
   next onset's look-back (a word that starts softly just before the end keeps its start);
@@ -79,7 +80,11 @@ class VadOptions:
         extend_snr_db: level above the noise floor such a frame needs, dB (relative: it means
             the same for a headset and a laptop microphone).
         end_silence_ms: non-speech that ends an utterance, milliseconds, counted from Silero's
-            last speech frame or the unbroken voiced tail that follows it. 600 by the
+            last speech frame or the unbroken voiced tail that follows it (and no sooner than
+            ``pause_snapshot_ms`` after a voiced frame kept after a break: where
+            ``extend_ms + pause_snapshot_ms`` reaches it, such an end can come on the frame
+            that would have taken the pause snapshot, and the final is decoded, not reused;
+            not with the defaults). 600 by the
             robustness benchmark (``scripts/context_study.py --end-silence``, docs/benchmarks.md
             "End of utterance"): at 300 ms, 16 of meeting_dev's 39 utterances and 31 of the
             hesitant condition's were cut at a pause inside a sentence and decoded in pieces

@@ -30,7 +30,7 @@ class SpeechWindow:
         speech_end_wall: ``time.monotonic()`` when the last sample of its speech (stream time
             ``speech_end_s``) was captured (None: ``captured_wall``).
         decided_s: stream time the segmenter cut it, seconds: for an ``"end"`` window the end
-            of the frame that ended the utterance, later than ``end_s`` (None: ``end_s``).
+            of the frame that ended the utterance, no earlier than ``end_s`` (None: ``end_s``).
 
     A window with reason ``"partial"`` (every ``partial_interval_ms`` of speech) or
     ``"pause"`` (150 ms into a pause after speech) is a *snapshot* of the utterance still
