@@ -19,7 +19,8 @@ meeting through the real pipeline (:class:`~streamer.pipeline.Pipeline`, default
 - **RTF** at max speed and peak RSS;
 - **words on noise alone**: each noise bed (pink, fan, music) at its 10 dB-SNR level for 60 s.
 
-Oracle transcripts are cached in ``<out>/oracle/`` (they depend only on the condition and model).
+Oracle transcripts are cached in ``<out>/oracle/``, one file per condition, model and digest of
+the condition's audio and bounds (a rebuilt condition is decoded again).
 
 Usage::
 
