@@ -159,3 +159,27 @@ def test_a_load_that_fails_after_stop_still_fails_the_session(monkeypatch):
     assert p.error is not None
     failed = [e for e in out if isinstance(e, SessionFailed)]
     assert len(failed) == 1 and failed[0].exit_code == int(p.error.exit_code) != 0
+
+
+def test_a_piece_after_a_short_pause_is_read_after_the_one_before_without_doubling(monkeypatch):
+    """jfk's "ask not" and "what your country…" follow each other within a second: the second is
+    decoded after the first's audio and text (streamer.decoding.context), and its caption holds
+    none of the first's words again."""
+    from streamer.decoding import keeping
+
+    joint: list[tuple[str, str | None]] = []
+    real = keeping.read_after
+
+    def spy(decoder, j, alone, interim, prefix=""):
+        r = real(decoder, j, alone, interim, prefix)
+        joint.append((j.text, None if r is None else r.text))
+        return r
+
+    monkeypatch.setattr(keeping, "read_after", spy)
+    p = Pipeline(tiny_config(), lambda ring: FileSource(CLIPS["jfk"][0], ring, speed=math.inf))
+    captions = [e.text for e in p.events() if isinstance(e, Caption)]
+    assert p.error is None and joint, "no window was decoded after its context"
+    assert in_order(KEY_WORDS["jfk"], words(" ".join(captions)))
+    for before, after in zip(captions, captions[1:]):  # no word read twice across a cut
+        assert words(after)[:2] != words(before)[-2:], (before, after)
+    assert all(text is None or text in captions for _, text in joint)

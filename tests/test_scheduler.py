@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -78,8 +79,13 @@ class FakeModel:
         pass
 
 
+#: the scheduling tests' windows follow each other closely, so each would also be decoded after
+#: the one before (:mod:`streamer.decoding.context`); the order of service is in the decodes' log
+NO_CONTEXT = DecodingOptions(language="en", context_gap_s=0.0)
+
+
 def session(scheduler: Scheduler, partials: bool = False, queue_size: int = 16,
-            decoding: DecodingOptions = DecodingOptions(language="en"),
+            decoding: DecodingOptions = NO_CONTEXT,
             ) -> tuple[InferenceWorker, queue.Queue]:
     events: queue.Queue = queue.Queue()
     w = InferenceWorker(lambda: None, decoding, FilterOptions(),
@@ -347,8 +353,6 @@ def test_a_session_detached_during_its_last_decode_is_let_go_once():
 def test_word_times_are_aligned_only_for_a_kept_caption():
     """With ``word_timestamps``, a decode's ``align`` runs once it becomes a caption, never for
     a partial's decode; without, never."""
-    from dataclasses import replace
-
     aligned: list[str] = []
 
     class Aligning(FakeModel):
@@ -359,7 +363,7 @@ def test_word_times_are_aligned_only_for_a_kept_caption():
     model = Aligning([])
     sched = Scheduler(lambda: model)
     a, events = session(sched, partials=True,
-                        decoding=DecodingOptions(language="en", word_timestamps=True))
+                        decoding=replace(NO_CONTEXT, word_timestamps=True))
     a.bind(model, ModelReady("fake", "cpu", "int8", 1, 1, 0.0, 0.0, False))
     a.handle_snapshot(window(1, 0, reason="partial", seconds=0.5))
     assert [p.text for p in queued(events) if isinstance(p, Partial)] == ["s1 w0"]

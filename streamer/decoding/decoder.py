@@ -14,9 +14,8 @@ real speech: a **loop** (a word or phrase repeated to the token limit) and an **
 (a long window decoded as its first sentence only). Each decode is checked for both, and a
 failed one is decoded again, still at temperature 0, in Whisper's timestamp mode (which
 decodes long windows segment by segment and rarely stops early), then with the full 30 s
-context; the first clean result is kept (:meth:`WindowDecoder.decode`, :data:`FALLBACK`).
-
-We call faster-whisper's public pieces (``WhisperModel``, its feature extractor, tokenizer and
+context; the first clean result is kept (:meth:`WindowDecoder.decode`, :data:`FALLBACK`). We
+call faster-whisper's public pieces (``WhisperModel``, its feature extractor, tokenizer and
 CTranslate2 model) rather than copying its transcribe loop.
 """
 
@@ -37,12 +36,9 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 #: The decodes a window goes through until one passes the loop and early-end checks. Timestamp
-#: mode before the 30 s context: on the robustness benchmark (base and tiny.en, 13 conditions)
-#: the order changed no WER but hesitant tiny.en's (0.6 point better; one more 3-word `voices`
-#: clip lost with base, by one word), and a looping base final took 0.19-0.35 s to decode
-#: again instead of 0.81-1.03 s (its 30 s encoder input): about a second of latency at real
-#: time (docs/benchmarks.md, "Loop fallback";
-#: ``scripts/robust_bench.py --model base --model tiny.en --no-beds``).
+#: mode before the 30 s context: a looping base final took 0.19-0.35 s to decode again instead
+#: of 0.81-1.03 s, and WER was unchanged on 13 robustness conditions but for 0.6 point better on
+#: tiny.en's hesitant (docs/benchmarks.md, "Loop fallback"; ``scripts/robust_bench.py``).
 FALLBACK = ("plain", "timestamps", "full")
 
 
@@ -102,6 +98,9 @@ class DecodingOptions:
             long word, a name spelt out).
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
+        context_gap_s, context_max_s: a final whose speech starts at most ``context_gap_s``
+            after the last caption's is decoded after its audio (``context_max_s`` in all),
+            its text forced as prefix (:mod:`streamer.decoding.context`); 0 s: never.
         word_timestamps: time the words of each decode that becomes a caption
             (:meth:`DecodeResult.aligned`); decodes that do not (snapshots, failed fallback
             attempts, a free decode replaced by a forced one, dropped windows) are not aligned
@@ -125,6 +124,8 @@ class DecodingOptions:
     early_end_min_speech_s: float = 4.0
     task: str = "transcribe"
     hotwords: str | None = None
+    context_gap_s: float = 1.0
+    context_max_s: float = 10.0
     word_timestamps: bool = False
 
     def __post_init__(self) -> None:
@@ -136,6 +137,8 @@ class DecodingOptions:
             raise ValueError("encoder_context_s must be within 1..30 seconds")
         if not 0.0 <= self.trailing_context_s <= 10.0:
             raise ValueError("trailing_context_s must be within 0..10 seconds")
+        if self.context_gap_s < 0 or not 0.0 <= self.context_max_s <= 28.0:  # 28 + 2 s trailing
+            raise ValueError("context_gap_s must be >= 0, context_max_s within 0..28 seconds")
 
     def beam_for(self, interim: bool) -> int:
         """``beam_size`` for a final or ``"pause"`` decode; for an interim one (``interim``)
@@ -357,7 +360,7 @@ class WindowDecoder:
                                 beam_size=beam_size)], mode)[0]
 
     def _detect(self, probs: dict[str, float]) -> str:
-        """The language to decode this window in, while none is fixed: the top detection."""
+        """The language to decode in while none is fixed: the top detection."""
         return max(probs, key=probs.get)
 
     def known_detection(self, audio: np.ndarray) -> dict[str, float] | None:

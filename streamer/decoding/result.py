@@ -32,6 +32,9 @@ class DecodeResult:
             calls it: for a caption with ``word_timestamps``, to find where an early final
             ends, or to hear whether a final's phrase read twice is in the audio); None when
             there is nothing to align.
+        own: when the text is the window's reading after its context
+            (:mod:`streamer.decoding.context`), its reading alone (the time of both decodes),
+            which stands if the filter chain drops the other; else None.
     """
 
     text: str
@@ -47,6 +50,7 @@ class DecodeResult:
     attempts: tuple[str, ...] = ("plain",)
     words: tuple = ()
     align: Callable[[], tuple] | None = field(default=None, repr=False, compare=False)
+    own: DecodeResult | None = field(default=None, repr=False, compare=False)
 
     @property
     def unrepaired(self) -> bool:

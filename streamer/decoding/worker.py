@@ -26,6 +26,11 @@ disagrees is decoded again forced through the stable text (:meth:`WindowDecoder.
 segmenter's cap less its cut search), where a cap may cut. When an utterance ends at the
 speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_reused``).
 
+**Context.** A final or pause window that starts soon after the session's last kept caption
+is also decoded after that caption's audio, its text forced as prefix, and reads what follows
+it (:mod:`streamer.decoding.context`, :mod:`streamer.decoding.keeping`); the filters judge
+its decode alone.
+
 **Early finals.** On live input, settled words are a caption before their utterance ends
 (:mod:`streamer.decoding.early_finals`); its final caption holds only the rest (none left: a
 :class:`WindowDropped` with filter ``"already_final"``, not counted as a drop).
@@ -39,20 +44,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from streamer.capture.audio import int16_to_float32
 from streamer.decoding.chain import FilterChain
+from streamer.decoding.context import AudioContext
 from streamer.decoding.decoder import DecodingOptions, WindowDecoder
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.decoding.gate import check as gate_check
 from streamer.decoding.mailbox import SnapshotSlot
 from streamer.decoding.result import DecodeResult
-from streamer.decoding.early_finals import (copies_prefix, early_caption, guarded_words,
-                                           next_start, nothing_after)
-from streamer.decoding.stability import UtteranceState, agreed_prefix
+from streamer.decoding.early_finals import early_caption, guarded_words, next_start
+from streamer.decoding.keeping import decode_keeping
+from streamer.decoding.stability import UtteranceState
 from streamer.decoding.words import prefix_words, to_stream
 from streamer.errors import LivescribeError
 from streamer.events import (Caption, ModelReady, Partial, WindowDropped, WindowGated,
@@ -114,6 +118,7 @@ class InferenceWorker:
         self.decoding = decoding
         self.filters = filters
         self.chain = FilterChain(filters, language=decoding.language)
+        self.context = AudioContext(decoding.context_gap_s, decoding.context_max_s)
         self.windows = windows
         self.events = events
         self.ready = threading.Event()
@@ -243,6 +248,7 @@ class InferenceWorker:
         g = gate_check(w.audio, self.gate) if free is None and not reused else None
         if g is not None and not g.passed:
             self.windows_gated += 1
+            self.context.clear()
             logger.info("gated window %d [%.2f-%.2f s]: %s", w.index, w.start_s, w.end_s,
                         g.reason)
             self.events.put(WindowGated(w.index, w.start_s, w.end_s, "gate", g.reason, ""))
@@ -253,16 +259,21 @@ class InferenceWorker:
             self.finals_reused += 1
         else:
             try:
-                r = self._decode_keeping(w, utt.stable if utt is not None else "", free,
-                                         guarded_words(utt, w))
+                r = decode_keeping(self.decoder, w, self.context.joint(w),
+                                   utt.stable if utt is not None else "", free,
+                                   guarded_words(utt, w))
             except Exception as exc:  # a failed decode loses one window, never the session
                 logger.exception("decoding window %d failed", w.index)
+                self.context.clear()
                 self.filtered["error"] += 1
                 self.events.put(WindowDropped(w.index, w.start_s, w.end_s, "error",
                                               f"decoding failed: {exc}", ""))
                 return
         t1 = time.perf_counter()
         verdict = self.chain.check(r, w)
+        if not verdict.keep and r.own is not None:  # its reading after its context was dropped
+            r = r.own
+            verdict = self.chain.check(r, w)
         t2 = time.perf_counter()
         self.inference_s += t2 - t0 + (free.feature_s + free.encode_s + free.decode_s
                                        if free is not None else 0.0)
@@ -271,12 +282,14 @@ class InferenceWorker:
             self.events.put(WindowTimings(w.index, r.feature_s, r.encode_s, r.decode_s, t2 - t1))
         if not verdict.keep:
             self.filtered[verdict.filter] += 1
+            self.context.clear()
             logger.info("dropped window %d [%.2f-%.2f s] by %s: %s: %r", w.index, w.start_s,
                         w.end_s, verdict.filter, verdict.reason, r.text)
             self.events.put(WindowDropped(w.index, w.start_s, w.end_s, verdict.filter,
                                           verdict.reason, r.text))
             return
         text = r.text if verdict.text is None else verdict.text  # a cut loop: the trimmed text
+        self.context.keep(w, text)
         start_s, end_s = w.speech_bounds
         done = utt.final_words if utt is not None else 0
         rest = text.split()[done:]
@@ -323,35 +336,6 @@ class InferenceWorker:
         self.captions += 1
         self.events.put(caption)
 
-    def _decode_keeping(self, w: SpeechWindow, stable: str, free: DecodeResult | None = None,
-                        final_words: int = 0):
-        """Decode ``w`` so that its text starts with ``stable`` (the utterance's stable words).
-
-        The window is decoded freely first: when its words agree with the stable words
-        (:func:`agreed_prefix`), its text is the stable text followed by the rest of its own
-        words, so a final is the model's own reading whenever the partials were right. Only
-        when they disagree is it decoded again, forced through the stable text (``prefix``), so
-        a stable word never changes. ``free``: the free decode, already run (in a batch).
-        ``final_words``: :func:`guarded_words`; none after them (:func:`nothing_after`): no force.
-        """
-        audio = int16_to_float32(w.audio)
-        interim = w.reason == "partial"  # every 0.5 s of speech: at the interim beam
-        r = free if free is not None else self.decoder.decode(audio, w.voiced_s, interim=interim)
-        if not stable:
-            return r
-        words, kept = r.text.split(), stable.split()
-        if nothing_after(words, kept, final_words):
-            return replace(r, text=stable)
-        if agreed_prefix(kept, words) == len(kept):
-            if r.text.startswith(stable):
-                return r
-            return replace(r, text=" ".join([stable, *words[len(kept):]]))
-        forced = self.decoder.decode(audio, w.voiced_s, prefix=stable, interim=interim)
-        if copies_prefix(kept, forced.text.split()[len(kept):]):  # read the audio twice
-            forced = replace(forced, text=stable)
-        return replace(forced, feature_s=forced.feature_s + r.feature_s,
-                       encode_s=forced.encode_s + r.encode_s, decode_s=forced.decode_s + r.decode_s)
-
     def handle_snapshot(self, s: SpeechWindow) -> None:
         """Decode a snapshot of the open utterance into a :class:`Partial` (or nothing); a
         kept ``"pause"`` decode is remembered as the utterance's final text if it ends there."""
@@ -367,11 +351,16 @@ class InferenceWorker:
             utt = self._utt = UtteranceState(s.index)
         t0 = time.perf_counter()
         try:
-            r = self._decode_keeping(s, utt.stable, final_words=guarded_words(utt, s))
+            joint = self.context.joint(s) if s.reason == "pause" else None  # interim: alone
+            r = decode_keeping(self.decoder, s, joint, utt.stable,
+                               final_words=guarded_words(utt, s))
         except Exception:  # a partial is never worth the session
             logger.exception("decoding a snapshot of utterance %d failed", s.index)
             return
         verdict = self.chain.check(r, s, remember=False)
+        if not verdict.keep and r.own is not None:  # as for a final
+            r = r.own
+            verdict = self.chain.check(r, s, remember=False)
         self.inference_s += time.perf_counter() - t0
         if not verdict.keep:
             logger.debug("no partial for utterance %d: %s: %r", s.index, verdict.reason, r.text)
