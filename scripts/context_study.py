@@ -10,11 +10,14 @@ thread (no capture or worker threads, so no backpressure merging), and is scored
 - ``b-prompt``: the same windows, each decoded with the previous kept caption as decoder
   context (Whisper's ``<|startofprev|>`` prompt) when it ended at most 1 s before;
 - ``c-utterance``: one window per utterance (at most 20 s), decoded whole with its encoder
-  context sized to the audio: what the pipeline does;
+  context sized to the audio: what the pipeline did before its context across a pause (d);
 - ``d-overlap``: c, and a window that starts at most 1.5 s after the previous kept caption's
   speech ends is decoded with the audio of the previous windows (up to 15 s in all) before it
   and their text forced as the decoder's prefix; its caption is what the model adds after
   the prefix (an audio overlap, de-duplicated by the forced text);
+- ``f-prompt``: c, and a window that starts at most 1.5 s after the previous kept caption's
+  speech ends is decoded with that caption's text as decoder context (Whisper's
+  ``<|startofprev|>`` prompt), no audio added;
 - ``e-align``: c, and such a window is decoded together with the previous windows' audio (up
   to 10 s, 1.0 s gap) freely; its caption is the words whose aligned time (faster-whisper's
   ``find_alignment``, cross-attention DTW) lies after the middle of the pause (an audio
@@ -30,6 +33,11 @@ Usage::
 
     .venv/bin/python scripts/context_study.py --model tiny.en dev hesitant voices monologue
     .venv/bin/python scripts/context_study.py --model base --end-silence 300 --end-silence 600 dev
+    .venv/bin/python scripts/context_study.py --model base --strategy d-overlap \
+        --context-gap 1.0 --context-max 10 hesitant dev
+
+The pipeline's context (``decoding.context_gap_s``, :mod:`streamer.decoding.context`) is d with
+a 1.0 s gap and 10 s of audio, except that the filters judge each window's decode alone.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 PROMPT_GAP_S = 1.0  #: b-prompt: the previous caption is context when it ended this close
 #: d-overlap / e-align: (longest gap to the previous kept caption, most context audio), seconds
+#: (``--context-gap``, ``--context-max`` set d-overlap's)
 OVERLAP = {"d-overlap": (1.5, 15.0), "e-align": (1.0, 10.0)}
 STRATEGIES = {
     "a-windows": VadOptions(max_utterance_s=5.0),
@@ -63,6 +72,7 @@ STRATEGIES = {
     "c-utterance": VadOptions(),
     "d-overlap": VadOptions(),
     "e-align": VadOptions(),
+    "f-prompt": VadOptions(),
 }
 
 
@@ -122,7 +132,8 @@ def run(x: np.ndarray, decoder: WindowDecoder, vad: VadOptions, how: str) -> lis
         start, _ = w.speech_bounds
         audio = int16_to_float32(w.audio)
         near = context and start - context[-1][0].speech_bounds[1] <= (
-            PROMPT_GAP_S if how == "b-prompt" else OVERLAP.get(how, (-1.0, 0))[0])
+            PROMPT_GAP_S if how == "b-prompt" else 1.5 if how == "f-prompt"
+            else OVERLAP.get(how, (-1.0, 0))[0])
         if not near:
             context = []
         if how in OVERLAP:
@@ -131,7 +142,7 @@ def run(x: np.ndarray, decoder: WindowDecoder, vad: VadOptions, how: str) -> lis
         if context and how in OVERLAP:
             r = _with_context(decoder, w, audio, context, how)
         else:
-            prompt = context[-1][1] if context and how == "b-prompt" else None
+            prompt = context[-1][1] if context and how in ("b-prompt", "f-prompt") else None
             r = decoder.decode(audio, speech_s=w.voiced_s, previous_text=prompt)
         verdict = chain.check(r, w)
         if verdict.keep:
@@ -155,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--end-silence", action="append", type=int, metavar="MS",
                    help="run c-utterance with this end-of-utterance silence (repeatable) "
                         "instead of the strategies")
+    p.add_argument("--context-gap", type=float, default=OVERLAP["d-overlap"][0], metavar="S",
+                   help="d-overlap: longest gap to the previous kept caption (default %(default)s)")
+    p.add_argument("--context-max", type=float, default=OVERLAP["d-overlap"][1], metavar="S",
+                   help="d-overlap: most seconds of audio in a decode (default %(default)s)")
     args = p.parse_args(argv)
+    OVERLAP["d-overlap"] = (args.context_gap, args.context_max)
     if args.end_silence:
         runs = {f"c-utterance, end {ms} ms": (replace(VadOptions(), end_silence_ms=ms),
                                              "c-utterance") for ms in args.end_silence}
