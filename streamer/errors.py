@@ -66,3 +66,8 @@ class DeviceError(LivescribeError):
     """No PortAudio, no input device, busy or vanished device."""
 
     exit_code = ExitCode.UNAVAILABLE
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an error's message (its repr when it has none)."""
+    return next((x for x in str(exc).splitlines() if x.strip()), repr(exc))

@@ -275,7 +275,7 @@ class FakeDecoder:
         return view
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
-               interim=False):
+               interim=False, language=None):
         from streamer.decoding.result import DecodeResult
 
         text = f"{self.options.initial_prompt or 'speech'} window {len(audio) / 16000:.2f} s"

@@ -46,10 +46,12 @@ class Reader:
                  ) -> None:
         self.words, self.lose, self.no_speech = list(words), lose, no_speech or {}
         self.calls: list[tuple[float, str | None]] = []
+        self.languages: list[str | None] = []
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
-               interim=False) -> DecodeResult:
+               interim=False, language=None) -> DecodeResult:
         self.calls.append((round(len(audio) / 16000, 2), prefix))
+        self.languages.append(language)
         new = self.words.pop(0)
         text = new if self.lose and prefix else f"{prefix or ''} {new}".strip()
         return DecodeResult(text=text, language="en", avg_logprob=-0.2,
@@ -215,3 +217,68 @@ def test_a_window_whose_reading_after_its_context_is_dropped_keeps_its_own():
     w.handle_final(_window(1, 3.0, 1.5))
     assert _captions(events) == ["Montreal forced aligner.", "Uh, uh, forced aligner."]
     assert [p for _, p in w.decoder.calls] == [None, None, "Montreal forced aligner."]
+
+
+def test_the_timed_words_after_the_context_are_found_by_their_letters():
+    from streamer.decoding.context import after_words
+
+    words = tuple(Word(t, i * 0.3, i * 0.3 + 0.3, 0.9) for i, t in enumerate(
+        [" an", " ill", "-disposed", " young", " man.", " And", " he"]))  # 5 words, 4 spaces
+    assert [w.text for w in after_words("an ill-disposed young man.", words)] == [" And", " he"]
+    glued = (Word(" letterpress", 0.0, 0.5, 0.9), Word(" was", 0.5, 0.7, 0.9))
+    assert after_words("types composed to form letter", glued) == ()  # no context word timed
+
+
+def test_a_reading_that_goes_on_inside_the_contexts_last_word_is_not_the_windows():
+    j = Joint(audio=np.zeros(32000, np.float32), text="to form letter", offset_s=2.0,
+              speech_s=2.0)
+    assert j.strip(_joint_decode("to form letterpress and more.")) is None
+    assert j.strip(_joint_decode("to form letter. Press on.")).text == "Press on."
+
+
+def test_a_window_that_alone_reads_nothing_is_dropped_whatever_it_reads_after_the_context():
+    # after a sentence's audio and text a decode may read on where the window alone read
+    # nothing (a chime after the sentence): the window is judged by its own reading
+    w, events = _worker(["That is all.", "", "Thank you for listening."])
+    w.handle_final(_window(0, 1.0, 1.2))
+    w.handle_final(_window(1, 3.0, 0.5))
+    evs = [e for e in queued(events) if isinstance(e, (Caption, WindowDropped))]
+    assert [type(e) for e in evs] == [Caption, WindowDropped] and evs[1].filter == "empty"
+    assert [p for _, p in w.decoder.calls] == [None, None, "That is all."]
+
+
+def test_the_joint_decode_is_read_in_the_language_of_the_windows_decode_alone():
+    w, events = _worker(["He was not", "and he will suppose young man.",
+                         "an ill-disposed young man."])
+    w.handle_final(_window(0, 1.0, 1.2))
+    w.handle_final(_window(1, 3.0, 1.5))
+    assert w.decoder.languages == [None, None, "en"]  # no detection on the context's audio
+
+
+def test_a_joint_decode_that_is_not_used_still_counts_in_the_windows_time():
+    w, events = _worker(["He was not", "and he will suppose young man.", ""])
+    w.handle_final(_window(0, 1.0, 1.2))
+    w.handle_final(_window(1, 3.0, 1.5))
+    evs = queued(events)
+    assert [e.text for e in evs if isinstance(e, Caption)][-1] == "and he will suppose young man."
+    assert [t.encode_s for t in evs if isinstance(t, WindowTimings)] == [1.0, 2.0]
+
+
+def test_hotwords_turn_the_context_off():
+    # a decode forced through a prefix has no hotwords (faster-whisper's rule): they win
+    w, events = _worker(["He was not", "an ill-disposed young man."], hotwords="Schoeffer")
+    w.handle_final(_window(0, 1.0, 1.2))
+    w.handle_final(_window(1, 3.0, 1.5))
+    assert [p for _, p in w.decoder.calls] == [None, None]
+
+
+def test_with_stable_words_both_readings_keep_them():
+    from streamer.decoding.keeping import decode_keeping
+
+    reader = Reader(["So the plan is", "So the plan was to ship it"])
+    ctx = AudioContext(gap_s=1.0, max_s=10.0)
+    ctx.keep(_window(0, 1.0, 1.2), "Right.")
+    w = _window(1, 3.0, 1.5)
+    r = decode_keeping(reader, w, ctx.joint(w), "So the plan")
+    assert r.text == "So the plan was to ship it" and r.own.text == "So the plan is"
+    assert [p for _, p in reader.calls] == [None, "Right."]

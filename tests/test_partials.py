@@ -98,7 +98,7 @@ class ScriptedDecoder:
         self.aligned = 0
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None,
-               interim=False) -> DecodeResult:
+               interim=False, language=None) -> DecodeResult:
         self.prefixes.append(prefix)
         self.interim.append(interim)
         text = self.texts.pop(0)

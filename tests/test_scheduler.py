@@ -64,7 +64,7 @@ class FakeModel:
         return self
 
     def decode(self, audio, speech_s=None, previous_text=None, prefix=None, first=None,
-               interim=False):
+               interim=False, language=None):
         tag = int(round(audio[0] * 32768))
         kind = "partial" if len(audio) < 16000 else "final"
         self.log.append((kind, tag // 100, tag % 100))

@@ -7,9 +7,9 @@ suppose young man"). Its caption cannot wait for the sentence to end (the first 
 already a caption), but its decode can hear what came before: a final window whose speech
 starts at most ``context_gap_s`` after the previous kept caption's speech ended is decoded
 with the audio of the session's previous windows before it (up to ``context_max_s`` in all,
-their silences between them as they were) and their kept text forced as the decoder's prefix;
-its caption is what the model reads after that prefix. An audio overlap, de-duplicated by the
-forced text: ``d-overlap`` of ``scripts/context_study.py`` (docs/benchmarks.md, "Context
+silence as long as the gaps between them) and their kept text forced as the decoder's prefix;
+its caption is what the model reads after that prefix, if the window alone passes the
+filters (:mod:`streamer.decoding.keeping`). An audio overlap, de-duplicated by the forced text: ``d-overlap`` of ``scripts/context_study.py`` (docs/benchmarks.md, "Context
 across a pause").
 
 :class:`AudioContext` is one session's memory of its recent kept finals;
@@ -53,8 +53,8 @@ class Joint:
     """A window's decode input with the context before it.
 
     Attributes:
-        audio: ``float32 [n_samples]`` at 16 kHz: the context windows' audio, the silence
-            between them, then the window's own.
+        audio: ``float32 [n_samples]`` at 16 kHz: the context windows' audio with zeros as
+            long as the gaps between them, then the window's own.
         text: the context's kept text, forced as the decoder's prefix.
         offset_s: seconds of ``audio`` before the window's first sample.
         speech_s: seconds of speech in ``audio`` (the windows' ``voiced_s``), for the decoder's
@@ -75,31 +75,50 @@ class Joint:
         """``r`` (a decode of :attr:`audio` forced through :meth:`prefix`) as a decode of the
         window alone: its text after the context's (less the punctuation that closes the
         context's last sentence: ". And therefore..."), its compression ratio recomputed on it,
-        its word alignment (when asked) without the context's words and timed from the
-        window's first sample. Its confidence figures stay the joint decode's.
+        its word alignment (when asked) without the context's words (:func:`after_words`) and
+        timed from the window's first sample. Its confidence figures stay the joint decode's.
 
         None (the window's own reading stands) when ``r``'s text does not start with the
-        context's (a decode that failed every check keeps its own text), or when what follows
-        is a second reading of the context's last words (:func:`rereads`)."""
+        context's (a decode that failed every check keeps its own text), when it goes on inside
+        the context's last word ("letter" + "press"), or when what follows is a second reading
+        of the context's last words (:func:`rereads`)."""
         from faster_whisper.transcribe import get_compression_ratio
 
         if not r.text.startswith(self.text):
             return None
-        text = r.text[len(self.text):].lstrip(CLOSING + " ")
+        rest = r.text[len(self.text):]
+        if rest and rest[0] not in CLOSING + " ":
+            return None
+        text = rest.lstrip(CLOSING + " ")
         if rereads(self.text.split(), text.split()):
             return None
-        align = r.align
-        n, offset = len(self.text.split()), self.offset_s
+        align, context, offset = r.align, self.text, self.offset_s
 
         def aligned() -> tuple[Word, ...]:
-            words = align()
-            if len(words) < n:  # one timed word per word of the text, or none used
-                return ()
             return tuple(Word(w.text, max(0.0, w.start_s - offset), max(0.0, w.end_s - offset),
-                              w.probability) for w in words[n:])
+                              w.probability) for w in after_words(context, align()))
 
         return replace(r, text=text, compression_ratio=get_compression_ratio(text) if text
                        else 0.0, align=aligned if align is not None else None)
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def after_words(context: str, words: tuple[Word, ...]) -> tuple[Word, ...]:
+    """The timed words of a joint decode (:class:`Joint`) after those that spell ``context``
+    (compared by letters and digits: the alignment splits "ill-disposed" or "1,000" into
+    more words than spaces do); none when its first words do not spell it exactly (a word
+    glued across the end of the context), so no context word is ever timed as the window's."""
+    target, spelt = _letters(context), ""
+    for k, w in enumerate(words):
+        if spelt == target:
+            return words[k:]
+        spelt += _letters(w.text)
+        if not target.startswith(spelt):
+            return ()
+    return ()
 
 
 class AudioContext:

@@ -29,7 +29,7 @@ import numpy as np
 
 from streamer.decoding.models import ModelSpec, download, resolve_model
 from streamer.decoding.result import DecodeResult
-from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError
+from streamer.errors import ExitCode, LivescribeError, LoadError, ModelError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,6 @@ TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 #: of 0.81-1.03 s, and WER was unchanged on 13 robustness conditions but for 0.6 point better on
 #: tiny.en's hesitant (docs/benchmarks.md, "Loop fallback"; ``scripts/robust_bench.py``).
 FALLBACK = ("plain", "timestamps", "full")
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first non-blank line of an error's message (its repr when it has none)."""
-    return next((x for x in str(exc).splitlines() if x.strip()), repr(exc))
 
 
 @dataclass(frozen=True)
@@ -98,9 +93,10 @@ class DecodingOptions:
             long word, a name spelt out).
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
-        context_gap_s, context_max_s: a final whose speech starts at most ``context_gap_s``
-            after the last caption's is decoded after its audio (``context_max_s`` in all),
-            its text forced as prefix (:mod:`streamer.decoding.context`); 0 s: never.
+        context_gap_s, context_max_s: a final or pause window whose speech starts at most
+            ``context_gap_s`` after the last kept caption's speech ended is also decoded after
+            its audio (``context_max_s`` in all), its text forced as prefix
+            (:mod:`streamer.decoding.context`, :mod:`streamer.decoding.keeping`); 0 s: never.
         word_timestamps: time the words of each decode that becomes a caption
             (:meth:`DecodeResult.aligned`); decodes that do not (snapshots, failed fallback
             attempts, a free decode replaced by a forced one, dropped windows) are not aligned
@@ -179,7 +175,7 @@ class WindowDecoder:
                                   ExitCode.CONFIG) from None
         except RuntimeError as exc:
             raise LoadError(f"cannot load model {model.name!r}: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
         self.load_s = time.perf_counter() - t0
         self.multilingual = bool(self.model.model.is_multilingual)
         self.language: str | None = options.language if self.multilingual else "en"
@@ -211,7 +207,7 @@ class WindowDecoder:
             self.warm_up(1.0)
         except RuntimeError as exc:
             raise LoadError(f"cannot run model {self.resolved.name!r} on {self.spec.device}: "
-                            f"{_first_line(exc)}") from None
+                            f"{first_line(exc)}") from None
 
     def _check_language(self, language: str | None) -> None:
         """Raises ModelError (an English-only model and another language) or LivescribeError
@@ -259,8 +255,7 @@ class WindowDecoder:
         rng = np.random.default_rng(0)
         audio = (rng.standard_normal(int(seconds * 16000)) * 1e-3).astype(np.float32)
         t0 = time.perf_counter()
-        language = self.language
-        self._decode(audio, language or "en", detect=False)
+        self._decode(audio, self.language or "en", detect=False)
         self.warmup_s = time.perf_counter() - t0
         return self.warmup_s
 
@@ -276,7 +271,8 @@ class WindowDecoder:
 
     def decode(self, audio: np.ndarray, speech_s: float | None = None,
                previous_text: str | None = None, prefix: str | None = None,
-               first: DecodeResult | None = None, interim: bool = False) -> DecodeResult:
+               first: DecodeResult | None = None, interim: bool = False,
+               language: str | None = None) -> DecodeResult:
         """Decode one window, checked for loops and early ends (see the module doc).
 
         Args:
@@ -293,6 +289,8 @@ class WindowDecoder:
                 on from it.
             interim: an interim snapshot's decode (for partials, stable words and early
                 finals): at ``interim_beam_size`` (:meth:`DecodingOptions.beam_for`).
+            language: decode in it, detecting nothing (a window after its context is read in
+                its own decode's language); None: the session's, detected while it is open.
 
         Returns:
             The text and the model's confidence figures of the kept decode; its timings are
@@ -306,7 +304,7 @@ class WindowDecoder:
         names: list[str] = []
         for mode in modes:
             r = first if mode == "plain" and first is not None else self._decode(
-                audio, self.language, detect=self.language is None, mode=mode,
+                audio, language or self.language, detect=not (language or self.language), mode=mode,
                 previous_text=previous_text, prefix=prefix, beam_size=beam_size)
             problem = self._problem(r.text, speech_s) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))

@@ -1,19 +1,22 @@
-"""One window of a session decoded: after its context, through its stable words.
+"""One window of a session decoded: through its stable words, and after its context.
 
 The worker's decodes of a final, a ``"pause"`` snapshot (the decode a final reuses) or an
-interim snapshot all come here. Each window is decoded alone, and its decode's confidence
-figures (no_speech_prob, avg_logprob, the language detection) are what the filter chain
-judges, as for every window. A window with context (:class:`~streamer.decoding.context.Joint`:
-the session's kept captions just before it) is decoded a second time after their audio,
-forced through their text, and that reading is its text. So context changes what a window
-says, never whether it is kept: a forced prefix of speech leaves no_speech_prob low whatever
-follows it, and the filters would no longer hear a chime after a sentence for what it is.
-The open utterance's stable words (LocalAgreement, :mod:`streamer.decoding.stability`) are
-kept as the worker's module doc says.
+interim snapshot all come here. Each window is decoded alone, kept through its open
+utterance's stable words (LocalAgreement, :mod:`streamer.decoding.stability`) as the worker's
+module doc says: its *own* reading, what every window had before context. A window with
+context (:class:`~streamer.decoding.context.Joint`: the session's kept captions just before
+it) is then decoded a second time after their audio, forced through their text (and its
+stable words), and the text it reads after them is its caption's, with the confidence figures
+(no_speech_prob, avg_logprob, language) of its decode alone. The worker keeps a window only
+when its own reading passes the filter chain, and shows the reading after the context only
+when that passes too (:attr:`~streamer.decoding.result.DecodeResult.own`): a forced prefix of
+speech leaves no_speech_prob low whatever follows it, and may read words after it where the
+window alone read none, so context changes what a kept window says, never whether it is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from streamer.capture.audio import int16_to_float32
@@ -25,51 +28,20 @@ from streamer.decoding.stability import agreed_prefix
 from streamer.segmentation.window import SpeechWindow
 
 
-def _spent(r: DecodeResult, *others: DecodeResult) -> DecodeResult:
-    """``r`` with the time of ``others``' decodes added to its own."""
-    return replace(r, feature_s=r.feature_s + sum(o.feature_s for o in others),
-                   encode_s=r.encode_s + sum(o.encode_s for o in others),
-                   decode_s=r.decode_s + sum(o.decode_s for o in others))
+def through(r: DecodeResult, stable: str, final_words: int,
+            forced: Callable[[], DecodeResult | None]) -> DecodeResult | None:
+    """A free reading ``r`` kept through the utterance's stable words ``stable``.
 
-
-def read_after(decoder: WindowDecoder, joint: Joint, alone: DecodeResult, interim: bool,
-               prefix: str = "") -> DecodeResult | None:
-    """The window's reading after its context, forced through ``prefix`` too (its stable
-    words; none when empty): ``alone`` (its decode alone: the figures the filters judge) with
-    the joint decode's text after the context (:meth:`Joint.strip`) and its word alignment;
-    without a ``prefix``, ``alone`` is its :attr:`~DecodeResult.own` reading (the worker keeps
-    it if the chain drops the joint text: context never decides whether a window is kept).
-    None when the joint decode lost the context's text or read nothing after ``prefix`` (the
-    window's own reading stands then)."""
-    r = decoder.decode(joint.audio, joint.speech_s, prefix=joint.prefix(prefix), interim=interim)
-    s = joint.strip(r)
-    if s is None or not s.text[len(prefix):].strip():
-        return None
-    return _spent(replace(alone, text=s.text, compression_ratio=s.compression_ratio,
-                          attempts=s.attempts, align=s.align,
-                          own=None if prefix else _spent(alone, r)), r)
-
-
-def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None, stable: str,
-                   free: DecodeResult | None = None, final_words: int = 0) -> DecodeResult:
-    """Decode ``w`` (alone, then after ``joint`` when given: :func:`read_after`) so that its
-    text starts with ``stable`` (its utterance's stable words).
-
-    The window is decoded freely first: when its words agree with the stable words
-    (:func:`agreed_prefix`), its text is the stable text followed by the rest of its own
-    words, so a final is the model's own reading whenever the partials were right. Only
-    when they disagree is it decoded again, forced through the stable text (``prefix``), so
-    a stable word never changes. ``free``: its free decode alone, already run (in a batch).
-    ``final_words``: :func:`~streamer.decoding.early_finals.guarded_words`; none after them
-    (:func:`nothing_after`): no force. The times of every decode run are summed.
+    When its words agree with them (:func:`agreed_prefix`), its text is the stable text
+    followed by the rest of its own words, so a final is the model's own reading whenever
+    the partials were right; only when they disagree is ``forced()`` run (the decode forced
+    through them, so a stable word never changes; None when it could not be had), and a
+    forced reading that reads the audio a second time after them (:func:`copies_prefix`) is
+    the stable text alone. ``final_words``: :func:`~streamer.decoding.early_finals.guarded_words`;
+    none after them (:func:`nothing_after`): the stable text, no force.
     """
-    interim = w.reason == "partial"  # every 0.5 s of speech: at the interim beam
-    alone = free if free is not None else decoder.decode(int16_to_float32(w.audio), w.voiced_s,
-                                                          interim=interim)
-    r = (read_after(decoder, joint, alone, interim) if joint is not None else None) or alone
     if not stable:
         return r
-    r = replace(r, own=None)  # its own reading would not keep the stable words
     words, kept = r.text.split(), stable.split()
     if nothing_after(words, kept, final_words):
         return replace(r, text=stable)
@@ -77,10 +49,64 @@ def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None,
         if r.text.startswith(stable):
             return r
         return replace(r, text=" ".join([stable, *words[len(kept):]]))
-    forced = read_after(decoder, joint, r, interim, stable) if joint is not None else None
-    if forced is None:
-        forced = _spent(decoder.decode(int16_to_float32(w.audio), w.voiced_s, prefix=stable,
-                                       interim=interim), r)
-    if copies_prefix(kept, forced.text.split()[len(kept):]):  # read the audio twice
-        forced = replace(forced, text=stable)
-    return forced
+    f = forced()
+    if f is not None and copies_prefix(kept, f.text.split()[len(kept):]):
+        f = replace(f, text=stable)
+    return f
+
+
+def _timed(r: DecodeResult, runs: list[DecodeResult]) -> DecodeResult:
+    """``r`` with the time of every decode in ``runs``."""
+    return replace(r, feature_s=sum(x.feature_s for x in runs),
+                   encode_s=sum(x.encode_s for x in runs), decode_s=sum(x.decode_s for x in runs))
+
+
+def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None, stable: str,
+                   free: DecodeResult | None = None, final_words: int = 0) -> DecodeResult:
+    """Decode ``w`` so that its text starts with ``stable`` (its utterance's stable words; see
+    :func:`through`): alone, then after ``joint`` when given (see the module doc).
+
+    Args:
+        decoder: the session's view of the model.
+        w: the window (``reason`` ``"partial"``: an interim decode, at the interim beam).
+        joint: its context, or None.
+        stable: the stable words ("" when none).
+        free: its free decode alone, already run (in a batch).
+        final_words: :func:`~streamer.decoding.early_finals.guarded_words`.
+
+    Returns:
+        Its own reading when it has no context, or the context's reading lost the context's
+        text, read nothing after it or read it again (:meth:`Joint.strip`); else the reading
+        after the context, its :attr:`~DecodeResult.own` the window's own. Both carry the time
+        of every decode run.
+    """
+    interim = w.reason == "partial"  # every 0.5 s of speech: at the interim beam
+    audio = int16_to_float32(w.audio)
+    runs: list[DecodeResult] = []
+
+    def run(a, speech_s: float, prefix: str | None = None, **language) -> DecodeResult:
+        runs.append(decoder.decode(a, speech_s, prefix=prefix or None, interim=interim,
+                                   **language))
+        return runs[-1]
+
+    alone = free if free is not None else run(audio, w.voiced_s)
+    if free is not None:
+        runs.append(free)
+    own = through(alone, stable, final_words, lambda: run(audio, w.voiced_s, stable))
+    if joint is None:
+        return _timed(own, runs)
+
+    def after(prefix: str = "") -> DecodeResult | None:
+        """The reading after the context (and ``prefix``), with ``alone``'s figures."""
+        s = joint.strip(run(joint.audio, joint.speech_s, joint.prefix(prefix),
+                            language=alone.language))
+        if s is None or not s.text[len(prefix):].strip():
+            return None
+        return replace(alone, text=s.text, compression_ratio=s.compression_ratio,
+                       attempts=s.attempts, align=s.align)
+
+    first = after()
+    theirs = None if first is None else through(first, stable, final_words,
+                                                lambda: after(stable))
+    own = _timed(own, runs)
+    return own if theirs is None else replace(_timed(theirs, runs), own=own)

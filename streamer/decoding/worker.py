@@ -118,7 +118,9 @@ class InferenceWorker:
         self.decoding = decoding
         self.filters = filters
         self.chain = FilterChain(filters, language=decoding.language)
-        self.context = AudioContext(decoding.context_gap_s, decoding.context_max_s)
+        # a decode forced through a prefix has no hotwords (upstream's rule): they win
+        self.context = AudioContext(0.0 if decoding.hotwords else decoding.context_gap_s,
+                                    decoding.context_max_s)
         self.windows = windows
         self.events = events
         self.ready = threading.Event()
@@ -270,10 +272,7 @@ class InferenceWorker:
                                               f"decoding failed: {exc}", ""))
                 return
         t1 = time.perf_counter()
-        verdict = self.chain.check(r, w)
-        if not verdict.keep and r.own is not None:  # its reading after its context was dropped
-            r = r.own
-            verdict = self.chain.check(r, w)
+        r, verdict = self._judge(r, w)
         t2 = time.perf_counter()
         self.inference_s += t2 - t0 + (free.feature_s + free.encode_s + free.decode_s
                                        if free is not None else 0.0)
@@ -313,6 +312,21 @@ class InferenceWorker:
             language=r.language, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, window_index=w.index, emitted_wall=now,
             utterance=w.index, words=to_stream(words, w, start_s, end_s)))
+
+    def _judge(self, r: DecodeResult, w: SpeechWindow, remember: bool = True):
+        """``(reading, verdict)``: ``r`` (a decode of ``w``) and the filter chain's verdict on
+        it; with context (``r.own``), the window is kept only if its own reading passes, and
+        reads as after its context only if that passes too (:mod:`streamer.decoding.keeping`)."""
+        own = r.own
+        if own is None:
+            return r, self.chain.check(r, w, remember)
+        verdict = self.chain.check(own, w, remember=False)
+        if verdict.keep:
+            after = self.chain.check(r, w, remember)
+            if after.keep:
+                return r, after
+            verdict = self.chain.check(own, w, remember)
+        return own, verdict
 
     def _aligned(self, r: DecodeResult) -> tuple:
         """``r``'s words timed from its window's start, aligned now (only decodes kept as
@@ -357,10 +371,7 @@ class InferenceWorker:
         except Exception:  # a partial is never worth the session
             logger.exception("decoding a snapshot of utterance %d failed", s.index)
             return
-        verdict = self.chain.check(r, s, remember=False)
-        if not verdict.keep and r.own is not None:  # as for a final
-            r = r.own
-            verdict = self.chain.check(r, s, remember=False)
+        r, verdict = self._judge(r, s, remember=False)
         self.inference_s += time.perf_counter() - t0
         if not verdict.keep:
             logger.debug("no partial for utterance %d: %s: %r", s.index, verdict.reason, r.text)
