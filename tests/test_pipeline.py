@@ -165,17 +165,17 @@ def test_a_piece_after_a_short_pause_is_read_after_the_one_before_without_doubli
     """jfk's "ask not" and "what your country…" follow each other within a second: the second is
     decoded after the first's audio and text (streamer.decoding.context), and its caption holds
     none of the first's words again."""
-    from streamer.decoding import keeping
+    from streamer.decoding.context import Joint
 
     joint: list[tuple[str, str | None]] = []
-    real = keeping.read_after
+    real = Joint.strip
 
-    def spy(decoder, j, alone, interim, prefix=""):
-        r = real(decoder, j, alone, interim, prefix)
-        joint.append((j.text, None if r is None else r.text))
-        return r
+    def spy(self, r):
+        s = real(self, r)
+        joint.append((self.text, None if s is None else s.text))
+        return s
 
-    monkeypatch.setattr(keeping, "read_after", spy)
+    monkeypatch.setattr(Joint, "strip", spy)
     p = Pipeline(tiny_config(), lambda ring: FileSource(CLIPS["jfk"][0], ring, speed=math.inf))
     captions = [e.text for e in p.events() if isinstance(e, Caption)]
     assert p.error is None and joint, "no window was decoded after its context"
