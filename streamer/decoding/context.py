@@ -9,8 +9,9 @@ starts at most ``context_gap_s`` after the previous kept caption's speech ended 
 with the audio of the session's previous windows before it (up to ``context_max_s`` in all,
 silence as long as the gaps between them) and their kept text forced as the decoder's prefix;
 its caption is what the model reads after that prefix, if the window alone passes the
-filters (:mod:`streamer.decoding.keeping`). An audio overlap, de-duplicated by the forced text: ``d-overlap`` of ``scripts/context_study.py`` (docs/benchmarks.md, "Context
-across a pause").
+filters (:mod:`streamer.decoding.keeping`). An audio overlap, de-duplicated by the forced
+text: ``d-overlap`` of ``scripts/context_study.py`` (docs/benchmarks.md, "Context across a
+pause").
 
 :class:`AudioContext` is one session's memory of its recent kept finals;
 :meth:`AudioContext.joint` gives a window's :class:`Joint` decode input, and
@@ -147,8 +148,8 @@ class AudioContext:
             self._kept.pop(0)
 
     def clear(self) -> None:
-        """A final was dropped or gated: the next window is not decoded after text that may
-        not be speech."""
+        """A final was dropped, gated or failed to decode: the next window is not decoded after
+        text that may not be speech."""
         self._kept = []
 
     def _near(self, w: SpeechWindow) -> bool:

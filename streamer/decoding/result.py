@@ -33,8 +33,9 @@ class DecodeResult:
             ends, or to hear whether a final's phrase read twice is in the audio); None when
             there is nothing to align.
         own: when the text is the window's reading after its context
-            (:mod:`streamer.decoding.context`), its reading alone (the time of both decodes),
-            which stands if the filter chain drops the other; else None.
+            (:mod:`streamer.decoding.context`), its reading alone (the time of both decodes):
+            the filter chain judges it first, the window is kept only if it passes, and it is
+            shown when the reading after the context does not pass; else None.
     """
 
     text: str

@@ -28,8 +28,8 @@ speech end of its last ``"pause"`` snapshot, that decode is its final (``finals_
 
 **Context.** A final or pause window that starts soon after the session's last kept caption
 is also decoded after that caption's audio, its text forced as prefix, and reads what follows
-it (:mod:`streamer.decoding.context`, :mod:`streamer.decoding.keeping`); the filters judge
-its decode alone.
+it (:mod:`streamer.decoding.context`, :mod:`streamer.decoding.keeping`); it is kept only if
+its decode alone passes the filters (:meth:`InferenceWorker._judge`).
 
 **Early finals.** On live input, settled words are a caption before their utterance ends
 (:mod:`streamer.decoding.early_finals`); its final caption holds only the rest (none left: a
