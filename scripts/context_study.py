@@ -59,10 +59,12 @@ from robust_bench import oracle_texts, score  # noqa: E402
 from streamer.capture.audio import float32_to_int16, int16_to_float32  # noqa: E402
 from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E402
 from streamer.decoding.chain import FilterChain  # noqa: E402
+from streamer.decoding.context import joint_audio  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402
 from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
 
 PROMPT_GAP_S = 1.0  #: b-prompt: the previous caption is context when it ended this close
+F_PROMPT_GAP_S = 1.5  #: f-prompt: the same, as d-overlap's default gap
 #: d-overlap / e-align: (longest gap to the previous kept caption, most context audio), seconds
 #: (``--context-gap``, ``--context-max`` set d-overlap's)
 OVERLAP = {"d-overlap": (1.5, 15.0), "e-align": (1.0, 10.0)}
@@ -102,12 +104,7 @@ def _aligned_words(decoder: WindowDecoder, audio: np.ndarray, text: str) -> list
 def _with_context(decoder: WindowDecoder, w, audio: np.ndarray, context: list, how: str):
     """Decode ``w`` after the windows of ``context`` (``[(window, text)]``): the d/e strategies.
     Returns the decode with the window's own text only."""
-    parts = []
-    for i, (cw, _) in enumerate(context):
-        nxt = context[i + 1][0] if i + 1 < len(context) else w
-        parts += [int16_to_float32(cw.audio),
-                  np.zeros(int(max(0.0, nxt.start_s - cw.end_s) * 16000), np.float32)]
-    joint = np.concatenate(parts + [audio])
+    joint = joint_audio([cw for cw, _ in context], w)
     speech_s = w.voiced_s + sum(cw.voiced_s for cw, _ in context)
     if how == "d-overlap":
         prefix = " ".join(t for _, t in context)
@@ -132,7 +129,7 @@ def run(x: np.ndarray, decoder: WindowDecoder, vad: VadOptions, how: str) -> lis
         start, _ = w.speech_bounds
         audio = int16_to_float32(w.audio)
         near = context and start - context[-1][0].speech_bounds[1] <= (
-            PROMPT_GAP_S if how == "b-prompt" else 1.5 if how == "f-prompt"
+            PROMPT_GAP_S if how == "b-prompt" else F_PROMPT_GAP_S if how == "f-prompt"
             else OVERLAP.get(how, (-1.0, 0))[0])
         if not near:
             context = []

@@ -166,12 +166,18 @@ class AudioContext:
             ctx.pop(0)
         if not ctx:
             return None
-        parts = []
-        for i, (cw, _) in enumerate(ctx):
-            nxt = ctx[i + 1][0] if i + 1 < len(ctx) else w
-            parts += [int16_to_float32(cw.audio),
-                      np.zeros(int(max(0.0, nxt.start_s - cw.end_s) * SAMPLE_RATE), np.float32)]
-        before = np.concatenate(parts)
-        return Joint(audio=np.concatenate([before, int16_to_float32(w.audio)]),
-                     text=" ".join(t for _, t in ctx), offset_s=before.size / SAMPLE_RATE,
+        audio = joint_audio([cw for cw, _ in ctx], w)
+        return Joint(audio=audio, text=" ".join(t for _, t in ctx),
+                     offset_s=(audio.size - w.audio.size) / SAMPLE_RATE,
                      speech_s=w.voiced_s + sum(cw.voiced_s for cw, _ in ctx))
+
+
+def joint_audio(before: list[SpeechWindow], w: SpeechWindow) -> np.ndarray:
+    """``float32 [n_samples]`` at 16 kHz: the audio of the windows ``before`` (in stream
+    order), zeros as long as the gaps between them, then ``w``'s."""
+    parts = []
+    for i, cw in enumerate(before):
+        nxt = before[i + 1] if i + 1 < len(before) else w
+        parts += [int16_to_float32(cw.audio),
+                  np.zeros(int(max(0.0, nxt.start_s - cw.end_s) * SAMPLE_RATE), np.float32)]
+    return np.concatenate(parts + [int16_to_float32(w.audio)])

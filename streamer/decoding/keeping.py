@@ -84,9 +84,9 @@ def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None,
     audio = int16_to_float32(w.audio)
     runs: list[DecodeResult] = []
 
-    def run(a, speech_s: float, prefix: str | None = None, **language) -> DecodeResult:
+    def run(a, speech_s: float, prefix: str = "", language: str | None = None):
         runs.append(decoder.decode(a, speech_s, prefix=prefix or None, interim=interim,
-                                   **language))
+                                   language=language))
         return runs[-1]
 
     alone = free if free is not None else run(audio, w.voiced_s)
