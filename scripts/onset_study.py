@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """Onset rules for the segmenter: speech found against non-speech opened (issue 12 study).
 
-The segmenter opens an utterance only on Silero VAD: two consecutive 30 ms frames at >= 0.5
+The segmenter opens an utterance on Silero VAD: two consecutive 30 ms frames at >= 0.5
 (``VadOptions.speech_threshold``, ``onset_frames``). A telephone-band utterance of the
 robustness benchmark never reaches 0.5, so this study asks what a second onset path would cost:
 ``R1:T:W:K:S`` also opens when at least ``K`` of the last ``W`` frames are webrtcvad-voiced at
 ``S`` dB or more above the adaptive floor and Silero reached ``T`` among them (and is still at
-``T``/2). It counts reference utterances with an onset inside their speech, on speech conditions
-(``scripts/conditions.py``), and sounds of ``../shared/nonspeech`` with an onset inside them, at
-their level and 20 dB down. Frame decisions come from the real :class:`SpeechDetector`.
+``T``/2); ``R2:K:W`` (the segmenter's soft onset, ``VadOptions.soft_onset_frames`` and
+``soft_onset_window_ms``) when at least ``K`` of the last ``W`` frames are at once at Silero
+>= 0.35, webrtcvad-voiced and 6 dB or more above the floor. It counts reference utterances
+with an onset inside their speech, on speech conditions (``scripts/conditions.py``), and sounds
+of ``../shared/nonspeech`` with an onset inside them, at their level and 20 dB down. Frame
+decisions come from the real :class:`SpeechDetector`; R0 and R1 leave the soft onset out.
 
 Usage::
 
     .venv/bin/python scripts/onset_study.py R0 R1:0.3:10:8:10 R1:0.2:10:8:10
+    .venv/bin/python scripts/onset_study.py R0 R2:6:10 R2:5:10 --condition phone --condition prompts
 """
 
 from __future__ import annotations
@@ -52,7 +56,12 @@ def onsets(frames: np.ndarray, rule: str) -> np.ndarray:
     p, voiced, snr = frames[:, 0], frames[:, 1] > 0, frames[:, 2]
     trig = np.zeros(len(p), bool)
     trig[1:] = (p[1:] >= .5) & (p[:-1] >= .5)  # R0: the segmenter's rule
-    if rule != "R0":
+    if rule.startswith("R2:"):
+        _, k, w = rule.split(":")
+        both = np.concatenate([[0], np.cumsum((p >= .35) & voiced & (snr >= 6))])
+        i = np.arange(int(w), len(p) + 1)
+        trig[i - 1] |= both[i] - both[i - int(w)] >= int(k)
+    elif rule != "R0":
         _, t, w, k, s = rule.split(":")
         t, w, k, s = float(t), int(w), int(k), float(s)
         good = np.concatenate([[0], np.cumsum(voiced & (snr >= s))])

@@ -22,7 +22,8 @@ FS = 0.03
 
 class Scripted:
     """A detector returning scripted decisions: ``"S"`` Silero speech (p 0.9), ``"v"``
-    webrtcvad-voiced only, 12 dB above the floor, ``"."`` nothing."""
+    webrtcvad-voiced only, 12 dB above the floor, ``"."`` nothing; Silero unsure (p 0.4):
+    ``"u"`` voiced 12 dB above the floor, ``"w"`` not voiced, ``"q"`` voiced at the floor."""
 
     def __init__(self, script: str) -> None:
         self.script = script
@@ -31,9 +32,10 @@ class Scripted:
     def frame(self, pcm: np.ndarray) -> FrameDecision:
         c = self.script[self.i]
         self.i += 1
-        return FrameDecision(voiced=c in "Sv", speech_prob=0.9 if c == "S" else 0.02,
-                             level_dbfs=-30.0 if c != "." else -60.0,
-                             snr_db=12.0 if c != "." else 0.0)
+        return FrameDecision(voiced=c in "Svuq",
+                             speech_prob={"S": 0.9, "u": 0.4, "w": 0.4, "q": 0.4}.get(c, 0.02),
+                             level_dbfs=-30.0 if c not in ".q" else -60.0,
+                             snr_db=12.0 if c not in ".q" else 0.0)
 
 
 def run(script: str, options: VadOptions = VadOptions()):
@@ -54,6 +56,26 @@ def test_onset_needs_consecutive_speech_frames():
     assert out == []
     _, out = run("." * 30 + "SS" + "." * 30, VadOptions(min_confirmed_ms=0))
     assert len(out) == 1
+
+
+def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
+    # Silero unsure (0.4, under the 0.5 onset) on voiced frames well above the floor: telephone
+    # speech; 6 of the last 10 frames open it, and it goes on at neg_threshold
+    _, (w,) = run("." * 30 + "u" * 40 + "." * 40)
+    assert w.speech_start_s == pytest.approx(30 * FS)  # the look-back reaches its first frame
+    assert w.speech_end_s == pytest.approx(70 * FS)
+    _, out = run("." * 30 + "u" * 40 + "." * 40, VadOptions(soft_onset_frames=0))  # off
+    assert out == []
+    _, out = run("." * 30 + "uu..." * 8 + "." * 40)  # 4 of any 10 frames: not enough
+    assert out == []
+    _, (w,) = run("." * 30 + "uuu.." * 8 + "." * 40)  # 6 of 10
+    assert frames(w)[0] <= 30  # the pre-roll before its last run of voiced frames
+    # Silero unsure alone (webrtcvad says no) or at the noise floor: never
+    for c in "wq":
+        _, out = run("." * 30 + c * 40 + "." * 40)
+        assert out == [], c
+    with pytest.raises(ValueError):
+        VadOptions(soft_onset_frames=-1)
 
 
 def test_window_has_pre_roll_lookback_and_ends_after_the_silence():

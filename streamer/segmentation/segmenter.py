@@ -5,8 +5,9 @@ All speech/non-speech decisions live here and in :mod:`streamer.segmentation.vad
 state machine:
 
 - **onset**: an utterance starts when Silero's probability reaches ``speech_threshold`` on
-  ``onset_frames`` consecutive frames; it is extended back through the webrtcvad-voiced frames
-  above the floor just before it (a soft or creaky onset Silero is late on, at most
+  ``onset_frames`` consecutive frames, or most frames of the last 300 ms are speech to Silero
+  (at ``neg_threshold``) and webrtcvad at once; it is extended back through the webrtcvad-voiced
+  frames above the floor just before it (a soft or creaky onset Silero is late on, at most
   ``onset_lookback_ms``), then by ``pre_roll_ms`` so the first phoneme is not clipped;
 - **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
@@ -33,8 +34,7 @@ state machine:
   that decode is its final text (:mod:`streamer.decoding.worker`), so waiting ``end_silence_ms``
   for the end costs no decode time. Snapshots never change the utterance windows.
 
-Utterances are decoded whole, not in 3-5 s pieces: on every condition of the robustness
-benchmark the final text of an utterance decoded whole is better than that of its pieces
+Utterances are decoded whole, not in 3-5 s pieces: better on every robustness condition
 (docs/benchmarks.md, "Context across windows"). Defaults and their measurements:
 docs/tuning.md, "Speech detection".
 """
@@ -55,8 +55,8 @@ from streamer.segmentation.vad import SILENCE_DBFS, DetectorOptions, FrameDecisi
 logger = logging.getLogger(__name__)
 
 LEVEL_FLOOR_DBFS = -96.0  #: :attr:`Segmenter.level_dbfs` of digital silence (int16 range)
-#: ``-vv`` trace: an open utterance logs once when it has held this much speech (seconds), so a
-#: reader of the log (tests/test_cli.py's SIGTERM test) knows it is words, not a fragment
+#: ``-vv`` trace: an open utterance logs once when it has held this much speech, seconds (so
+#: tests/test_cli.py's SIGTERM test knows it is words, not a fragment)
 TRACE_SPEECH_S = 1.0
 
 
@@ -72,6 +72,11 @@ class VadOptions:
         neg_threshold: Silero probability below which a frame of an open utterance is not
             speech (upstream default: ``speech_threshold - 0.15``).
         onset_frames: consecutive frames at ``speech_threshold`` that start an utterance.
+        soft_onset_frames, soft_onset_window_ms: an utterance also starts when this many of the
+            frames in the last ``soft_onset_window_ms`` are speech to both detectors at once:
+            Silero at ``neg_threshold`` (the level that keeps an utterance going), webrtcvad
+            voiced, and ``extend_snr_db`` above the floor (telephone-band speech on which
+            Silero stays at 0.3-0.49; docs/benchmarks.md "A soft onset"). 0 frames: off.
         onset_lookback_ms: how far back from the onset voiced frames above the floor are kept.
         pre_roll_ms: audio kept before that, milliseconds.
         extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
@@ -81,22 +86,14 @@ class VadOptions:
             the same for a headset and a laptop microphone).
         end_silence_ms: non-speech that ends an utterance, milliseconds, counted from Silero's
             last speech frame or the unbroken voiced tail that follows it (and no sooner than
-            ``pause_snapshot_ms`` after a voiced frame kept after a break: where
-            ``extend_ms + pause_snapshot_ms`` reaches it, such an end can come on the frame
-            that would have taken the pause snapshot, and the final is decoded, not reused;
-            not with the defaults). 600 by the
+            ``pause_snapshot_ms`` after a voiced frame kept after a break). 600 by the
             robustness benchmark (``scripts/context_study.py --end-silence``, docs/benchmarks.md
-            "End of utterance"): at 300 ms, 16 of meeting_dev's 39 utterances and 31 of the
-            hesitant condition's were cut at a pause inside a sentence and decoded in pieces
-            (+1.8 to +2.9 WER points under noise, the telephone band and hesitant speech); 600 ms
-            brings every condition but the telephone band within 1 point of the oracle; 450 and
-            750 ms do worse in sum. (Those hesitant figures are of the condition's first
-            construction, whose pauses were noise at the speech's level; rebuilt with silent
-            pauses it reads 10.8 % at 600 ms, 8.4 % at 800 ms and 8.5 % at 1000 ms with base,
-            dev unchanged at 800: the longer wait would delay every final 0.2 s, over the
-            0.8 s latency target, so 600 stays; docs/benchmarks.md "The end of an utterance
-            after a click".) The wait costs no latency on live input: the ``"pause"``
-            snapshot is decoded while it runs (``pause_snapshots``).
+            "End of utterance"): at 300 ms sentences were cut at their pauses and decoded in
+            pieces (+1.8 to +2.9 WER points under noise, the telephone band and hesitant
+            speech); 450 and 750 ms do worse in sum; 800 ms reads hesitant speech better but
+            delays every final 0.2 s. The wait costs no latency on live input: the
+            ``"pause"`` snapshot is decoded while it runs (``pause_snapshots``), and the piece
+            after a longer pause is read after the one before it (``decoding.context_gap_s``).
         max_utterance_s: longest window; a longer utterance is cut at a pause (Whisper's window
             is 30 s; 20 s leaves room for the trailing context the decoder adds).
         cut_search_ms: how far back from the cap to look for the best cut, milliseconds.
@@ -107,12 +104,9 @@ class VadOptions:
         partial_min_speech_ms: confirmed speech an utterance holds before its first snapshot
             (and at least ``min_confirmed_ms``, so a snapshot is never of a fragment).
         pause_snapshot_ms: non-speech after speech at which the ``"pause"`` snapshot is taken,
-            milliseconds (less than ``end_silence_ms``). It is also the non-speech an ``"end"``
-            window keeps after its last speech frame, so a final and the pause snapshot of the
-            same speech hold the same audio and the worker takes the final's text from the
-            snapshot's decode. 150 ms keeps the fading end of the last word (docs/benchmarks.md,
-            "Interim captions"; a 300 ms or a 600 ms tail scored the same within noise on the
-            robustness conditions).
+            milliseconds (less than ``end_silence_ms``); also the non-speech an ``"end"`` window
+            keeps after its speech, so that a final reuses its pause snapshot's decode. 150 ms
+            keeps the fading end of the last word (docs/benchmarks.md, "Interim captions").
         pause_snapshots: emit a ``"pause"`` snapshot in every pause even without partials
             (a speculative decode of the final: on live input the pipeline sets it, so the final
             caption of an utterance is ready when ``end_silence_ms`` has passed).
@@ -123,6 +117,8 @@ class VadOptions:
     speech_threshold: float = 0.5
     neg_threshold: float = 0.35
     onset_frames: int = 2
+    soft_onset_frames: int = 6
+    soft_onset_window_ms: int = 300
     onset_lookback_ms: int = 1000
     pre_roll_ms: int = 300
     extend_ms: int = 300
@@ -145,8 +141,8 @@ class VadOptions:
             raise ValueError("max_utterance_s must be within 1..28 seconds")
         if self.cut_search_ms >= self.max_utterance_s * 1000:
             raise ValueError("cut_search_ms must be shorter than max_utterance_s")
-        if self.onset_frames < 1:
-            raise ValueError("onset_frames must be >= 1")
+        if self.onset_frames < 1 or self.soft_onset_frames < 0:
+            raise ValueError("onset_frames must be >= 1 and soft_onset_frames >= 0")
         if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
                self.min_confirmed_ms, self.partial_min_speech_ms) < 0:
             raise ValueError("durations must be >= 0")
@@ -203,6 +199,7 @@ class Segmenter:
         self._speech: list[bool] = []  # per frame of _cur: counted as speech
         self._cur_start = 0  # stream sample index of _cur[0]
         self._onset_run = 0
+        self._soft: deque[bool] = deque(maxlen=o.frames(o.soft_onset_window_ms))
         self._since_speech = 0  # frames since the last speech frame
         self._since_silero = 0  # frames since the last Silero speech frame
         self._since_tail = 0  # frames since the last of Silero's speech or its unbroken tail
@@ -255,7 +252,9 @@ class Segmenter:
         out: list[SpeechWindow] = []
         if not self._in_speech:
             self._onset_run = self._onset_run + 1 if d.speech_prob >= o.speech_threshold else 0
-            if self._onset_run >= o.onset_frames:
+            self._soft.append(d.speech_prob >= o.neg_threshold and d.voiced
+                              and d.snr_db >= o.extend_snr_db)
+            if self._onset_run >= o.onset_frames or 0 < o.soft_onset_frames <= sum(self._soft):
                 self._open(frame)
             else:
                 self._back.append(frame)
@@ -342,6 +341,7 @@ class Segmenter:
         self._cur, self._speech = [], []
         self._in_speech = False
         self._onset_run = 0
+        self._soft.clear()
 
     def _best_cut(self) -> int:
         """Frames to emit at the cap: up to the best pause in the last ``cut_search_ms``.
