@@ -308,3 +308,64 @@ def test_a_batch_decodes_with_one_beam_size():
     audio = np.zeros(16000, np.float32)
     with pytest.raises(ValueError, match="one beam size"):
         decode_many([Job(d, audio, "en", False), Job(d, audio, "en", False, beam_size=1)])
+
+
+def _reading(text: str, avg_logprob: float, mode: str = "plain"):
+    from streamer.decoding.result import DecodeResult
+
+    return DecodeResult(text=text, language="en", avg_logprob=avg_logprob, no_speech_prob=0.05,
+                        compression_ratio=1.0, feature_s=0.0, encode_s=0.0, decode_s=0.0,
+                        attempts=(mode,))
+
+
+def _scripted(monkeypatch, readings: dict[str, object]) -> tuple[WindowDecoder, list[str]]:
+    """A decoder without weights whose decode in each mode reads ``readings[mode]``."""
+    from streamer.decoding import batch
+
+    seen: list[str] = []
+
+    def read(jobs, mode="plain"):
+        seen.append(mode)
+        return [readings[mode]]
+
+    monkeypatch.setattr(batch, "decode_many", read)
+    d = object.__new__(WindowDecoder)
+    d.options, d.language = DecodingOptions(language="en", beam_size=5), "en"
+    return d, seen
+
+
+def test_a_window_read_short_and_unsure_is_read_again_with_the_30_s_context(monkeypatch):
+    """"Press 3 4" (avg_logprob -0.97) for 2.4 s of speech: three words where 1.5 a second
+    are expected; the 30 s reading is longer and sure, so it is the window's text."""
+    audio = np.zeros(3 * 16000, np.float32)
+    full = _reading("Press three for advanced options.", -0.23, "full")
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97), "full": full})
+    r = d.decode(audio, speech_s=2.4)
+    assert seen == ["plain", "full"] and r.text == full.text
+    assert r.attempts == ("plain:short", "full") and not r.unrepaired
+    # the 30 s reading no surer (unusual voices: "LINE!" -> "Oh, line." at -0.83): kept as read
+    d, seen = _scripted(monkeypatch, {"plain": _reading("LINE!", -1.28),
+                                      "full": _reading("Oh, line.", -0.83, "full")})
+    r = d.decode(audio, speech_s=1.2)
+    assert seen == ["plain", "full"] and r.text == "LINE!"
+    assert r.attempts == ("plain", "full:unsure") and not r.unrepaired
+    # ... or surer but no longer ("6 6" -> "6"): kept
+    d, _ = _scripted(monkeypatch, {"plain": _reading("6 6", -0.67),
+                                   "full": _reading("6", -0.1, "full")})
+    assert d.decode(audio, speech_s=1.5).text == "6 6"
+
+
+def test_a_sure_or_wordy_or_brief_reading_is_not_read_again(monkeypatch):
+    audio = np.zeros(3 * 16000, np.float32)
+    for text, lp, speech_s in (("Press 3 4", -0.3, 2.4),  # sure
+                               ("Your passwords have been changed", -0.7, 2.4),  # 2 words/s
+                               ("Sixth", -0.9, 0.7)):  # under 1 s of speech
+        d, seen = _scripted(monkeypatch, {"plain": _reading(text, lp)})
+        assert d.decode(audio, speech_s=speech_s).text == text and seen == ["plain"]
+    # interim snapshots, decodes through a forced prefix and an unchecked decoder: never
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97)})
+    d.decode(audio, speech_s=2.4, interim=True)
+    d.decode(audio, speech_s=2.4, prefix="Press")
+    d.options = DecodingOptions(language="en", short_read_log_prob=None)
+    d.decode(audio, speech_s=2.4)
+    assert seen == ["plain"] * 3

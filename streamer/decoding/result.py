@@ -26,7 +26,9 @@ class DecodeResult:
             English-only models); the language filter drops text in another language.
         attempts: the decodes run, in order: ``"plain"``, then on a failed check
             ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"`` or
-            ``":early_end"`` when it failed its check.
+            ``":early_end"`` when it failed its check; ``("plain:short", "full")`` when a
+            short, unsure reading was replaced by the 30 s one, ``("plain", "full:unsure")``
+            when it was kept (:mod:`streamer.decoding.checks`).
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
             calls it: for a caption with ``word_timestamps``, to find where an early final
@@ -58,7 +60,7 @@ class DecodeResult:
         """True when every decode run failed its loop or early-end check (:attr:`attempts`):
         the text is the longest loop-trimmed one, not a clean reading. False without attempts,
         and for a decode not checked (``DecodingOptions.fallback`` off: ``("plain",)``)."""
-        return bool(self.attempts) and ":" in self.attempts[-1]
+        return bool(self.attempts) and all(":" in a for a in self.attempts)
 
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that

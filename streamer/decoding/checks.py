@@ -1,0 +1,76 @@
+"""Checks on one decode of a window: whether the decoder reads it again
+(:meth:`streamer.decoding.decoder.WindowDecoder.decode`), and what it keeps.
+
+- :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail) or an early
+  end of a long window: the fallback chain decodes it again, first in timestamp mode, then
+  with the full 30 s context.
+- :func:`ended_short`: a clean decode that reads few words for its speech, unsurely: the
+  encoder context sized to the window (at least 10 s) sometimes makes Whisper end a short
+  window early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It
+  imitates" for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads
+  whole and sure (-0.23 for both). :func:`sure_and_longer` says whether that 30 s reading
+  replaces it.
+
+Thresholds: :class:`~streamer.decoding.decoder.DecodingOptions` (sources there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from streamer.decoding.result import DecodeResult
+
+
+def problem(text: str, speech_s: float, o) -> str:
+    """``"loop"``, ``"early_end"`` or ``""`` for a decoded text.
+
+    Args:
+        text: the decode's text.
+        speech_s: seconds of speech in the window (the segmenter's ``voiced_s``).
+        o: the :class:`~streamer.decoding.decoder.DecodingOptions` (``loop_compression_ratio``,
+            ``min_words_per_speech_s``, ``early_end_min_speech_s``).
+    """
+    from faster_whisper.transcribe import get_compression_ratio
+
+    from streamer.decoding.text import trim_loop
+
+    if text and (get_compression_ratio(text) > o.loop_compression_ratio
+                 or trim_loop(text)[1] > 0):
+        return "loop"
+    if (speech_s >= o.early_end_min_speech_s
+            and len(text.split()) < o.min_words_per_speech_s * speech_s):
+        return "early_end"
+    return ""
+
+
+def ended_short(r: DecodeResult, speech_s: float, o) -> bool:
+    """True when a clean decode of at least ``short_read_min_speech_s`` of speech reads fewer
+    than ``short_read_words_per_s`` words per second of it at an avg_logprob below
+    ``short_read_log_prob`` (``o``: the decoder's options; None disables)."""
+    return (o.short_read_log_prob is not None and speech_s >= o.short_read_min_speech_s
+            and r.avg_logprob < o.short_read_log_prob
+            and len(r.text.split()) < o.short_read_words_per_s * speech_s)
+
+
+def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o) -> bool:
+    """True when the 30 s reading ``full`` of a window that :func:`ended_short` replaces it:
+    clean, more words, and an avg_logprob above ``sure_log_prob``."""
+    return (full.avg_logprob > o.sure_log_prob
+            and len(full.text.split()) > len(short.text.split())
+            and not problem(full.text, speech_s, o))
+
+
+def longest_trimmed(tried: list[DecodeResult], prefix: str | None) -> DecodeResult:
+    """When every decode of a window failed :func:`problem`: the one with the most words once
+    its loop is cut (:func:`streamer.decoding.text.trim_loop`), with that text (its loop kept
+    when the loop was inside the forced ``prefix``)."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    from streamer.decoding.text import trim_loop
+
+    best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
+    text = trim_loop(best.text)[0]
+    if prefix and not text.startswith(prefix.strip()):  # the loop was in the prefix
+        text = best.text
+    return replace(best, text=text,
+                   compression_ratio=get_compression_ratio(text) if text else 0.0)
