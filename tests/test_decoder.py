@@ -310,12 +310,17 @@ def test_a_batch_decodes_with_one_beam_size():
         decode_many([Job(d, audio, "en", False), Job(d, audio, "en", False, beam_size=1)])
 
 
-def _reading(text: str, avg_logprob: float, mode: str = "plain"):
+def _reading(text: str, avg_logprob: float, mode: str = "plain", read_to_s: float = 3.0):
+    """A decode reading ``text``, its words aligned evenly up to ``read_to_s`` seconds."""
     from streamer.decoding.result import DecodeResult
+    from streamer.events import Word
 
+    n = len(text.split())
+    words = tuple(Word(t, i * read_to_s / n, (i + 1) * read_to_s / n, 0.9)
+                  for i, t in enumerate(text.split()))
     return DecodeResult(text=text, language="en", avg_logprob=avg_logprob, no_speech_prob=0.05,
                         compression_ratio=1.0, feature_s=0.0, encode_s=0.0, decode_s=0.0,
-                        attempts=(mode,))
+                        attempts=(mode,), words=words)
 
 
 def _scripted(monkeypatch, readings: dict[str, object]) -> tuple[WindowDecoder, list[str]]:
@@ -335,35 +340,39 @@ def _scripted(monkeypatch, readings: dict[str, object]) -> tuple[WindowDecoder, 
 
 
 def test_a_window_read_short_and_unsure_is_read_again_with_the_30_s_context(monkeypatch):
-    """"Press 3 4" (avg_logprob -0.97) for 2.4 s of speech: three words where 1.5 a second
-    are expected; the 30 s reading is longer and sure, so it is the window's text."""
+    """"Press 3 4" (avg_logprob -0.97) for 2.4 s of speech in 3 s of audio, its last word
+    ending at 1.2 s: three words where 1.5 a second are expected, 1.8 s left unread; the 30 s
+    reading is longer and sure, so it is the window's text."""
     audio = np.zeros(3 * 16000, np.float32)
     full = _reading("Press three for advanced options.", -0.23, "full")
-    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97), "full": full})
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97, read_to_s=1.2),
+                                      "full": full})
     r = d.decode(audio, speech_s=2.4)
     assert seen == ["plain", "full"] and r.text == full.text
     assert r.attempts == ("plain:short", "full") and not r.unrepaired
-    # the 30 s reading no surer (unusual voices: "LINE!" -> "Oh, line." at -0.83): kept as read
-    d, seen = _scripted(monkeypatch, {"plain": _reading("LINE!", -1.28),
-                                      "full": _reading("Oh, line.", -0.83, "full")})
-    r = d.decode(audio, speech_s=1.2)
-    assert seen == ["plain", "full"] and r.text == "LINE!"
+    # the 30 s reading no surer: kept as read
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Montreal.", -0.85, read_to_s=0.6),
+                                      "full": _reading("Montreal, uh.", -1.77, "full")})
+    r = d.decode(audio, speech_s=1.7)
+    assert seen == ["plain", "full"] and r.text == "Montreal."
     assert r.attempts == ("plain", "full:unsure") and not r.unrepaired
     # ... or surer but no longer ("6 6" -> "6"): kept
-    d, _ = _scripted(monkeypatch, {"plain": _reading("6 6", -0.67),
+    d, _ = _scripted(monkeypatch, {"plain": _reading("6 6", -0.67, read_to_s=1.0),
                                    "full": _reading("6", -0.1, "full")})
     assert d.decode(audio, speech_s=1.5).text == "6 6"
 
 
-def test_a_sure_or_wordy_or_brief_reading_is_not_read_again(monkeypatch):
+def test_a_sure_wordy_brief_or_whole_reading_is_not_read_again(monkeypatch):
     audio = np.zeros(3 * 16000, np.float32)
-    for text, lp, speech_s in (("Press 3 4", -0.3, 2.4),  # sure
-                               ("Your passwords have been changed", -0.7, 2.4),  # 2 words/s
-                               ("Sixth", -0.9, 0.7)):  # under 1 s of speech
-        d, seen = _scripted(monkeypatch, {"plain": _reading(text, lp)})
+    for text, lp, speech_s, read_to_s in (
+            ("Press 3 4", -0.3, 2.4, 1.2),  # sure
+            ("Your passwords have been changed", -0.7, 2.4, 1.2),  # 2 words a second
+            ("Sixth", -0.9, 0.7, 0.5),  # under 1 s of speech
+            ("LINE!", -1.28, 1.3, 2.5)):  # a drawn-out word read to its end: 0.5 s unread
+        d, seen = _scripted(monkeypatch, {"plain": _reading(text, lp, read_to_s=read_to_s)})
         assert d.decode(audio, speech_s=speech_s).text == text and seen == ["plain"]
     # interim snapshots, decodes through a forced prefix and an unchecked decoder: never
-    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97)})
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Press 3 4", -0.97, read_to_s=1.2)})
     d.decode(audio, speech_s=2.4, interim=True)
     d.decode(audio, speech_s=2.4, prefix="Press")
     d.options = DecodingOptions(language="en", short_read_log_prob=None)

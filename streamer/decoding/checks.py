@@ -4,9 +4,9 @@
 - :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail) or an early
   end of a long window: the fallback chain decodes it again, first in timestamp mode, then
   with the full 30 s context.
-- :func:`ended_short`: a clean decode that reads few words for its speech, unsurely: the
-  encoder context sized to the window (at least 10 s) sometimes makes Whisper end a short
-  window early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It
+- :func:`ended_short`: a clean decode that reads few words for its speech, unsurely, and
+  leaves the end of the window unread: the encoder context sized to the window (at least
+  10 s) sometimes makes Whisper end a short window early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It
   imitates" for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads
   whole and sure (-0.23 for both). :func:`sure_and_longer` says whether that 30 s reading
   replaces it.
@@ -43,13 +43,19 @@ def problem(text: str, speech_s: float, o) -> str:
     return ""
 
 
-def ended_short(r: DecodeResult, speech_s: float, o) -> bool:
+def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
     """True when a clean decode of at least ``short_read_min_speech_s`` of speech reads fewer
     than ``short_read_words_per_s`` words per second of it at an avg_logprob below
-    ``short_read_log_prob`` (``o``: the decoder's options; None disables)."""
-    return (o.short_read_log_prob is not None and speech_s >= o.short_read_min_speech_s
-            and r.avg_logprob < o.short_read_log_prob
-            and len(r.text.split()) < o.short_read_words_per_s * speech_s)
+    ``short_read_log_prob``, and leaves at least ``short_read_unread_s`` of the window's audio
+    (``audio_s`` seconds) after the end of its last word (Whisper's alignment, run only then):
+    it stopped while the speaker went on ("Press 3 4": 1.4 s unread; a drawn-out "LINE!" read
+    whole: 0.5 s). ``o``: the decoder's options (``short_read_log_prob`` None disables)."""
+    if (o.short_read_log_prob is None or speech_s < o.short_read_min_speech_s
+            or r.avg_logprob >= o.short_read_log_prob
+            or len(r.text.split()) >= o.short_read_words_per_s * speech_s):
+        return False
+    last = max((w.end_s for w in r.aligned().words), default=0.0)
+    return audio_s - last >= o.short_read_unread_s
 
 
 def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o) -> bool:

@@ -75,8 +75,8 @@ class VadOptions:
         soft_onset_frames, soft_onset_window_ms: an utterance also starts when this many of the
             frames in the last ``soft_onset_window_ms`` are speech to both detectors at once:
             Silero at ``neg_threshold`` (the level that keeps an utterance going), webrtcvad
-            voiced, and ``extend_snr_db`` above the floor (telephone-band speech on which
-            Silero stays at 0.3-0.49; docs/benchmarks.md "A soft onset"). 0 frames: off.
+            voiced, ``extend_snr_db`` above the floor (telephone-band speech, on which Silero
+            stays at 0.2-0.49; docs/benchmarks.md "A soft onset, and short reads"). 0: off.
         onset_lookback_ms: how far back from the onset voiced frames above the floor are kept.
         pre_roll_ms: audio kept before that, milliseconds.
         extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
