@@ -74,8 +74,9 @@ def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
     for c in "wq":
         _, out = run("." * 30 + c * 40 + "." * 40)
         assert out == [], c
-    with pytest.raises(ValueError):
-        VadOptions(soft_onset_frames=-1)
+    for bad in ({"soft_onset_frames": -1}, {"soft_onset_window_ms": -30}):
+        with pytest.raises(ValueError):
+            VadOptions(**bad)
 
 
 def test_window_has_pre_roll_lookback_and_ends_after_the_silence():

@@ -6,10 +6,10 @@
   with the full 30 s context.
 - :func:`ended_short`: a clean decode that reads few words for its speech, unsurely, and
   leaves the end of the window unread: the encoder context sized to the window (at least
-  10 s) sometimes makes Whisper end a short window early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It
-  imitates" for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads
-  whole and sure (-0.23 for both). :func:`sure_and_longer` says whether that 30 s reading
-  replaces it.
+  10 s) sometimes makes Whisper end a short window early ("Press 3 4" for "press 3 for
+  advanced options", avg_logprob -0.97; "It imitates" for "imitates a much freer hand",
+  -1.37), which Whisper's own 30 s context reads whole and sure (-0.23 for both).
+  :func:`sure_and_longer` says whether that 30 s reading replaces it.
 
 Thresholds: :class:`~streamer.decoding.decoder.DecodingOptions` (sources there).
 """

@@ -144,7 +144,7 @@ class VadOptions:
         if self.onset_frames < 1 or self.soft_onset_frames < 0:
             raise ValueError("onset_frames must be >= 1 and soft_onset_frames >= 0")
         if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
-               self.min_confirmed_ms, self.partial_min_speech_ms) < 0:
+               self.min_confirmed_ms, self.partial_min_speech_ms, self.soft_onset_window_ms) < 0:
             raise ValueError("durations must be >= 0")
         if self.partial_interval_ms is not None and self.partial_interval_ms < self.frame_ms:
             raise ValueError("partial_interval_ms must be at least one frame")
