@@ -1,5 +1,7 @@
 """WindowDecoder on real speech: short encoder context, language voting, bad options."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -331,6 +333,8 @@ def _scripted(monkeypatch, readings: dict[str, object]) -> tuple[WindowDecoder, 
 
     def read(jobs, mode="plain"):
         seen.append(mode)
+        if mode == "full":  # read again in the language it was read in, detecting nothing
+            assert (jobs[0].language, jobs[0].detect) == (readings["plain"].language, False)
         return [readings[mode]]
 
     monkeypatch.setattr(batch, "decode_many", read)
@@ -377,4 +381,10 @@ def test_a_sure_wordy_brief_or_whole_reading_is_not_read_again(monkeypatch):
     d.decode(audio, speech_s=2.4, prefix="Press")
     d.options = DecodingOptions(language="en", short_read_log_prob=None)
     d.decode(audio, speech_s=2.4)
-    assert seen == ["plain"] * 3
+    d.options = DecodingOptions(language="en", encoder_context_s=None)  # already 30 s
+    d.decode(audio, speech_s=2.4)
+    assert seen == ["plain"] * 4
+    # nothing aligned (no words to time): no test of what is left unread
+    d, seen = _scripted(monkeypatch, {"plain": replace(_reading("Press 3 4", -0.97), words=())})
+    d.decode(audio, speech_s=2.4)
+    assert seen == ["plain"]

@@ -74,9 +74,19 @@ def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
     for c in "wq":
         _, out = run("." * 30 + c * 40 + "." * 40)
         assert out == [], c
-    for bad in ({"soft_onset_frames": -1}, {"soft_onset_window_ms": -30}):
+    for bad in ({"soft_onset_frames": -1}, {"soft_onset_window_ms": -30},
+                {"soft_onset_frames": 11}):  # more than the 10 frames of its window: never
         with pytest.raises(ValueError):
             VadOptions(**bad)
+
+
+def test_soft_onset_with_a_longer_strict_onset_keeps_its_frames():
+    # onset_frames above soft_onset_frames: the utterance opened by the soft rule still holds
+    # its audio and speech flags frame for frame
+    _, (w,) = run("." * 30 + "u" * 40 + "." * 40, VadOptions(onset_frames=8, pre_roll_ms=0,
+                                                              onset_lookback_ms=0))
+    assert w.audio.size == round((w.end_s - w.start_s) / FS) * FRAME
+    assert w.speech_start_s >= w.start_s and w.speech_end_s == pytest.approx(70 * FS)
 
 
 def test_window_has_pre_roll_lookback_and_ends_after_the_silence():

@@ -49,13 +49,14 @@ def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
     ``short_read_log_prob``, and leaves at least ``short_read_unread_s`` of the window's audio
     (``audio_s`` seconds) after the end of its last word (Whisper's alignment, run only then):
     it stopped while the speaker went on ("Press 3 4": 1.4 s unread; a drawn-out "LINE!" read
-    whole: 0.5 s). ``o``: the decoder's options (``short_read_log_prob`` None disables)."""
+    whole: 0.5 s); False when nothing was aligned. ``o``: the decoder's options
+    (``short_read_log_prob`` None disables)."""
     if (o.short_read_log_prob is None or speech_s < o.short_read_min_speech_s
             or r.avg_logprob >= o.short_read_log_prob
             or len(r.text.split()) >= o.short_read_words_per_s * speech_s):
         return False
-    last = max((w.end_s for w in r.aligned().words), default=0.0)
-    return audio_s - last >= o.short_read_unread_s
+    words = r.aligned().words
+    return bool(words) and audio_s - max(w.end_s for w in words) >= o.short_read_unread_s
 
 
 def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o) -> bool:

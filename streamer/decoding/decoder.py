@@ -95,15 +95,16 @@ class DecodingOptions:
             long word, a name spelt out).
         short_read_log_prob, short_read_words_per_s, short_read_min_speech_s,
         short_read_unread_s, sure_log_prob: a clean final or pause decode of at least
-            ``short_read_min_speech_s`` of speech that reads fewer than
-            ``short_read_words_per_s`` words per second of it at an avg_logprob below
-            ``short_read_log_prob``, and leaves ``short_read_unread_s`` of audio after its last
-            aligned word (a second of speech and the window's 150 ms pause), is decoded again
-            with the full 30 s context; that reading is kept if it is clean, longer and above
-            ``sure_log_prob`` (:mod:`streamer.decoding.checks`; None: never). By the
-            robustness benchmark (docs/benchmarks.md, "A soft onset, and short reads read
-            again"): the 30 s reading taken whenever surer cost unusual voices 2.8 (base) and
-            3.9 (tiny.en) points; without the unread test, their finals came 0.6 s later.
+            ``short_read_min_speech_s`` of speech, under ``short_read_words_per_s`` words a
+            second of it, avg_logprob below ``short_read_log_prob``, that leaves
+            ``short_read_unread_s`` of audio after its last aligned word (a second of speech
+            and the window's 150 ms pause) is decoded again with the 30 s context, kept if
+            clean, longer and above ``sure_log_prob`` (:mod:`streamer.decoding.checks`; not
+            with ``fallback`` off, a forced prefix, ``encoder_context_s`` or
+            ``short_read_log_prob`` None). By the robustness benchmark (docs/benchmarks.md, "A
+            soft onset, and short reads read again"): the 30 s reading taken whenever surer
+            cost unusual voices 2.8 (base) and 3.9 (tiny.en) points; without the unread test,
+            their finals came 0.6 s later.
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
@@ -302,17 +303,15 @@ class WindowDecoder:
             prefix: text the window is known to start with (an utterance's stable partial
                 words): the decoder is forced through it and continues after it, and the
                 returned text starts with exactly this string. None or empty forces nothing.
-            first: its plain decode, already run (in a batch,
-                :func:`streamer.decoding.batch.decode_batch`): checked, and the fallback goes
-                on from it.
+            first: its plain decode, already run (in a batch, ``batch.decode_batch``):
+                checked, and the fallback goes on from it.
             interim: an interim snapshot's decode (for partials, stable words and early
                 finals): at ``interim_beam_size`` (:meth:`DecodingOptions.beam_for`).
             language: decode in it, detecting nothing (a window after its context is read in
                 its own decode's language); None: the session's, detected while it is open.
 
         Returns:
-            The text and the model's confidence figures of the kept decode; its timings are
-            the sum over every decode run.
+            The kept decode's text and figures; its timings sum every decode and alignment run.
         """
         o = self.options
         speech_s = audio.shape[0] / 16000 if speech_s is None else speech_s
@@ -331,20 +330,22 @@ class WindowDecoder:
             if not problem:
                 break
             logger.debug("window decode %s: %s in %r", mode, problem, r.text[:80])
-        # every decode failed its check: the longest text once its loop is cut
         kept = tried[-1] if ":" not in names[-1] else checks.longest_trimmed(tried, prefix)
-        if (o.fallback and names == ["plain"] and not (prefix or interim)
-                and checks.ended_short(kept, speech_s, audio.shape[0] / 16000, o)):
-            r = self._decode(audio, lang, detect=not lang, mode="full",
-                             previous_text=previous_text, beam_size=beam_size)
-            tried.append(r)
-            sure = checks.sure_and_longer(r, kept, speech_s, o)
-            names = ["plain:short", "full"] if sure else ["plain", "full:unsure"]
-            kept = r if sure else kept
+        align_s = 0.0  # ended_short's alignment, counted as decoding time
+        if o.fallback and o.encoder_context_s and names == ["plain"] and not (prefix or interim):
+            t0 = time.perf_counter()
+            short = checks.ended_short(kept, speech_s, audio.shape[0] / 16000, o)
+            align_s = time.perf_counter() - t0
+            if short:  # read again with the 30 s context, in the language it was read in
+                tried.append(self._decode(audio, kept.language, detect=False, mode="full",
+                                          previous_text=previous_text, beam_size=beam_size))
+                sure = checks.sure_and_longer(tried[-1], kept, speech_s, o)
+                names = ["plain:short", "full"] if sure else ["plain", "full:unsure"]
+                kept = tried[-1] if sure else kept
         return replace(kept, attempts=tuple(names),
                        feature_s=sum(t.feature_s for t in tried),
                        encode_s=sum(t.encode_s for t in tried),
-                       decode_s=sum(t.decode_s for t in tried))
+                       decode_s=sum(t.decode_s for t in tried) + align_s)
 
     def _decode(self, audio: np.ndarray, language: str | None, detect: bool,
                 mode: str = "plain", previous_text: str | None = None,

@@ -5,8 +5,8 @@ All speech/non-speech decisions live here and in :mod:`streamer.segmentation.vad
 state machine:
 
 - **onset**: an utterance starts when Silero's probability reaches ``speech_threshold`` on
-  ``onset_frames`` consecutive frames, or most frames of the last 300 ms are speech to Silero
-  (at ``neg_threshold``) and webrtcvad at once; it is extended back through the webrtcvad-voiced
+  ``onset_frames`` consecutive frames, or 6 of the last 10 (300 ms) are speech to Silero (at
+  ``neg_threshold``) and webrtcvad at once; it is extended back through the webrtcvad-voiced
   frames above the floor just before it (a soft or creaky onset Silero is late on, at most
   ``onset_lookback_ms``), then by ``pre_roll_ms`` so the first phoneme is not clipped;
 - **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
@@ -31,12 +31,11 @@ state machine:
   (when ``partial_interval_ms`` is set: the first at once, then every ``partial_interval_ms``),
   and as a ``"pause"`` window after ``pause_snapshot_ms`` of non-speech (with partials, or
   ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
-  that decode is its final text (:mod:`streamer.decoding.worker`), so waiting ``end_silence_ms``
-  for the end costs no decode time. Snapshots never change the utterance windows.
+  that decode is its final text (:mod:`streamer.decoding.worker`): waiting ``end_silence_ms``
+  costs no decode time. Snapshots never change the utterance windows.
 
-Utterances are decoded whole, not in 3-5 s pieces: better on every robustness condition
-(docs/benchmarks.md, "Context across windows"). Defaults and their measurements:
-docs/tuning.md, "Speech detection".
+Utterances are decoded whole, not in 3-5 s pieces (docs/benchmarks.md, "Context across
+windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
 """
 
 from __future__ import annotations
@@ -55,9 +54,7 @@ from streamer.segmentation.vad import SILENCE_DBFS, DetectorOptions, FrameDecisi
 logger = logging.getLogger(__name__)
 
 LEVEL_FLOOR_DBFS = -96.0  #: :attr:`Segmenter.level_dbfs` of digital silence (int16 range)
-#: ``-vv`` trace: an open utterance logs once when it has held this much speech, seconds (so
-#: tests/test_cli.py's SIGTERM test knows it is words, not a fragment)
-TRACE_SPEECH_S = 1.0
+TRACE_SPEECH_S = 1.0  #: ``-vv``: an utterance logs once on this much speech, s (tests/test_cli.py)
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,8 @@ class VadOptions:
             frames in the last ``soft_onset_window_ms`` are speech to both detectors at once:
             Silero at ``neg_threshold`` (the level that keeps an utterance going), webrtcvad
             voiced, ``extend_snr_db`` above the floor (telephone-band speech, on which Silero
-            stays at 0.2-0.49; docs/benchmarks.md "A soft onset, and short reads"). 0: off.
+            stays at 0.2-0.49; docs/benchmarks.md "A soft onset, and short reads read again").
+            ``soft_onset_frames`` 0: off.
         onset_lookback_ms: how far back from the onset voiced frames above the floor are kept.
         pre_roll_ms: audio kept before that, milliseconds.
         extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
@@ -141,8 +139,9 @@ class VadOptions:
             raise ValueError("max_utterance_s must be within 1..28 seconds")
         if self.cut_search_ms >= self.max_utterance_s * 1000:
             raise ValueError("cut_search_ms must be shorter than max_utterance_s")
-        if self.onset_frames < 1 or self.soft_onset_frames < 0:
-            raise ValueError("onset_frames must be >= 1 and soft_onset_frames >= 0")
+        if self.onset_frames < 1 or not 0 <= self.soft_onset_frames <= max(
+                1, self.soft_onset_window_ms // self.frame_ms):
+            raise ValueError("need onset_frames >= 1, soft_onset_frames 0..its window's frames")
         if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
                self.min_confirmed_ms, self.partial_min_speech_ms, self.soft_onset_window_ms) < 0:
             raise ValueError("durations must be >= 0")
@@ -316,7 +315,7 @@ class Segmenter:
         """Start an utterance at ``frame`` (the last of the onset run)."""
         o = self.options
         back = list(self._back)
-        onset = len(back) - (o.onset_frames - 1)  # index in back of the first onset frame
+        onset = max(0, len(back) - (o.onset_frames - 1))  # back's first onset frame
         first = onset
         # voiced frames above the floor just before the onset, at most onset_lookback_ms
         while (first > 0 and onset - first < self._lookback and back[first - 1].d.voiced
