@@ -24,14 +24,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from streamer.capture.audio import int16_to_float32
+from streamer.capture.audio import SAMPLE_RATE, int16_to_float32
 from streamer.decoding.early_finals import copies_prefix
 from streamer.decoding.result import DecodeResult
 from streamer.decoding.stability import norm_word
 from streamer.events import Word
 from streamer.segmentation.window import SpeechWindow
 
-SAMPLE_RATE = 16000
 #: punctuation a joint decode may put right after the forced text, closing its last sentence
 CLOSING = ".,;:!?…"
 
@@ -143,14 +142,17 @@ class AudioContext:
             return
         if self._kept and not self._near(w):
             self._kept = []
-        self._kept.append((w, text))
-        while self._kept and w.end_s - self._kept[0][0].start_s > self.max_s:  # too old to use
-            self._kept.pop(0)
+        self._kept = self._within([*self._kept, (w, text)], w.end_s)  # the rest too old to use
 
     def clear(self) -> None:
         """A final was dropped, gated or failed to decode: the next window is not decoded after
         text that may not be speech."""
         self._kept = []
+
+    def _within(self, kept: list, end_s: float) -> list:
+        """The windows of ``kept`` (in stream order) that start at most ``max_s`` before
+        ``end_s`` (stream seconds): the oldest are let go first."""
+        return [k for k in kept if end_s - k[0].start_s <= self.max_s]
 
     def _near(self, w: SpeechWindow) -> bool:
         gap = w.speech_bounds[0] - self._kept[-1][0].speech_bounds[1]
@@ -161,9 +163,7 @@ class AudioContext:
         final within ``gap_s`` before its speech, or no room within ``max_s``)."""
         if not self._kept or not self._near(w):
             return None
-        ctx = list(self._kept)
-        while ctx and w.end_s - ctx[0][0].start_s > self.max_s:
-            ctx.pop(0)
+        ctx = self._within(self._kept, w.end_s)
         if not ctx:
             return None
         audio = joint_audio([cw for cw, _ in ctx], w)
