@@ -68,8 +68,9 @@ def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
     assert out == []
     _, out = run("." * 30 + "uu..." * 8 + "." * 40)  # 4 of any 10 frames: not enough
     assert out == []
-    _, (w,) = run("." * 30 + "uuu.." * 8 + "." * 40)  # 6 of 10
-    assert frames(w)[0] <= 30  # the pre-roll before its last run of voiced frames
+    _, (w,) = run("." * 30 + "uuu.." * 8 + "." * 40)  # 6 of 10, opened on frame 37
+    assert w.speech_start_s == pytest.approx(30 * FS)  # at the pattern's first frame
+    assert frames(w)[0] == 30 - 10  # and the pre-roll before it
     # Silero unsure alone (webrtcvad says no) or at the noise floor: never
     for c in "wq":
         _, out = run("." * 30 + c * 40 + "." * 40)
@@ -78,6 +79,25 @@ def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
                 {"soft_onset_frames": 11}):  # more than the 10 frames of its window: never
         with pytest.raises(ValueError):
             VadOptions(**bad)
+
+
+def test_soft_onset_starts_afresh_after_an_end():
+    # the frames of the utterance before do not count towards the next soft onset: 4 unsure
+    # frames right after an end are 4 of 10, not 6 with the strict onset's two before them
+    seg, out = run("." * 30 + "S" * 20 + "." * 20 + "uuuu" + "." * 40)
+    assert len(out) == 1 and seg.fragments_dropped == 0  # not even opened
+    _, out = run("." * 30 + "S" * 20 + "." * 20 + "uuuuuu" + "." * 40)
+    assert len(out) == 2
+
+
+def test_confirmed_speech_counts_every_confirmed_frame_of_the_onset():
+    # a partial snapshot is due on 300 ms (10 frames) of Silero-confirmed speech, counted over
+    # every frame the onset kept, not as the strict onset run's two frames
+    o = VadOptions(partial_interval_ms=500, pre_roll_ms=0)
+    _, out = run("." * 30 + "u" * 8 + "SS" + "." * 40, o)  # soft open on the 6th: 10 confirmed
+    assert [w.reason for w in out][:1] == ["partial"]
+    _, out = run("." * 30 + "v" * 8 + "SS" + "." * 40, o)  # voiced, not Silero: 2 confirmed
+    assert "partial" not in [w.reason for w in out]
 
 
 def test_soft_onset_with_a_longer_strict_onset_keeps_its_frames():

@@ -253,8 +253,9 @@ class Segmenter:
             self._onset_run = self._onset_run + 1 if d.speech_prob >= o.speech_threshold else 0
             self._soft.append(d.speech_prob >= o.neg_threshold and d.voiced
                               and d.snr_db >= o.extend_snr_db)
-            if self._onset_run >= o.onset_frames or 0 < o.soft_onset_frames <= sum(self._soft):
-                self._open(frame)
+            soft = 0 < o.soft_onset_frames <= sum(self._soft)
+            if self._onset_run >= o.onset_frames or soft:
+                self._open(frame, soft=self._onset_run < o.onset_frames)
             else:
                 self._back.append(frame)
             return out
@@ -292,9 +293,7 @@ class Segmenter:
             self._emit(k, "cap", out)
             self._cur, self._speech = self._cur[k:], self._speech[k:]
             self._cur_start += k * n
-            self._confirmed = sum(f.d.speech_prob >= o.neg_threshold
-                                  for f, sp in zip(self._cur, self._speech) if sp)
-            self._since_snap = 0
+            self._confirmed, self._since_snap = self._confirmed_in(self._cur, self._speech), 0
         elif self._confirmed >= self._snap_min:
             if self._snap_every and speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
@@ -311,11 +310,13 @@ class Segmenter:
         return out
 
     # -- internals ------------------------------------------------------------------------
-    def _open(self, frame: _Frame) -> None:
-        """Start an utterance at ``frame`` (the last of the onset run)."""
+    def _open(self, frame: _Frame, soft: bool) -> None:
+        """Start an utterance at ``frame`` (the last of the onset run or the soft pattern)."""
         o = self.options
         back = list(self._back)
-        onset = max(0, len(back) - (o.onset_frames - 1))  # back's first onset frame
+        # back's first onset frame: of the run, or the soft pattern's first (_soft ends at frame)
+        onset = max(0, len(back) + 1 - (len(self._soft) - self._soft.index(True) if soft
+                                        else o.onset_frames))
         first = onset
         # voiced frames above the floor just before the onset, at most onset_lookback_ms
         while (first > 0 and onset - first < self._lookback and back[first - 1].d.voiced
@@ -329,17 +330,20 @@ class Segmenter:
         self._in_speech = True
         self._since_speech = self._since_silero = self._since_tail = 0
         self._speech_frames = sum(self._speech)
-        self._confirmed = o.onset_frames
+        self._confirmed = self._confirmed_in(self._cur, self._speech)
         self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
         logger.debug("utterance open from %.2f s", self._cur_start / SAMPLE_RATE)
+
+    def _confirmed_in(self, frames: list[_Frame], speech: list[bool]) -> int:
+        """Frames of ``frames`` counted as speech that Silero confirms (at ``neg_threshold``)."""
+        return sum(f.d.speech_prob >= self.options.neg_threshold for f, s in zip(frames, speech) if s)
 
     def _close(self) -> None:
         # the look-back starts empty: frames already sent in this window are never sent twice
         # (after an end, feed() puts back the pause frames past the window, never sent)
         self._back.clear()
         self._cur, self._speech = [], []
-        self._in_speech = False
-        self._onset_run = 0
+        self._in_speech, self._onset_run = False, 0
         self._soft.clear()
 
     def _best_cut(self) -> int:
@@ -373,19 +377,16 @@ class Segmenter:
         frames, speech = self._cur[:k], self._speech[:k]
         if not any(speech):  # pause only (an end soon after a cap cut): nothing to decode
             return
-        fs = self._frame_s
-        o = self.options
-        confirmed = sum(f.d.speech_prob >= o.neg_threshold for f, s in zip(frames, speech) if s)
+        fs, o = self._frame_s, self.options
+        n, confirmed = o.frame_samples, self._confirmed_in(frames, speech)
         if confirmed * fs * 1000 < o.min_confirmed_ms and not snapshot:
             self.fragments_dropped += 1
             if self._on_fragment is not None:
-                n = o.frame_samples
                 self._on_fragment(self._cur_start / SAMPLE_RATE,
                                   (self._cur_start + k * n) / SAMPLE_RATE, confirmed * fs)
             return
         first = next(i for i, s in enumerate(speech) if s)
         last = max(i for i, s in enumerate(speech) if s) if reason != "cap" else k - 1
-        n = o.frame_samples
 
         def at(i: int) -> float:  # stream time of frame i's start, from sample counts
             return (self._cur_start + i * n) / SAMPLE_RATE
