@@ -47,6 +47,10 @@ Conditions (issue 12):
                     RMS in [-50, -15] dBFS, with 1-3 s of dev room tone between them
 ==================  ==============================================================================
 
+``levels_fan20``    ``levels`` with the fan of ``fan20`` under everything, 20 dB below the meeting's
+                    mean speech power: its quietest utterances are 10-15 dB under the fan
+``others_pink20``   ``others`` with pink noise likewise: its quietest speakers at -2 to +5 dB SNR
+
 SNR is speech power (the utterances' speech spans) over noise power. The noise-only beds
 (:func:`noise_bed`) are the non-speech side of the same generators.
 
@@ -62,6 +66,7 @@ import csv
 import json
 import sys
 import wave
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -230,10 +235,11 @@ def music(n: int, rng: np.random.Generator) -> np.ndarray:
 NOISES = {"pink": pink, "fan": fan, "babble": babble, "music": music}
 
 
-def with_noise(kind: str, snr_db: float) -> Meeting:
-    """``dev`` with ``kind`` noise under everything at ``snr_db`` (speech power / noise power)."""
-    x, segs = dev()
-    noise = NOISES[kind](x.size, _rng(f"{kind}{snr_db}"))
+def with_noise(kind: str, snr_db: float, meeting: Callable[[], Meeting] | None = None) -> Meeting:
+    """``meeting()`` (default ``dev``) with ``kind`` noise under everything at ``snr_db`` (its
+    mean speech power / noise power; with utterances at mixed levels the quiet ones are lower)."""
+    x, segs = (meeting or dev)()
+    noise = NOISES[kind](x.size, _rng(f"{kind}{snr_db}" + (meeting.__name__ if meeting else "")))
     gain = np.sqrt(speech_power(x, segs) / 10 ** (snr_db / 10))
     return (x + gain * noise).astype(np.float32), segs
 
@@ -482,6 +488,8 @@ CONDITIONS = {
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
     "reverb": reverb, "typing": typing, "prompts": prompts, "effects": effects,
     "others": others,
+    "levels_fan20": lambda: with_noise("fan", 20, levels),
+    "others_pink20": lambda: with_noise("pink", 20, others),
 }
 
 
