@@ -61,7 +61,7 @@ from streamer.config import BuiltConfig, Config, build_config  # noqa: E402
 from streamer.events import (CaptureStarted, Caption, ModelReady, Partial, PipelineStats,  # noqa: E402
                              SessionFailed, WindowDropped, WindowStarted, WindowTimings)
 from streamer.pipeline import Pipeline  # noqa: E402
-from streamer.segmentation.segmenter import VadOptions  # noqa: E402
+from streamer.segmentation.options import VadOptions  # noqa: E402
 from tui.cli.parser import argv_for, flags_from, session_flags  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 
 Each clip of the shared speech set (``../shared/speech/references.tsv``) is cut into windows by
 the project's VAD segmenter, exactly as the pipeline does (16 kHz int16 frames, the same
-:class:`~streamer.segmentation.segmenter.VadOptions`, Silero's figures kept for
+:class:`~streamer.segmentation.options.VadOptions`, Silero's figures kept for
 ``weak_detection``), and every window is decoded once by a warm
 :class:`~streamer.decoding.decoder.WindowDecoder` with the language given. The gate and every filter are
 then applied to the recorded results, so one decode serves all configurations:
@@ -56,7 +56,8 @@ from streamer.decoding.filters import DEFAULT_CHAIN, FILTER_NAMES, is_known_phra
 from streamer.decoding.gate import GateOptions  # noqa: E402
 from streamer.decoding.gate import check as gate_check  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402
-from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
+from streamer.segmentation.options import VadOptions  # noqa: E402
+from streamer.segmentation.segmenter import Segmenter  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 RESULTS = ROOT / "bench-results"

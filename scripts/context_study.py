@@ -61,7 +61,8 @@ from streamer.decoding.decoder import DecodingOptions, WindowDecoder  # noqa: E4
 from streamer.decoding.chain import FilterChain  # noqa: E402
 from streamer.decoding.context import joint_audio  # noqa: E402
 from streamer.decoding.models import ModelSpec  # noqa: E402
-from streamer.segmentation.segmenter import Segmenter, VadOptions  # noqa: E402
+from streamer.segmentation.options import VadOptions  # noqa: E402
+from streamer.segmentation.segmenter import Segmenter  # noqa: E402
 
 PROMPT_GAP_S = 1.0  #: b-prompt: the previous caption is context when it ended this close
 F_PROMPT_GAP_S = 1.5  #: f-prompt: the same, as d-overlap's default gap

@@ -23,7 +23,7 @@ from streamer.events import Caption, Partial, WindowDropped, Word
 from streamer.segmentation.window import SpeechWindow
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.decoder import DecodingOptions
-from streamer.segmentation.segmenter import VadOptions
+from streamer.segmentation.options import VadOptions
 from streamer.output.sinks import make_sink
 from streamer.decoding.stability import agreed_prefix
 from streamer.decoding.worker import InferenceWorker, SnapshotSlot

@@ -99,7 +99,7 @@ def test_flush_pushes_a_pause_long_enough_to_end_an_utterance():
     src.end()
     out = drain(ring)
     assert len(out) >= int(SILENCE_FLUSH_S * 16000) - 160 and not out.any()
-    from streamer.segmentation.segmenter import VadOptions
+    from streamer.segmentation.options import VadOptions
 
     assert SILENCE_FLUSH_S * 1000 > VadOptions().end_silence_ms  # it ends an utterance
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CLIPS, load_pcm
-from streamer.segmentation.segmenter import Segmenter, VadOptions
+from streamer.segmentation.options import VadOptions
+from streamer.segmentation.segmenter import Segmenter
 from streamer.segmentation.vad import FrameDecision
 
 FRAME = 480  # 30 ms

@@ -40,7 +40,8 @@ HOLD_S = 9.0  # where held replays stop: inside jfk.flac's last phrase (7.0–10
 # -- engine addition: the input level ---------------------------------------------------------
 
 def test_segmenter_level_dbfs_of_real_frames():
-    from streamer.segmentation.segmenter import LEVEL_FLOOR_DBFS, Segmenter, VadOptions
+    from streamer.segmentation.options import VadOptions
+    from streamer.segmentation.segmenter import LEVEL_FLOOR_DBFS, Segmenter
 
     seg = Segmenter(VadOptions())
     n = seg.options.frame_samples

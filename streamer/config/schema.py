@@ -2,7 +2,7 @@
 
 Like openai/whisper's ``DecodingOptions``: small frozen dataclasses whose fields carry their
 units in their names, each group owned by the stage it tunes. The engine's own option classes
-(:class:`~streamer.decoding.decoder.DecodingOptions`, :class:`~streamer.segmentation.segmenter.VadOptions`,
+(:class:`~streamer.decoding.decoder.DecodingOptions`, :class:`~streamer.segmentation.options.VadOptions`,
 :class:`~streamer.decoding.filter_options.FilterOptions`, :class:`~streamer.decoding.gate.GateOptions`)
 are groups as they are; this module adds the groups that have no stage of their own (input,
 model request, outputs, front end, queues) and :class:`Config`, the tree.
@@ -22,7 +22,7 @@ from streamer.decoding.decoder import DecodingOptions
 from streamer.decoding.filter_options import FilterOptions
 from streamer.decoding.gate import GateOptions
 from streamer.output.sinks import FORMATS
-from streamer.segmentation.segmenter import VadOptions
+from streamer.segmentation.options import VadOptions
 
 #: choices of :attr:`ModelRequest.device`
 DEVICES = ("auto", "cpu", "cuda")
