@@ -82,6 +82,21 @@ def test_soft_onset_needs_both_detectors_on_most_of_300_ms():
             VadOptions(**bad)
 
 
+def test_lookback_reaches_a_first_word_across_a_short_pause():
+    # "press … one": a word Silero missed (voiced, above the floor), a 240 ms pause, then speech
+    # Silero confirms; the look-back keeps the word (the pause frames are not speech)
+    _, (w,) = run("." * 30 + "vvvv" + "." * 8 + "S" * 20 + "." * 40)
+    assert w.speech_start_s == pytest.approx(30 * FS)
+    assert frames(w)[0] == 30 - 10  # and the pre-roll before it
+    assert w.voiced_s == pytest.approx((4 + 20) * FS)
+    # a pause as long as the one that ends an utterance (600 ms) is not crossed
+    _, (w,) = run("." * 30 + "vvvv" + "." * 20 + "S" * 20 + "." * 40)
+    assert w.speech_start_s == pytest.approx(54 * FS)
+    # nor is anything beyond onset_lookback_ms (1 s: 33 frames) before the onset
+    _, (w,) = run("." * 30 + "v" + ("." * 16 + "v") * 3 + "S" * 20 + "." * 40)  # v at 30, 47,
+    assert w.speech_start_s == pytest.approx(64 * FS)  # 64, 81, S from 82: 47 is 35 frames back
+
+
 def test_soft_onset_starts_afresh_after_an_end():
     # the frames of the utterance before do not count towards the next soft onset: 4 unsure
     # frames right after an end are 4 of 10, not 6 with the strict onset's two before them

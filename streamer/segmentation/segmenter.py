@@ -6,9 +6,10 @@ state machine:
 
 - **onset**: an utterance starts when Silero's probability reaches ``speech_threshold`` on
   ``onset_frames`` consecutive frames, or 6 of the last 10 (300 ms) are speech to Silero (at
-  ``neg_threshold``) and webrtcvad at once; it is extended back through the webrtcvad-voiced
-  frames above the floor just before it (a soft or creaky onset Silero is late on, at most
-  ``onset_lookback_ms``), then by ``pre_roll_ms`` so the first phoneme is not clipped;
+  ``neg_threshold``) and webrtcvad at once; it reaches back ``onset_lookback_ms`` at most
+  through the webrtcvad-voiced frames above the floor before it and pauses shorter than
+  ``end_silence_ms`` between them (an onset Silero is late on, a first word it missed), then
+  ``pre_roll_ms`` more so the first phoneme is not clipped;
 - **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
@@ -215,14 +216,19 @@ class Segmenter:
         # back's first onset frame: of the run, or the soft pattern's first (_soft ends at frame)
         onset = max(0, len(back) + 1 - (len(self._soft) - self._soft.index(True) if soft
                                         else o.onset_frames))
-        first = onset
-        # voiced frames above the floor just before the onset, at most onset_lookback_ms
-        while (first > 0 and onset - first < self._lookback and back[first - 1].d.voiced
-               and back[first - 1].d.snr_db >= o.extend_snr_db):
-            first -= 1
+        def voiced(f: _Frame) -> bool:
+            return f.d.voiced and f.d.snr_db >= o.extend_snr_db
+
+        # voiced frames above the floor before the onset, at most onset_lookback_ms back, across
+        # pauses shorter than end_silence_ms (a first word Silero missed, then a pause)
+        first = i = onset
+        while i > 0 and onset - i < self._lookback and first - i < self._end:
+            i -= 1
+            first = i if voiced(back[i]) else first
         start = max(0, first - self._pre_roll)
         self._cur = back[start:] + [frame]
-        self._speech = [False] * (first - start) + [True] * (len(back) - first) + [True]
+        self._speech = ([False] * (first - start) + [voiced(f) for f in back[first:onset]]
+                        + [True] * (len(back) - onset + 1))
         self._cur_start = self._pos - len(self._cur) * o.frame_samples
         self._back.clear()
         self._in_speech = True
