@@ -97,6 +97,20 @@ def test_lookback_reaches_a_first_word_across_a_short_pause():
     assert w.speech_start_s == pytest.approx(64 * FS)  # 64, 81, S from 82: 47 is 35 frames back
 
 
+def test_a_full_lookback_keeps_its_whole_pre_roll():
+    # 1 s of voiced frames before the onset: the look-back takes 33 frames back from the onset's
+    # first frame, the pre-roll 10 more, whether the onset is a strict run or a soft pattern
+    for script, onset in (("v" * 60 + "SS", 60), ("v" * 60 + "u" * 10, 60)):
+        _, (w,) = run("." * 5 + script + "S" * 20 + "." * 40)
+        assert frames(w)[0] == 5 + onset - 33 - 10, script
+
+
+def test_soft_pattern_gaps_are_not_speech():
+    _, (w,) = run("." * 30 + "u....uuuuu" + "u" * 20 + "." * 40, VadOptions(pre_roll_ms=0))
+    assert w.speech_start_s == pytest.approx(30 * FS)
+    assert w.voiced_s == pytest.approx(26 * FS)  # the 4 frames of nothing inside the pattern
+
+
 def test_soft_onset_starts_afresh_after_an_end():
     # the frames of the utterance before do not count towards the next soft onset: 4 unsure
     # frames right after an end are 4 of 10, not 6 with the strict onset's two before them

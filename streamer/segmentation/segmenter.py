@@ -6,10 +6,11 @@ state machine:
 
 - **onset**: an utterance starts when Silero's probability reaches ``speech_threshold`` on
   ``onset_frames`` consecutive frames, or 6 of the last 10 (300 ms) are speech to Silero (at
-  ``neg_threshold``) and webrtcvad at once; it reaches back ``onset_lookback_ms`` at most
-  through the webrtcvad-voiced frames above the floor before it and pauses shorter than
-  ``end_silence_ms`` between them (an onset Silero is late on, a first word it missed), then
-  ``pre_roll_ms`` more so the first phoneme is not clipped;
+  ``neg_threshold``), to webrtcvad and above the floor at once (from the pattern's first
+  frame); it reaches back ``onset_lookback_ms`` at most through the webrtcvad-voiced frames
+  above the floor before it and pauses shorter than ``end_silence_ms`` between them (an onset
+  Silero is late on, a first word it missed), then ``pre_roll_ms`` more so the first phoneme
+  is not clipped;
 - **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
@@ -86,7 +87,9 @@ class Segmenter:
         self._on_fragment = on_fragment
         self.detector = detector or SpeechDetector(o.detector, o.frame_ms)
         self._frame_s = o.frame_ms / 1000
-        self._back: deque[_Frame] = deque(maxlen=o.frames(o.onset_lookback_ms + o.pre_roll_ms))
+        # enough for the look-back and pre-roll from the first frame of an onset run or pattern
+        self._back: deque[_Frame] = deque(maxlen=o.frames(o.onset_lookback_ms) + o.frames(
+            o.pre_roll_ms) + max(o.onset_frames, o.frames(o.soft_onset_window_ms)))
         self._lookback = o.frames(o.onset_lookback_ms) if o.onset_lookback_ms else 0
         self._pre_roll = o.frames(o.pre_roll_ms) if o.pre_roll_ms else 0
         self._end = o.frames(o.end_silence_ms)
@@ -227,8 +230,11 @@ class Segmenter:
             first = i if voiced(back[i]) else first
         start = max(0, first - self._pre_roll)
         self._cur = back[start:] + [frame]
+        # speech: the voiced frames the look-back kept, then the onset's frames that are voiced
+        # or Silero's (all of a strict onset run; a soft pattern's gaps are not speech)
         self._speech = ([False] * (first - start) + [voiced(f) for f in back[first:onset]]
-                        + [True] * (len(back) - onset + 1))
+                        + [voiced(f) or f.d.speech_prob >= o.neg_threshold for f in back[onset:]]
+                        + [True])
         self._cur_start = self._pos - len(self._cur) * o.frame_samples
         self._back.clear()
         self._in_speech = True
