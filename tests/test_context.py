@@ -202,6 +202,19 @@ def test_a_joint_reading_of_the_context_again_is_not_the_windows_text():
     assert kept is not None and kept.text == "Forced, forced aligner."
 
 
+def test_a_reading_that_goes_back_into_the_context_midway_is_not_the_windows():
+    # "… Record mode." then "5": after the context the decode read "5. Record mode. 4. 5."
+    w, events = _worker(["Record mode.", "5.", "5. Record mode. 4. 5."])
+    w.handle_final(_window(0, 1.0, 1.0))
+    w.handle_final(_window(1, 2.5, 0.5))
+    assert _captions(events) == ["Record mode.", "5."]
+    # said twice, the window alone reads them too: the reading after the context stands
+    w, events = _worker(["Record mode.", "Record mode, again.", "record mode again."])
+    w.handle_final(_window(0, 1.0, 1.0))
+    w.handle_final(_window(1, 2.5, 1.0))
+    assert _captions(events) == ["Record mode.", "record mode again."]
+
+
 def test_punctuation_closing_the_contexts_sentence_is_not_the_windows():
     j = Joint(audio=np.zeros(32000, np.float32), text="It imitates", offset_s=2.0, speech_s=2.0)
     assert j.strip(_joint_decode("It imitates. And therefore far pleasanter.")).text == \

@@ -48,6 +48,23 @@ def rereads(context: list[str], words: list[str]) -> bool:
                         or copies_prefix(context, words))
 
 
+def borrows(context: list[str], words: list[str], own: list[str]) -> bool:
+    """True when ``words`` (read after ``context``) hold the context's last two words in a row
+    and the window's ``own`` reading does not: a decode that went back into the context
+    midway ("5. Record mode. 4. 5." after "… Record mode.", the window alone "5."; `prompts`,
+    docs/benchmarks.md "A look-back across short pauses"). Said twice, the window alone reads
+    them too."""
+    if len(context) < 2:
+        return False
+    tail = [norm_word(w) for w in context[-2:]]
+
+    def holds(ws: list[str]) -> bool:
+        n = [norm_word(w) for w in ws]
+        return any(n[i:i + 2] == tail for i in range(len(n) - 1))
+
+    return holds(words) and not holds(own)
+
+
 @dataclass(frozen=True)
 class Joint:
     """A window's decode input with the context before it.

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from streamer.capture.audio import int16_to_float32
-from streamer.decoding.context import Joint
+from streamer.decoding.context import Joint, borrows
 from streamer.decoding.decoder import WindowDecoder
 from streamer.decoding.early_finals import copies_prefix, nothing_after
 from streamer.decoding.result import DecodeResult
@@ -76,7 +76,8 @@ def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None,
 
     Returns:
         Its own reading when it has no context, or the context's reading lost the context's
-        text, read nothing after it or read it again (:meth:`Joint.strip`); else the reading
+        text, read nothing after it or read it again (:meth:`Joint.strip`, or midway where
+        the window alone does not: :func:`~streamer.decoding.context.borrows`); else the reading
         after the context, its :attr:`~DecodeResult.own` the window's own. Both carry the time
         of every decode run.
     """
@@ -100,7 +101,8 @@ def decode_keeping(decoder: WindowDecoder, w: SpeechWindow, joint: Joint | None,
         """The reading after the context (and ``prefix``), with ``alone``'s figures."""
         s = joint.strip(run(joint.audio, joint.speech_s, joint.prefix(prefix),
                             language=alone.language))
-        if s is None or not s.text[len(prefix):].strip():
+        if s is None or not s.text[len(prefix):].strip() or borrows(
+                joint.text.split(), s.text.split(), alone.text.split()):
             return None
         return replace(alone, text=s.text, compression_ratio=s.compression_ratio,
                        attempts=s.attempts, align=s.align)
