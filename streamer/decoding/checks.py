@@ -4,11 +4,11 @@
 - :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail) or an early
   end of a long window: the fallback chain decodes it again, first in timestamp mode, then
   with the full 30 s context.
-- :func:`ended_short`: a clean decode that reads few words for its speech, unsurely, and
-  leaves the end of the window unread: the encoder context sized to the window (at least
-  10 s) sometimes makes Whisper end a short window early ("Press 3 4" for "press 3 for
-  advanced options", avg_logprob -0.97; "It imitates" for "imitates a much freer hand",
-  -1.37), which Whisper's own 30 s context reads whole and sure (-0.23 for both).
+- :func:`ended_short`: a clean, unsure decode that leaves the end of the window unread: the
+  encoder context sized to the window (at least 10 s) sometimes makes Whisper end a window
+  early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It imitates"
+  for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads whole
+  (-0.23 for both); a quiet voice under noise, too ("Unless to be rather", -1.13).
   :func:`sure_and_longer` says whether that 30 s reading replaces it.
 
 Thresholds: :class:`~streamer.decoding.decoder.DecodingOptions` (sources there).
@@ -44,16 +44,17 @@ def problem(text: str, speech_s: float, o) -> str:
 
 
 def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
-    """True when a clean decode of at least ``short_read_min_speech_s`` of speech reads fewer
-    than ``short_read_words_per_s`` words per second of it at an avg_logprob below
-    ``short_read_log_prob``, and leaves at least ``short_read_unread_s`` of the window's audio
+    """True when a clean decode of at least ``short_read_min_speech_s`` of speech, at an
+    avg_logprob below ``short_read_log_prob`` (and fewer than ``short_read_words_per_s`` words
+    per second of it, when set), leaves at least ``short_read_unread_s`` of the window's audio
     (``audio_s`` seconds) after the end of its last word (Whisper's alignment, run only then):
     it stopped while the speaker went on ("Press 3 4": 1.4 s unread; a drawn-out "LINE!" read
     whole: 0.5 s); False when nothing was aligned. ``o``: the decoder's options
     (``short_read_log_prob`` None disables)."""
     if (o.short_read_log_prob is None or speech_s < o.short_read_min_speech_s
             or r.avg_logprob >= o.short_read_log_prob
-            or len(r.text.split()) >= o.short_read_words_per_s * speech_s):
+            or (o.short_read_words_per_s is not None
+                and len(r.text.split()) >= o.short_read_words_per_s * speech_s)):
         return False
     words = r.aligned().words
     return bool(words) and audio_s - max(w.end_s for w in words) >= o.short_read_unread_s
@@ -61,8 +62,9 @@ def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
 
 def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o) -> bool:
     """True when the 30 s reading ``full`` of a window that :func:`ended_short` replaces it:
-    clean, more words, and an avg_logprob above ``sure_log_prob``."""
-    return (full.avg_logprob > o.sure_log_prob
+    clean, more words, and an avg_logprob above ``sure_log_prob`` (None: above ``short``'s)."""
+    bar = short.avg_logprob if o.sure_log_prob is None else o.sure_log_prob
+    return (full.avg_logprob > bar
             and len(full.text.split()) > len(short.text.split())
             and not problem(full.text, speech_s, o))
 

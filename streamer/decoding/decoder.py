@@ -95,16 +95,16 @@ class DecodingOptions:
             long word, a name spelt out).
         short_read_log_prob, short_read_words_per_s, short_read_min_speech_s,
         short_read_unread_s, sure_log_prob: a clean final or pause decode of at least
-            ``short_read_min_speech_s`` of speech, under ``short_read_words_per_s`` words a
-            second of it, avg_logprob below ``short_read_log_prob``, that leaves
-            ``short_read_unread_s`` of audio after its last aligned word (a second of speech
-            and the window's 150 ms pause) is decoded again with the 30 s context, kept if
-            clean, longer and above ``sure_log_prob`` (:mod:`streamer.decoding.checks`; not
-            with ``fallback`` off, a forced prefix, ``encoder_context_s`` or
-            ``short_read_log_prob`` None). By the robustness benchmark (docs/benchmarks.md, "A
-            soft onset, and short reads read again"): the 30 s reading taken whenever surer
-            cost unusual voices 2.8 (base) and 3.9 (tiny.en) points; without the unread test,
-            their finals came 0.6 s later.
+            ``short_read_min_speech_s`` of speech, avg_logprob below ``short_read_log_prob``
+            (and under ``short_read_words_per_s`` words a second of it; None: any rate), that
+            leaves ``short_read_unread_s`` of audio after its last aligned word is decoded
+            again with the 30 s context, kept if clean, longer and above ``sure_log_prob``
+            (None: surer than the reading it replaces; :mod:`streamer.decoding.checks`; never
+            with ``fallback`` off, a prefix, ``encoder_context_s`` or ``short_read_log_prob``
+            None). docs/benchmarks.md, "A soft onset, and short reads read again", "Short
+            reads at any rate": without the unread test, unusual voices lost 2.8 (base) and
+            3.9 (tiny.en) points; with it, 1.5 words/s and -0.4 left quiet voices under noise
+            cut short ("Unless to be rather", -1.13; 30 s reading -0.73).
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
@@ -133,10 +133,10 @@ class DecodingOptions:
     min_words_per_speech_s: float = 1.0
     early_end_min_speech_s: float = 4.0
     short_read_log_prob: float | None = -0.6
-    short_read_words_per_s: float = 1.5
+    short_read_words_per_s: float | None = None
     short_read_min_speech_s: float = 1.0
     short_read_unread_s: float = 1.2
-    sure_log_prob: float = -0.4
+    sure_log_prob: float | None = None
     task: str = "transcribe"
     hotwords: str | None = None
     context_gap_s: float = 1.0
