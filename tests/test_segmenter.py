@@ -93,8 +93,11 @@ def test_lookback_reaches_a_first_word_across_a_short_pause():
     _, (w,) = run("." * 30 + "vvvv" + "." * 20 + "S" * 20 + "." * 40)
     assert w.speech_start_s == pytest.approx(54 * FS)
     # nor is anything beyond onset_lookback_ms (1 s: 33 frames) before the onset
-    _, (w,) = run("." * 30 + "v" + ("." * 16 + "v") * 3 + "S" * 20 + "." * 40)  # v at 30, 47,
-    assert w.speech_start_s == pytest.approx(64 * FS)  # 64, 81, S from 82: 47 is 35 frames back
+    _, (w,) = run("." * 30 + "vvv" + ("." * 14 + "vvv") * 3 + "S" * 20 + "." * 40)  # vvv at 30,
+    assert w.speech_start_s == pytest.approx(64 * FS)  # 47, 64, 81, S from 84: 49 is 35 back
+    # nor a blip of room noise over the floor (under 90 ms): only a run of 3 frames or more
+    _, (w,) = run("." * 30 + "vv" + "." * 8 + "S" * 20 + "." * 40)
+    assert w.speech_start_s == pytest.approx(40 * FS)
 
 
 def test_a_full_lookback_keeps_its_whole_pre_roll():

@@ -101,8 +101,8 @@ class DecodingOptions:
             again with the 30 s context, kept if clean, longer and above ``sure_log_prob``
             (None: surer than the reading it replaces; :mod:`streamer.decoding.checks`; never
             with ``fallback`` off, a prefix, ``encoder_context_s`` or ``short_read_log_prob``
-            None). docs/benchmarks.md, "A soft onset, and short reads read again", "Short
-            reads at any rate": without the unread test, unusual voices lost 2.8 (base) and
+            None). docs/benchmarks.md, "A soft onset…" and "A look-back…, and short reads at
+            any rate": without the unread test, unusual voices lost 2.8 (base) and
             3.9 (tiny.en) points; with it, 1.5 words/s and -0.4 left quiet voices under noise
             cut short ("Unless to be rather", -1.13; 30 s reading -0.73).
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).

@@ -57,6 +57,9 @@ from streamer.segmentation.window import SpeechWindow
 logger = logging.getLogger(__name__)
 
 LEVEL_FLOOR_DBFS = -96.0  #: :attr:`Segmenter.level_dbfs` of digital silence (int16 range)
+#: frames (90 ms, a syllable) a voiced run before a pause needs for the look-back to reach it:
+#: room tone crosses the floor by 6 dB in frames of one or two (`prompts`, docs/benchmarks.md)
+BRIDGED_RUN_FRAMES = 3
 TRACE_SPEECH_S = 1.0  #: ``-vv``: an utterance logs once on this much speech, s (tests/test_cli.py)
 
 
@@ -219,15 +222,22 @@ class Segmenter:
         # back's first onset frame: of the run, or the soft pattern's first (_soft ends at frame)
         onset = max(0, len(back) + 1 - (len(self._soft) - self._soft.index(True) if soft
                                         else o.onset_frames))
+
         def voiced(f: _Frame) -> bool:
             return f.d.voiced and f.d.snr_db >= o.extend_snr_db
 
-        # voiced frames above the floor before the onset, at most onset_lookback_ms back, across
-        # pauses shorter than end_silence_ms (a first word Silero missed, then a pause)
-        first = i = onset
+        def run_from(i: int) -> int:  # the first frame of the voiced run ending at back[i - 1]
+            while i > 0 and voiced(back[i - 1]) and onset - i < self._lookback:
+                i -= 1
+            return i
+
+        # voiced frames above the floor just before the onset, then earlier runs of them at least
+        # BRIDGED_RUN_FRAMES long across pauses shorter than end_silence_ms (a first word Silero
+        # missed, then a pause; not a noise frame of the room), at most onset_lookback_ms back
+        first = i = run_from(onset)
         while i > 0 and onset - i < self._lookback and first - i < self._end:
-            i -= 1
-            first = i if voiced(back[i]) else first
+            k = run_from(i - 1) if voiced(back[i - 1]) else i - 1
+            first, i = (k if i - k >= BRIDGED_RUN_FRAMES else first), k
         start = max(0, first - self._pre_roll)
         self._cur = back[start:] + [frame]
         # speech: the voiced frames the look-back kept, then the onset's frames that are voiced
