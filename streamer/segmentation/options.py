@@ -30,8 +30,8 @@ class VadOptions:
             stays at 0.2-0.49; docs/benchmarks.md "A soft onset, and short reads read again").
             ``soft_onset_frames`` 0: off.
         onset_lookback_ms: how far back from the onset voiced frames above the floor are kept
-            (across pauses shorter than ``end_silence_ms``: "press … one"; docs/benchmarks.md,
-            "A look-back across short pauses").
+            (and runs of at least 90 ms across pauses shorter than ``end_silence_ms``: "press …
+            one"; docs/benchmarks.md, "A look-back across short pauses").
         pre_roll_ms: audio kept before that, milliseconds.
         extend_ms: how long after Silero's last speech frame webrtcvad-voiced frames above the
             floor still count as speech (kept in the window), milliseconds; only those that
