@@ -8,9 +8,9 @@ state machine:
   ``onset_frames`` consecutive frames, or 6 of the last 10 (300 ms) are speech to Silero (at
   ``neg_threshold``), to webrtcvad and above the floor at once (from the pattern's first
   frame); it reaches back ``onset_lookback_ms`` at most through the webrtcvad-voiced frames
-  above the floor before it, and runs of them across pauses shorter than ``end_silence_ms``
-  (an onset Silero is late on, a first word it missed), then ``pre_roll_ms`` more so the
-  first phoneme is not clipped;
+  above the floor before it, and runs of them (``BRIDGED_RUN_FRAMES`` or more) across pauses
+  shorter than ``end_silence_ms`` (an onset Silero is late on, a first word it missed), then
+  ``pre_roll_ms`` more so the first phoneme is not clipped;
 - **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
