@@ -156,8 +156,7 @@ class Segmenter:
         out: list[SpeechWindow] = []
         if not self._in_speech:
             self._onset_run = self._onset_run + 1 if d.speech_prob >= o.speech_threshold else 0
-            self._soft.append(d.speech_prob >= o.neg_threshold and d.voiced
-                              and d.snr_db >= o.extend_snr_db)
+            self._soft.append(d.speech_prob >= o.neg_threshold and self._voiced(d))
             soft = 0 < o.soft_onset_frames <= sum(self._soft)
             if self._onset_run >= o.onset_frames or soft:
                 self._open(frame, soft=self._onset_run < o.onset_frames)
@@ -165,8 +164,7 @@ class Segmenter:
                 self._back.append(frame)
             return out
         silero = d.speech_prob >= o.neg_threshold
-        extended = (d.voiced and d.snr_db >= o.extend_snr_db and self._extend
-                    and self._since_silero < self._extend)
+        extended = self._voiced(d) and self._extend and self._since_silero < self._extend
         speech = silero or bool(extended)
         # Silero's speech and the voiced frames that follow it without a break (a creaky
         # ending): voiced frames after a break (a key click, a chime) are kept in the window
@@ -224,7 +222,7 @@ class Segmenter:
                                         else o.onset_frames))
 
         def voiced(f: _Frame) -> bool:
-            return f.d.voiced and f.d.snr_db >= o.extend_snr_db
+            return self._voiced(f.d)
 
         def run_from(i: int) -> int:  # the first frame of the voiced run ending at back[i - 1]
             while i > 0 and voiced(back[i - 1]) and onset - i < self._lookback:
@@ -253,6 +251,11 @@ class Segmenter:
         self._confirmed = self._confirmed_in(self._cur, self._speech)
         self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
         logger.debug("utterance open from %.2f s", self._cur_start / SAMPLE_RATE)
+
+    def _voiced(self, d: FrameDecision) -> bool:
+        """webrtcvad's voice at ``extend_snr_db`` above the floor: what extends an utterance,
+        what its look-back reaches back through, and half of a soft onset."""
+        return d.voiced and d.snr_db >= self.options.extend_snr_db
 
     def _confirmed_in(self, frames: list[_Frame], speech: list[bool]) -> int:
         """Frames of ``frames`` counted as speech that Silero confirms (at ``neg_threshold``)."""
