@@ -12,6 +12,9 @@ Sources (at least 10 minutes in all):
 - with ``--set variants``, ``../shared/nonspeech`` made into other non-speech: at -6, -10 and
   -14 dB and +6 dB (clipped), played backwards, and resampled to play 0.89x and 1.125x as fast (pitch
   moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
+- with ``--set rooms``, ``../shared/nonspeech`` played in the rooms of the robustness
+  conditions: under ``pink10``'s and ``fan10``'s noise, in ``reverb``'s room, through
+  ``phone``'s band, and 10 dB quieter under the same noises (69 min);
 - with ``--set all-music``, every track of the music packages below, whole (the default run
   takes 60 s of 8 of drascula's and singularity's; ``hyperrogue-music`` and ``lincity-ng-data``'s
   soundtracks are held out);
@@ -67,7 +70,7 @@ from streamer.errors import ExitCode, LivescribeError  # noqa: E402
 from streamer.events import (Caption, Partial, PipelineStats, SessionFailed,  # noqa: E402
                              WindowDropped)
 from streamer.pipeline import Pipeline  # noqa: E402
-from conditions import keyboard, load, quiet_room  # noqa: E402
+from conditions import ROOMS, keyboard, load, quiet_room  # noqa: E402
 from tui.cli.parser import flags_from, session_flags  # noqa: E402
 
 SEED = 20261121  #: numpy seed of every generated signal
@@ -104,6 +107,9 @@ class NonSpeechSource:
         parts: for ``kind == "sequence"``, the recordings played one after the other, each
             after 1-2 s of room tone (seeded by ``name``); ``path`` is then None. A sequence
             with none of them, or with one not installed, is skipped.
+        room: for recordings, a key of ``conditions.ROOMS`` to play the slice in (a noise bed,
+            a reverberant room, a telephone line), after ``gain_db`` (a quieter sound in the
+            same room: the noise bed keeps its level); "" as recorded.
     """
 
     name: str
@@ -115,6 +121,7 @@ class NonSpeechSource:
     reverse: bool = False
     rate: float = 1.0
     parts: tuple[Path, ...] = ()
+    room: str = ""
 
 
 # -- generated signals (float32 [n] in [-1, 1] at 16 kHz) -----------------------------------------
@@ -217,6 +224,19 @@ def variant_sources() -> list[NonSpeechSource]:
             v("1.125x", rate=1.125)]
 
 
+def room_sources() -> list[NonSpeechSource]:
+    """``../shared/nonspeech`` played in the rooms of the robustness conditions (``--set
+    rooms``, ``conditions.ROOMS``): under the pink and the fan noise of ``pink10`` / ``fan10``,
+    in the reverberant room of ``reverb``, through the telephone band of ``phone``; and 10 dB
+    quieter under the same noise (the sounds about 10 dB over it)."""
+    def v(room: str, gain: float = 0.0) -> NonSpeechSource:
+        tag = f"_{gain:+.0f}dB" if gain else ""
+        return NonSpeechSource(f"shared_nonspeech_dev{tag}_in_{room}", "effects", 11 * 60 + 30,
+                               SHARED_NONSPEECH, gain_db=gain, room=room)
+
+    return [v(room) for room in ROOMS] + [v("pink10", -10.0), v("fan10", -10.0)]
+
+
 def all_music_sources() -> list[NonSpeechSource]:
     """Every installed track of the music packages, whole (``--set all-music``): Drascula and
     Singularity (60 s of 8 of their tracks are in the default set), and, held out,
@@ -259,7 +279,7 @@ def desktop_sources() -> list[NonSpeechSource]:
 
 #: the source sets ``--set`` chooses from
 SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources,
-        "desktop": desktop_sources}
+        "desktop": desktop_sources, "rooms": room_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -308,6 +328,8 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         pcm = _slice_recording(src.path, src.offset_s, seconds)
         if src.gain_db:
             pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
+        if src.room:
+            pcm = float32_to_int16(np.clip(ROOMS[src.room](int16_to_float32(pcm)), -1, 1))
         if src.reverse:
             pcm = pcm[::-1].copy()
         if src.rate != 1.0:
@@ -439,8 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=None, help="comma-separated source names")
     p.add_argument("--set", action="append", choices=list(SETS), dest="sets",
                    help="repeatable; default: default. variants: ../shared/nonspeech at other "
-                        "levels, backwards and at other speeds; all-music: every installed "
-                        "music track, whole")
+                        "levels, backwards and at other speeds; rooms: the same under noise, "
+                        "in a reverberant room and through a telephone band; all-music: every "
+                        "installed music track, whole")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model

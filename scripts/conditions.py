@@ -45,6 +45,12 @@ Conditions (issue 12):
                     that no other condition uses (LJSpeech, LibriSpeech, pocketsphinx's cards
                     and commands, a 36 s reading of Harvard sentences), each at a random speech
                     RMS in [-50, -15] dBFS, with 1-3 s of dev room tone between them
+``speed``           every dev utterance played 0.85-1.15x as fast, pitch with tempo (Kaldi's
+                    speed perturbation, wider): other talkers' rates and voices
+``quiet40``         the whole meeting 40 dB quieter: speech at -60 dBFS, a microphone's gain
+                    turned far down
+``levels_reverb``   ``levels`` in ``reverb``'s room: talkers far from the microphone, quiet and
+                    reverberant
 ``levels_fan20``    ``levels`` with a fan (as ``fan20``, its own draw) under everything, 20 dB
                     below the meeting's mean speech power: its quietest utterances at -5 dB SNR
 ``others_pink20``   ``others`` with pink noise likewise: its quietest speakers at -2 to +5 dB SNR
@@ -261,10 +267,10 @@ def levels() -> Meeting:
     return x, segs
 
 
-def quiet20() -> Meeting:
-    """The whole dev meeting 20 dB quieter."""
+def quiet20(db: float = 20.0) -> Meeting:
+    """The whole dev meeting ``db`` dB quieter."""
     x, segs = dev()
-    return (x * 0.1).astype(np.float32), segs
+    return (x * 10 ** (-db / 20)).astype(np.float32), segs
 
 
 def clipped(gain_db: float = 12.0) -> Meeting:
@@ -373,17 +379,50 @@ def hesitant() -> Meeting:
     return np.concatenate(parts).astype(np.float32), out
 
 
-def phone() -> Meeting:
-    """Dev through a telephone band: 16 kHz -> 8 kHz (soxr, HQ), 300-3400 Hz, -> 16 kHz."""
+def telephone(x: np.ndarray) -> np.ndarray:
+    """``x`` (``float32 [n]`` at 16 kHz) through a telephone band: to 8 kHz (soxr, HQ),
+    300-3400 Hz, back to 16 kHz; same length."""
     import soxr
 
-    x, segs = dev()
     y = soxr.resample(x, SAMPLE_RATE, 8000)
     spec = np.fft.rfft(y)
     f = np.fft.rfftfreq(y.size, 1 / 8000)
     spec[(f < 300) | (f > 3400)] = 0
     y = np.fft.irfft(spec, y.size).astype(np.float32)
-    return soxr.resample(y, 8000, SAMPLE_RATE)[: x.size].astype(np.float32), segs
+    return soxr.resample(y, 8000, SAMPLE_RATE)[: x.size].astype(np.float32)
+
+
+def phone() -> Meeting:
+    """Dev through a telephone band (:func:`telephone`)."""
+    x, segs = dev()
+    return telephone(x), segs
+
+
+def speed(low: float = 0.85, high: float = 1.15) -> Meeting:
+    """Dev with every utterance (its whole annotated span) played at a speed drawn in
+    [``low``, ``high``], tempo and pitch together (soxr resampling, as Kaldi's speed
+    perturbation, Ko et al. 2015, at 0.9-1.1): faster and slower talkers with higher and lower
+    voices. The pauses between utterances are left as they are."""
+    import soxr
+
+    x, segs = dev()
+    rng = _rng("speed")
+    parts, out, pos, last = [], [], 0, 0
+    for s in segs:
+        a, b = int(s["start_s"] * SAMPLE_RATE), int(s["end_s"] * SAMPLE_RATE)
+        parts.append(x[last:a])
+        pos += a - last
+        f = rng.uniform(low, high)
+        clip = soxr.resample(x[a:b], SAMPLE_RATE * f, SAMPLE_RATE).astype(np.float32)
+        t0 = pos / SAMPLE_RATE
+        out.append(dict(s, start_s=t0, end_s=t0 + clip.size / SAMPLE_RATE,
+                        speech_start_s=t0 + (s["speech_start_s"] - s["start_s"]) / f,
+                        speech_end_s=t0 + (s["speech_end_s"] - s["start_s"]) / f))
+        parts.append(clip)
+        pos += clip.size
+        last = b
+    parts.append(x[last:])
+    return np.concatenate(parts).astype(np.float32), out
 
 
 def prompts() -> Meeting:
@@ -434,13 +473,19 @@ def room_response(rt60_s: float = 0.6, drr_db: float = 0.0,
     return tail
 
 
-def reverb() -> Meeting:
-    """Dev in a room (:func:`room_response`), at the speech level of the original."""
-    x, segs = dev()
+def in_room(x: np.ndarray) -> np.ndarray:
+    """``x`` (``float32 [n]`` at 16 kHz) convolved with :func:`room_response` (``float64 [n]``,
+    same length, not rescaled)."""
     h = room_response()
     n = x.size + h.size - 1
     size = 1 << (n - 1).bit_length()
-    y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: x.size]
+    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: x.size]
+
+
+def reverb(meeting: Callable[[], Meeting] | None = None) -> Meeting:
+    """``meeting()`` (default ``dev``) in a room (:func:`in_room`), at its speech level."""
+    x, segs = (meeting or dev)()
+    y = in_room(x)
     y *= np.sqrt(speech_power(x, segs) / speech_power(y, segs))
     return np.clip(y, -1, 1).astype(np.float32), segs
 
@@ -479,13 +524,32 @@ def effects() -> Meeting:
     return np.clip(y, -1, 1).astype(np.float32), segs
 
 
+def _reverberant(x: np.ndarray) -> np.ndarray:
+    y = in_room(x)
+    return (y * np.sqrt((x.astype(np.float64) ** 2).mean() / max((y ** 2).mean(), 1e-20)))
+
+
+#: Rooms to play any sound in (``float32 [n]`` at 16 kHz -> the same length), as the conditions
+#: play dev: under the noise bed of ``pink10`` / ``fan10`` (:func:`noise_bed`: the level it has
+#: there), in the ``reverb`` room (:func:`in_room`, power kept), through the ``phone`` band
+#: (:func:`telephone`). ``scripts/bench_nonspeech.py --set rooms`` plays the shared non-speech
+#: in them.
+ROOMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "pink10": lambda x: x + noise_bed("pink", x.size / SAMPLE_RATE, 10.0)[: x.size],
+    "fan10": lambda x: x + noise_bed("fan", x.size / SAMPLE_RATE, 10.0)[: x.size],
+    "reverb": _reverberant,
+    "phone": telephone,
+}
+
+
 CONDITIONS = {
     "dev": dev, "levels": levels, "quiet20": quiet20, "clipped": clipped,
     **{f"{k}{snr}": (lambda k=k, snr=snr: with_noise(k, snr))
        for k in NOISES for snr in (20, 10)},
     "voices": voices, "monologue": monologue, "hesitant": hesitant, "phone": phone,
     "reverb": reverb, "typing": typing, "prompts": prompts, "effects": effects,
-    "others": others,
+    "others": others, "speed": speed, "quiet40": lambda: quiet20(40.0),
+    "levels_reverb": lambda: reverb(levels),
     "levels_fan20": lambda: with_noise("fan", 20, levels),
     "others_pink20": lambda: with_noise("pink", 20, others),
 }

@@ -94,3 +94,63 @@ def test_nonspeech_skips_a_recording_that_does_not_decode(tmp_path, capsys):
     res = run_nonspeech(build_config({}).config, [NonSpeechSource("bad", "music", 5.0, bad)])
     assert res["skipped"] == ["bad"] and res["words"] == 0 and res["sources"] == {}
     assert "skipped bad:" in capsys.readouterr().err
+
+
+def test_speed_plays_each_utterance_faster_or_slower_and_keeps_the_pauses():
+    """``speed``: every dev utterance 0.85-1.15x as long as it was, its speech bounds moved with
+    it, the pauses between utterances as they were."""
+    from conditions import dev, speed
+
+    x0, s0 = dev()
+    x1, s1 = speed()
+    assert len(s1) == len(s0)
+    factors = []
+    for a, b in zip(s0, s1):
+        f = (a["end_s"] - a["start_s"]) / (b["end_s"] - b["start_s"])
+        factors.append(f)
+        assert 0.85 - 1e-3 <= f <= 1.15 + 1e-3
+        assert b["speech_start_s"] - b["start_s"] == pytest.approx(
+            (a["speech_start_s"] - a["start_s"]) / f, abs=1e-3)
+        assert b["speech_end_s"] - b["start_s"] == pytest.approx(
+            (a["speech_end_s"] - a["start_s"]) / f, abs=1e-3)
+    assert min(factors) < 0.95 and max(factors) > 1.05  # both ways
+    for (a, a2), (b, b2) in zip(zip(s0, s0[1:]), zip(s1, s1[1:])):
+        assert b2["start_s"] - b["end_s"] == pytest.approx(a2["start_s"] - a["end_s"], abs=2e-4)
+    assert x1.size / 16000 == pytest.approx(s1[-1]["end_s"] + (x0.size / 16000 - s0[-1]["end_s"]),
+                                            abs=1e-3)
+
+
+def test_rooms_keep_a_sound_s_length_and_change_it_as_their_conditions_do():
+    """``conditions.ROOMS``: the same length out; the noise beds add their condition's noise at
+    its level; the reverberant room keeps the power; the telephone band leaves nothing under
+    300 Hz."""
+    import numpy as np
+
+    from conditions import ROOMS, noise_bed
+
+    t = np.arange(2 * 16000) / 16000
+    x = (0.1 * np.sin(2 * np.pi * 150 * t) + 0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    for name, room in ROOMS.items():
+        assert room(x).shape == x.shape, name
+    bed = noise_bed("pink", 2.0, 10.0)
+    assert ROOMS["pink10"](x) - x == pytest.approx(bed, abs=1e-6)
+    assert (ROOMS["reverb"](x) ** 2).mean() == pytest.approx((x ** 2).mean(), rel=1e-6)
+    spec = np.abs(np.fft.rfft(ROOMS["phone"](x)))
+    f = np.fft.rfftfreq(x.size, 1 / 16000)
+    assert spec[np.argmin(abs(f - 150))] < 0.01 * spec[np.argmin(abs(f - 1000))]
+
+
+def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
+    """``--set rooms``: a recording in a room is as long as without, and not the same."""
+    import wave
+
+    from bench_nonspeech import NonSpeechSource, materialize, room_sources
+
+    assert {s.room for s in room_sources()} == {"pink10", "fan10", "reverb", "phone"}
+    assert {s.gain_db for s in room_sources()} == {0.0, -10.0}
+    boom = ROOT / "assets" / "chromium_bsu_boom.flac"
+    dry = materialize(NonSpeechSource("dry", "effects", 5, boom), tmp_path)
+    wet = materialize(NonSpeechSource("wet", "effects", 5, boom, room="reverb"), tmp_path)
+    with wave.open(str(dry)) as a, wave.open(str(wet)) as b:
+        assert a.getnframes() == b.getnframes() > 0
+        assert a.readframes(a.getnframes()) != b.readframes(b.getnframes())
