@@ -444,3 +444,19 @@ def test_bench_filters_rebuilds_a_cached_window_with_its_figures():
     assert back == r and back.attempts == ("plain:loop", "timestamps")
     assert (w.index, w.confirmed_s, w.peak_speech_prob) == (3, 0.21, 0.81) and w.audio is VOWEL
     assert not weak_detection(back, w, OPTS, CTX).keep  # only sound words, found weakly
+
+
+def test_a_known_phrase_both_detectors_doubt_is_dropped_however_brief():
+    """"Hmm, hmm." on a sound under pink noise (base): 1.2 s voiced, too brief for the
+    avg_logprob test, but Silero found it only weakly (peak 0.71) and Whisper is unsure
+    (-1.43): dropped. A real telephone "Goodbye." is as weakly found (0.68) but sure (-0.72),
+    and a brief unsure phrase Silero found strongly is left to the other tests: both kept."""
+    def w(peak: float) -> SpeechWindow:
+        return replace(window(1.2, duration_s=1.6), confirmed_s=0.81, peak_speech_prob=peak)
+
+    v = known_phrase(result("Hmm, hmm.", 0.45, -1.43), w(0.71), OPTS, CTX)
+    assert not v.keep and "Silero peak 0.71" in v.reason
+    assert known_phrase(result("Goodbye.", 0.13, -0.72), w(0.68), OPTS, CTX).keep
+    assert known_phrase(result("Hmm, hmm.", 0.45, -1.43), w(0.95), OPTS, CTX).keep
+    assert known_phrase(result("Hmm, hmm.", 0.45, -1.43), window(1.2), OPTS, CTX).keep  # no Silero
+    assert not FilterChain(OPTS).check(result("Hmm, hmm.", 0.45, -1.43), w(0.71)).keep

@@ -96,7 +96,9 @@ class FilterOptions:
             when the evidence of speech is weak as for known phrases (our benchmark).
         phrase_no_speech_threshold: a caption made only of known hallucination phrases is
             dropped when no_speech_prob is above this ...
-        phrase_log_prob_threshold: ... or its avg_logprob is below this (nats) ...
+        phrase_log_prob_threshold: ... or its avg_logprob is below this (nats; over at least
+            ``logprob_min_voiced_s`` voiced, or any length when Silero's peak is below
+            ``weak_peak_speech_prob``: :func:`~streamer.decoding.filters.known_phrase`) ...
         phrase_min_words_per_voiced_s: ... or it has fewer words per second of voiced audio
             (webrtcvad speech frames) than this: music keeps webrtcvad voiced for whole 5 s
             windows that decode to one or two words, a real "Thank you." is about 0.6 s of
