@@ -107,9 +107,9 @@ class NonSpeechSource:
         parts: for ``kind == "sequence"``, the recordings played one after the other, each
             after 1-2 s of room tone (seeded by ``name``); ``path`` is then None. A sequence
             with none of them, or with one not installed, is skipped.
-        room: for recordings, a key of ``conditions.ROOMS`` to play the slice in (a noise bed,
-            a reverberant room, a telephone line), after ``gain_db`` (a quieter sound in the
-            same room: the noise bed keeps its level); "" as recorded.
+        room: a key of ``conditions.ROOMS`` to play the source in (a noise bed, a reverberant
+            room, a telephone line), after ``gain_db`` (a quieter sound in the same room: the
+            noise bed keeps its level); "" as it is.
     """
 
     name: str
@@ -328,14 +328,14 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         pcm = _slice_recording(src.path, src.offset_s, seconds)
         if src.gain_db:
             pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
-        if src.room:
-            pcm = float32_to_int16(np.clip(ROOMS[src.room](int16_to_float32(pcm)), -1, 1))
         if src.reverse:
             pcm = pcm[::-1].copy()
         if src.rate != 1.0:
             import soxr
 
             pcm = soxr.resample(pcm, SAMPLE_RATE, SAMPLE_RATE / src.rate)
+    if src.room:
+        pcm = float32_to_int16(np.clip(ROOMS[src.room](int16_to_float32(pcm)), -1, 1))
     out = folder / f"{src.name}.wav"
     _write_wav(out, pcm)
     return out
