@@ -14,7 +14,8 @@ Sources (at least 10 minutes in all):
   moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
 - with ``--set rooms``, ``../shared/nonspeech`` played in the rooms of the robustness
   conditions: under ``pink10``'s and ``fan10``'s noise, in ``reverb``'s room, through
-  ``phone``'s band, and 10 dB quieter under the same noises (69 min);
+  ``phone``'s band, and 10 dB quieter under the same noises (69 min); and the sounds of
+  ``--set desktop`` in that room and under that pink noise (94 min more);
 - with ``--set all-music``, every track of the music packages below, whole (the default run
   takes 60 s of 8 of drascula's and singularity's; ``hyperrogue-music`` and ``lincity-ng-data``'s
   soundtracks are held out);
@@ -227,14 +228,17 @@ def variant_sources() -> list[NonSpeechSource]:
 def room_sources() -> list[NonSpeechSource]:
     """``../shared/nonspeech`` played in the rooms of the robustness conditions (``--set
     rooms``, ``conditions.ROOMS``): under the pink and the fan noise of ``pink10`` / ``fan10``,
-    in the reverberant room of ``reverb``, through the telephone band of ``phone``; and 10 dB
-    quieter under the same noise (the sounds about 10 dB over it)."""
+    in the reverberant room of ``reverb``, through the telephone band of ``phone``; 10 dB
+    quieter under the same noise (the sounds about 10 dB over it); and the held-out sounds of
+    ``--set desktop`` (at their level) in the reverberant room and under the pink noise."""
     def v(room: str, gain: float = 0.0) -> NonSpeechSource:
         tag = f"_{gain:+.0f}dB" if gain else ""
         return NonSpeechSource(f"shared_nonspeech_dev{tag}_in_{room}", "effects", 11 * 60 + 30,
                                SHARED_NONSPEECH, gain_db=gain, room=room)
 
-    return [v(room) for room in ROOMS] + [v("pink10", -10.0), v("fan10", -10.0)]
+    held_out = [replace(d, name=f"{d.name}_in_{room}", room=room)
+                for d in desktop_sources() if not d.gain_db for room in ("reverb", "pink10")]
+    return [v(room) for room in ROOMS] + [v("pink10", -10.0), v("fan10", -10.0)] + held_out
 
 
 def all_music_sources() -> list[NonSpeechSource]:

@@ -147,6 +147,7 @@ def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
     from bench_nonspeech import NonSpeechSource, materialize, room_sources
 
     assert {s.room for s in room_sources()} == {"pink10", "fan10", "reverb", "phone"}
+    assert sum(s.kind == "sequence" for s in room_sources()) == 8  # desktop, in two rooms
     assert {s.gain_db for s in room_sources()} == {0.0, -10.0}
     boom = ROOT / "assets" / "chromium_bsu_boom.flac"
     dry = materialize(NonSpeechSource("dry", "effects", 5, boom), tmp_path)
