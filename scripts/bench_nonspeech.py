@@ -14,8 +14,8 @@ Sources (at least 10 minutes in all):
   moves with speed): sounds nothing was tuned on, from the same material (~76 min more);
 - with ``--set rooms``, ``../shared/nonspeech`` played in the rooms of the robustness
   conditions: under ``pink10``'s and ``fan10``'s noise, in ``reverb``'s room, through
-  ``phone``'s band, and 10 dB quieter under the same noises (69 min); and the sounds of
-  ``--set desktop`` in that room and under that pink noise (94 min more);
+  ``phone``'s band, and 10 dB quieter under the same noises (65 min); and the sounds of
+  ``--set desktop`` in that room and under that pink noise (23 min more);
 - with ``--set all-music``, every track of the music packages below, whole (the default run
   takes 60 s of 8 of drascula's and singularity's; ``hyperrogue-music`` and ``lincity-ng-data``'s
   soundtracks are held out);
@@ -110,7 +110,8 @@ class NonSpeechSource:
             with none of them, or with one not installed, is skipped.
         room: a key of ``conditions.ROOMS`` to play the source in (a noise bed, a reverberant
             room, a telephone line), after ``gain_db`` (a quieter sound in the same room: the
-            noise bed keeps its level); "" as it is.
+            noise bed keeps its level); "" as it is. A sequence named ``<name>_in_<room>``
+            has the gaps of the sequence ``<name>`` (its name without the suffix seeds them).
     """
 
     name: str
@@ -229,7 +230,7 @@ def room_sources() -> list[NonSpeechSource]:
     """``../shared/nonspeech`` played in the rooms of the robustness conditions (``--set
     rooms``, ``conditions.ROOMS``): under the pink and the fan noise of ``pink10`` / ``fan10``,
     in the reverberant room of ``reverb``, through the telephone band of ``phone``; 10 dB
-    quieter under the same noise (the sounds about 10 dB over it); and the held-out sounds of
+    quieter under the same noise (the sounds about 9 dB over it); and the held-out sounds of
     ``--set desktop`` (at their level) in the reverberant room and under the pink noise."""
     def v(room: str, gain: float = 0.0) -> NonSpeechSource:
         tag = f"_{gain:+.0f}dB" if gain else ""
@@ -321,7 +322,8 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         else:
             if not src.parts or not all(p.exists() for p in src.parts):
                 return None
-            rng = np.random.default_rng([SEED, sum(map(ord, src.name))])
+            dry = src.name.removesuffix(f"_in_{src.room}") if src.room else src.name
+            rng = np.random.default_rng([SEED, sum(map(ord, dry))])
             x = np.concatenate([y for p in src.parts for y in (
                 quiet_room(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), load(p))] +
                 [quiet_room(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
@@ -466,8 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--set", action="append", choices=list(SETS), dest="sets",
                    help="repeatable; default: default. variants: ../shared/nonspeech at other "
                         "levels, backwards and at other speeds; rooms: the same under noise, "
-                        "in a reverberant room and through a telephone band; all-music: every "
-                        "installed music track, whole")
+                        "in a reverberant room and through a telephone band, and the desktop "
+                        "sounds in that room and noise; all-music: every installed music "
+                        "track, whole")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model

@@ -253,7 +253,7 @@ def noise_bed(kind: str, seconds: float = 60.0, snr_db: float = 10.0) -> np.ndar
     """The noise of ``with_noise(kind, snr_db)`` alone for ``seconds``: ``float32 [n]``."""
     x, segs = dev()
     gain = np.sqrt(speech_power(x, segs) / 10 ** (snr_db / 10))
-    return (gain * NOISES[kind](int(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))).astype(np.float32)
+    return (gain * NOISES[kind](round(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))).astype(np.float32)
 
 
 def levels() -> Meeting:
@@ -525,15 +525,16 @@ def effects() -> Meeting:
 
 
 def _reverberant(x: np.ndarray) -> np.ndarray:
+    """:func:`in_room` at the power of ``x``: ``float64 [n]``."""
     y = in_room(x)
-    return (y * np.sqrt((x.astype(np.float64) ** 2).mean() / max((y ** 2).mean(), 1e-20)))
+    return y * np.sqrt((x.astype(np.float64) ** 2).mean() / max((y ** 2).mean(), 1e-20))
 
 
-#: Rooms to play any sound in (``float32 [n]`` at 16 kHz -> the same length), as the conditions
-#: play dev: under the noise bed of ``pink10`` / ``fan10`` (:func:`noise_bed`: the level it has
-#: there), in the ``reverb`` room (:func:`in_room`, power kept), through the ``phone`` band
-#: (:func:`telephone`). ``scripts/bench_nonspeech.py --set rooms`` plays the shared non-speech
-#: in them.
+#: Rooms to play any sound in (``float32 [n]`` at 16 kHz -> ``[n]``, float32, or float64 for
+#: the room), as the conditions play dev: under the noise bed of ``pink10`` / ``fan10``
+#: (:func:`noise_bed`: the level it has there), in the ``reverb`` room (:func:`in_room`, power
+#: kept), through the ``phone`` band (:func:`telephone`). ``scripts/bench_nonspeech.py --set
+#: rooms`` plays the shared non-speech in them.
 ROOMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pink10": lambda x: x + noise_bed("pink", x.size / SAMPLE_RATE, 10.0)[: x.size],
     "fan10": lambda x: x + noise_bed("fan", x.size / SAMPLE_RATE, 10.0)[: x.size],

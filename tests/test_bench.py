@@ -96,6 +96,16 @@ def test_nonspeech_skips_a_recording_that_does_not_decode(tmp_path, capsys):
     assert "skipped bad:" in capsys.readouterr().err
 
 
+def _shared_speech() -> bool:
+    from conditions import SPEECH
+
+    return SPEECH.exists()
+
+
+needs_shared = pytest.mark.skipif(not _shared_speech(), reason="needs ../shared/speech")
+
+
+@needs_shared
 def test_speed_plays_each_utterance_faster_or_slower_and_keeps_the_pauses():
     """``speed``: every dev utterance 0.85-1.15x as long as it was, its speech bounds moved with
     it, the pauses between utterances as they were."""
@@ -120,6 +130,7 @@ def test_speed_plays_each_utterance_faster_or_slower_and_keeps_the_pauses():
                                             abs=1e-3)
 
 
+@needs_shared
 def test_rooms_keep_a_sound_s_length_and_change_it_as_their_conditions_do():
     """``conditions.ROOMS``: the same length out; the noise beds add their condition's noise at
     its level; the reverberant room keeps the power; the telephone band leaves nothing under
@@ -131,7 +142,9 @@ def test_rooms_keep_a_sound_s_length_and_change_it_as_their_conditions_do():
     t = np.arange(2 * 16000) / 16000
     x = (0.1 * np.sin(2 * np.pi * 150 * t) + 0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
     for name, room in ROOMS.items():
-        assert room(x).shape == x.shape, name
+        for n in (x.size, 1001, 1003):  # lengths that are no whole number of samples in seconds
+            y = room(x[:n])
+            assert y.shape == (n,) and y.dtype in (np.float32, np.float64), name
     bed = noise_bed("pink", 2.0, 10.0)
     assert ROOMS["pink10"](x) - x == pytest.approx(bed, abs=1e-6)
     assert (ROOMS["reverb"](x) ** 2).mean() == pytest.approx((x ** 2).mean(), rel=1e-6)
@@ -140,8 +153,11 @@ def test_rooms_keep_a_sound_s_length_and_change_it_as_their_conditions_do():
     assert spec[np.argmin(abs(f - 150))] < 0.01 * spec[np.argmin(abs(f - 1000))]
 
 
+@needs_shared
 def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
-    """``--set rooms``: a recording in a room is as long as without, and not the same."""
+    """``--set rooms``: a recording in a room is as long as without, and not the same; a
+    quieter one under a noise bed is the recording's gain plus the bed at its own level; a
+    sequence in a room has the gaps of the same sequence without one."""
     import wave
 
     from bench_nonspeech import NonSpeechSource, materialize, room_sources
@@ -155,3 +171,24 @@ def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
     with wave.open(str(dry)) as a, wave.open(str(wet)) as b:
         assert a.getnframes() == b.getnframes() > 0
         assert a.readframes(a.getnframes()) != b.readframes(b.getnframes())
+    import numpy as np
+
+    from conditions import noise_bed
+
+    quiet = NonSpeechSource("q", "effects", 5, boom, gain_db=-10.0)
+    wet = NonSpeechSource("q_in_pink10", "effects", 5, boom, gain_db=-10.0, room="pink10")
+    a, b = (_pcm(materialize(src, tmp_path)) for src in (quiet, wet))
+    assert b - a == pytest.approx(noise_bed("pink", a.size / 16000, 10.0), abs=2.5 / 32768)
+    seq = NonSpeechSource("seq", "sequence", 60, parts=(boom, boom))
+    seq_wet = NonSpeechSource("seq_in_reverb", "sequence", 60, parts=(boom, boom), room="reverb")
+    assert _pcm(materialize(seq, tmp_path)).size == _pcm(materialize(seq_wet, tmp_path)).size
+
+
+def _pcm(path):
+    """A WAV file's samples, ``float32 [n]`` in [-1, 1]."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768

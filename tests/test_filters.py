@@ -448,9 +448,10 @@ def test_bench_filters_rebuilds_a_cached_window_with_its_figures():
 
 def test_a_known_phrase_both_detectors_doubt_is_dropped_however_brief():
     """"Hmm, hmm." on a sound under pink noise (base): 1.2 s voiced, too brief for the
-    avg_logprob test, but Silero found it only weakly (peak 0.71) and Whisper is unsure
-    (-1.43): dropped. A real telephone "Goodbye." is as weakly found (0.68) but sure (-0.72),
-    and a brief unsure phrase Silero found strongly is left to the other tests: both kept."""
+    avg_logprob test, but Silero found it only weakly and briefly (peak 0.71, 0.81 s
+    confirmed) and Whisper is unsure (-1.43): dropped. A real telephone "Goodbye." is as
+    weakly found (0.68) but sure (-0.72), and the same phrase found strongly or confirmed for
+    a second is left to the other tests: kept."""
     def w(peak: float) -> SpeechWindow:
         return replace(window(1.2, duration_s=1.6), confirmed_s=0.81, peak_speech_prob=peak)
 
@@ -459,4 +460,6 @@ def test_a_known_phrase_both_detectors_doubt_is_dropped_however_brief():
     assert known_phrase(result("Goodbye.", 0.13, -0.72), w(0.68), OPTS, CTX).keep
     assert known_phrase(result("Hmm, hmm.", 0.45, -1.43), w(0.95), OPTS, CTX).keep
     assert known_phrase(result("Hmm, hmm.", 0.45, -1.43), window(1.2), OPTS, CTX).keep  # no Silero
+    long = replace(w(0.71), confirmed_s=1.0)  # confirmed for a second: left to the other tests
+    assert known_phrase(result("Hmm, hmm.", 0.45, -1.43), long, OPTS, CTX).keep
     assert not FilterChain(OPTS).check(result("Hmm, hmm.", 0.45, -1.43), w(0.71)).keep

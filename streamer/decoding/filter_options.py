@@ -66,7 +66,8 @@ class FilterOptions:
             removes ("Oops.", "Who?").
         weak_brief_confirmed_s: the next two tests judge only a window Silero found weakly
             with under this many seconds confirmed (our benchmark: the false captions they
-            remove had 0.21-0.69 s).
+            remove had 0.21-0.69 s); so does the known-phrase filter's avg_logprob test of a
+            window short of ``logprob_min_voiced_s`` (``phrase_log_prob_threshold``).
         weak_pitched_s: such a window is dropped when its avg_logprob is below
             ``weak_log_prob_threshold`` and fewer than this many seconds of it are pitched
             (:func:`streamer.segmentation.voicing.pitched_seconds`; audio shorter than one
@@ -98,7 +99,8 @@ class FilterOptions:
             dropped when no_speech_prob is above this ...
         phrase_log_prob_threshold: ... or its avg_logprob is below this (nats; over at least
             ``logprob_min_voiced_s`` voiced, or any length when Silero's peak is below
-            ``weak_peak_speech_prob``: :func:`~streamer.decoding.filters.known_phrase`) ...
+            ``weak_peak_speech_prob`` with under ``weak_brief_confirmed_s`` confirmed:
+            :func:`~streamer.decoding.filters.known_phrase`) ...
         phrase_min_words_per_voiced_s: ... or it has fewer words per second of voiced audio
             (webrtcvad speech frames) than this: music keeps webrtcvad voiced for whole 5 s
             windows that decode to one or two words, a real "Thank you." is about 0.6 s of

@@ -252,19 +252,21 @@ def known_phrase(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterCo
 
     A real, clearly spoken "Thank you." decodes with a low no_speech_prob and a high
     avg_logprob over enough voiced audio, and is kept. A window Silero VAD found only weakly
-    (peak below ``weak_peak_speech_prob``) is also judged on its avg_logprob when it is short
-    of ``logprob_min_voiced_s``: a known phrase both detectors doubt is dropped however brief
-    (our benchmark, docs/benchmarks.md, "Held out: non-speech in the conditions' rooms":
-    "Hmm, hmm." on a sound under pink noise, Silero peak 0.71, avg_logprob -1.43, 1.2 s voiced;
-    a real telephone "Goodbye." is as weakly found, peak 0.68, but sure, -0.72).
+    and briefly (peak below ``weak_peak_speech_prob``, under ``weak_brief_confirmed_s``
+    confirmed) is also judged on its avg_logprob when it is short of ``logprob_min_voiced_s``:
+    a known phrase both detectors doubt is dropped however little is voiced (our benchmark,
+    docs/benchmarks.md, "Held out: non-speech in the conditions' rooms": "Hmm, hmm." on a
+    sound under pink noise, Silero peak 0.71, 0.81 s confirmed, avg_logprob -1.43, 1.2 s
+    voiced; a real telephone "Goodbye." is as weakly found, peak 0.68, but sure, -0.72).
     """
     if not o.phrases_path or not is_known_phrase(r.text, o.phrases_path):
         return KEEP
-    peak, t = w.peak_speech_prob, o.phrase_log_prob_threshold
+    peak, t, conf = w.peak_speech_prob, o.phrase_log_prob_threshold, w.confirmed_s
     why = weak_evidence(r, w, o) or (
-        f"Silero peak {peak:.2f} and avg_logprob {r.avg_logprob:.2f} < {t}"
-        if (o.weak_peak_speech_prob is not None and peak is not None and t is not None
-            and peak < o.weak_peak_speech_prob and r.avg_logprob < t) else "")
+        f"Silero peak {peak:.2f} and {conf:.2f} s confirmed, avg_logprob {r.avg_logprob:.2f} < {t}"
+        if (o.weak_peak_speech_prob is not None and peak is not None and conf is not None
+            and t is not None and peak < o.weak_peak_speech_prob
+            and conf < o.weak_brief_confirmed_s and r.avg_logprob < t) else "")
     if why:
         return Verdict(False, "known_phrase", f"known hallucination phrase and {why}")
     return KEEP
