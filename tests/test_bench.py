@@ -171,8 +171,6 @@ def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
     with wave.open(str(dry)) as a, wave.open(str(wet)) as b:
         assert a.getnframes() == b.getnframes() > 0
         assert a.readframes(a.getnframes()) != b.readframes(b.getnframes())
-    import numpy as np
-
     from conditions import noise_bed
 
     quiet = NonSpeechSource("q", "effects", 5, boom, gain_db=-10.0)
