@@ -200,6 +200,13 @@ MUSIC: list[tuple[Path, float, float]] = [
 ]
 
 
+def shared_nonspeech(suffix: str, **kw) -> NonSpeechSource:
+    """``../shared/nonspeech`` whole (11.5 min), named ``shared_nonspeech_dev<suffix>``; ``kw``:
+    the other :class:`NonSpeechSource` fields (gain, reversal, rate, room)."""
+    return NonSpeechSource(f"shared_nonspeech_dev{suffix}", "effects", 11 * 60 + 30,
+                           SHARED_NONSPEECH, **kw)
+
+
 def default_sources() -> list[NonSpeechSource]:
     """All generated sources, then the music slices (missing files included; they are skipped
     and reported)."""
@@ -208,22 +215,18 @@ def default_sources() -> list[NonSpeechSource]:
         stem = path.stem.replace(" ", "_").lower()
         out.append(NonSpeechSource(f"music_{path.parent.parent.name}_{stem}", "music", secs,
                                    path, off))
-    out.append(NonSpeechSource("shared_nonspeech_dev", "effects", 11 * 60 + 30, SHARED_NONSPEECH))
-    out.append(NonSpeechSource("shared_nonspeech_dev_-20dB", "effects", 11 * 60 + 30,
-                               SHARED_NONSPEECH, gain_db=-20.0))
+    out.append(shared_nonspeech(""))
+    out.append(shared_nonspeech("_-20dB", gain_db=-20.0))
     return out
 
 
 def variant_sources() -> list[NonSpeechSource]:
     """``../shared/nonspeech`` at other levels, backwards and at other speeds
     (``--set variants``)."""
-    def v(name: str, **kw) -> NonSpeechSource:
-        return NonSpeechSource(f"shared_nonspeech_dev_{name}", "effects", 11 * 60 + 30,
-                               SHARED_NONSPEECH, **kw)
-
-    return [v("-6dB", gain_db=-6.0), v("-10dB", gain_db=-10.0), v("-14dB", gain_db=-14.0),
-            v("+6dB", gain_db=6.0), v("reversed", reverse=True), v("0.89x", rate=0.89),
-            v("1.125x", rate=1.125)]
+    v = shared_nonspeech
+    return [v("_-6dB", gain_db=-6.0), v("_-10dB", gain_db=-10.0), v("_-14dB", gain_db=-14.0),
+            v("_+6dB", gain_db=6.0), v("_reversed", reverse=True), v("_0.89x", rate=0.89),
+            v("_1.125x", rate=1.125)]
 
 
 def room_sources() -> list[NonSpeechSource]:
@@ -233,9 +236,8 @@ def room_sources() -> list[NonSpeechSource]:
     quieter under the same noise (the sounds about 9 dB over it); and the held-out sounds of
     ``--set desktop`` (at their level) in the reverberant room and under the pink noise."""
     def v(room: str, gain: float = 0.0) -> NonSpeechSource:
-        tag = f"_{gain:+.0f}dB" if gain else ""
-        return NonSpeechSource(f"shared_nonspeech_dev{tag}_in_{room}", "effects", 11 * 60 + 30,
-                               SHARED_NONSPEECH, gain_db=gain, room=room)
+        return shared_nonspeech(f"{f'_{gain:+.0f}dB' if gain else ''}_in_{room}", gain_db=gain,
+                                room=room)
 
     held_out = [replace(d, name=f"{d.name}_in_{room}", room=room)
                 for d in desktop_sources() if not d.gain_db for room in ("reverb", "pink10")]

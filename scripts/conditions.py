@@ -249,10 +249,15 @@ def with_noise(kind: str, snr_db: float, meeting: Callable[[], Meeting] | None =
     return (x + gain * noise).astype(np.float32), segs
 
 
+@lru_cache(maxsize=1)
+def _dev_speech_power() -> float:
+    """:func:`speech_power` of ``dev`` (decoded once: every noise bed is set by it)."""
+    return speech_power(*dev())
+
+
 def noise_bed(kind: str, seconds: float = 60.0, snr_db: float = 10.0) -> np.ndarray:
     """The noise of ``with_noise(kind, snr_db)`` alone for ``seconds``: ``float32 [n]``."""
-    x, segs = dev()
-    gain = np.sqrt(speech_power(x, segs) / 10 ** (snr_db / 10))
+    gain = np.sqrt(_dev_speech_power() / 10 ** (snr_db / 10))
     return (gain * NOISES[kind](round(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))).astype(np.float32)
 
 

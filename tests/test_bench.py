@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import CLIPS, ROOT
+from conftest import CLIPS, ROOT, load_pcm
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
@@ -172,21 +172,13 @@ def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
         assert a.getnframes() == b.getnframes() > 0
         assert a.readframes(a.getnframes()) != b.readframes(b.getnframes())
     from conditions import noise_bed
+    from streamer.capture.audio import int16_to_float32
 
     quiet = NonSpeechSource("q", "effects", 5, boom, gain_db=-10.0)
     wet = NonSpeechSource("q_in_pink10", "effects", 5, boom, gain_db=-10.0, room="pink10")
-    a, b = (_pcm(materialize(src, tmp_path)) for src in (quiet, wet))
+    a, b = (int16_to_float32(load_pcm(materialize(src, tmp_path))) for src in (quiet, wet))
     assert b - a == pytest.approx(noise_bed("pink", a.size / 16000, 10.0), abs=2.5 / 32768)
     seq = NonSpeechSource("seq", "sequence", 60, parts=(boom, boom))
     seq_wet = NonSpeechSource("seq_in_reverb", "sequence", 60, parts=(boom, boom), room="reverb")
-    assert _pcm(materialize(seq, tmp_path)).size == _pcm(materialize(seq_wet, tmp_path)).size
-
-
-def _pcm(path):
-    """A WAV file's samples, ``float32 [n]`` in [-1, 1]."""
-    import wave
-
-    import numpy as np
-
-    with wave.open(str(path)) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+    dry_n, wet_n = (load_pcm(materialize(src, tmp_path)).size for src in (seq, seq_wet))
+    assert dry_n == wet_n

@@ -247,6 +247,18 @@ def weak_evidence(r: DecodeResult, w: SpeechWindow, o: FilterOptions) -> str:
     return ""
 
 
+def _doubted_brief(r: DecodeResult, w: SpeechWindow, o: FilterOptions) -> str:
+    """Why both detectors doubt a brief window ("" if they do not): Silero found it weakly and
+    briefly (peak below ``weak_peak_speech_prob``, under ``weak_brief_confirmed_s``
+    confirmed) and its avg_logprob is below ``phrase_log_prob_threshold``."""
+    peak, conf, t = w.peak_speech_prob, w.confirmed_s, o.phrase_log_prob_threshold
+    if (o.weak_peak_speech_prob is None or t is None or peak is None or conf is None
+            or peak >= o.weak_peak_speech_prob or conf >= o.weak_brief_confirmed_s
+            or r.avg_logprob >= t):
+        return ""
+    return f"Silero peak {peak:.2f} and {conf:.2f} s confirmed, avg_logprob {r.avg_logprob:.2f} < {t}"
+
+
 def known_phrase(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterContext) -> Verdict:
     """Drop a caption made only of known hallucination phrases when the evidence is weak.
 
@@ -261,12 +273,7 @@ def known_phrase(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterCo
     """
     if not o.phrases_path or not is_known_phrase(r.text, o.phrases_path):
         return KEEP
-    peak, t, conf = w.peak_speech_prob, o.phrase_log_prob_threshold, w.confirmed_s
-    why = weak_evidence(r, w, o) or (
-        f"Silero peak {peak:.2f} and {conf:.2f} s confirmed, avg_logprob {r.avg_logprob:.2f} < {t}"
-        if (o.weak_peak_speech_prob is not None and peak is not None and conf is not None
-            and t is not None and peak < o.weak_peak_speech_prob
-            and conf < o.weak_brief_confirmed_s and r.avg_logprob < t) else "")
+    why = weak_evidence(r, w, o) or _doubted_brief(r, w, o)
     if why:
         return Verdict(False, "known_phrase", f"known hallucination phrase and {why}")
     return KEEP
