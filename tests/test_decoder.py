@@ -374,8 +374,24 @@ def test_a_window_read_short_and_unsure_is_read_again_with_the_30_s_context(monk
     d, seen = _scripted(monkeypatch, {"plain": _reading("Unless to be rather", -1.13,
                                                         read_to_s=1.2), "full": full})
     d.options = DecodingOptions(language="en", beam_size=5, short_read_words_per_s=1.5,
-                                sure_log_prob=-0.4)
+                                sure_log_prob=-0.4, whisper_log_prob=None)
     assert d.decode(audio, speech_s=2.0).text == "Unless to be rather" and seen == ["plain"]
+
+
+def test_a_longer_30s_reading_whisper_would_keep_replaces_a_surer_short_one(monkeypatch):
+    audio = np.zeros(5 * 16000, np.float32)
+    longer = _reading("Unless to be rather cold-heartedly rather selfless to be held exposed",
+                      -0.80, "full")
+    d, seen = _scripted(monkeypatch, {"plain": _reading("Unless to be rather cold", -0.64,
+                                                        read_to_s=1.6), "full": longer})
+    assert d.decode(audio, speech_s=4.2).text == longer.text and seen == ["plain", "full"]
+    # below Whisper's -1.0 and less sure than the short reading: the short one stays
+    for whisper_log_prob, lp in ((-1.0, -1.05), (None, -0.80)):
+        d, _ = _scripted(monkeypatch, {"plain": _reading("Unless to be rather cold", -0.64,
+                                                         read_to_s=1.6),
+                                       "full": _reading(longer.text, lp, "full")})
+        d.options = replace(d.options, whisper_log_prob=whisper_log_prob)
+        assert d.decode(audio, speech_s=4.2).text == "Unless to be rather cold"
 
 
 def test_a_sure_wordy_brief_or_whole_reading_is_not_read_again(monkeypatch):

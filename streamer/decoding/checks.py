@@ -62,9 +62,14 @@ def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
 
 def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o) -> bool:
     """True when the 30 s reading ``full`` of a window that :func:`ended_short` replaces it:
-    clean, more words, and an avg_logprob above ``sure_log_prob`` (None: above ``short``'s)."""
+    clean, more words, and an avg_logprob above ``sure_log_prob`` (None: above ``short``'s)
+    or at least ``whisper_log_prob`` (None: no such bar), the avg_logprob Whisper accepts a
+    decode at: a reading that goes on where the short one stopped is less sure than the words
+    it was sure of ("Unless to be rather cold", -0.64; the 30 s reading "... cold-heartedly
+    rather selfless to be held exposed", -0.80)."""
     bar = short.avg_logprob if o.sure_log_prob is None else o.sure_log_prob
-    return (full.avg_logprob > bar
+    accepted = o.whisper_log_prob is not None and full.avg_logprob >= o.whisper_log_prob
+    return ((full.avg_logprob > bar or accepted)
             and len(full.text.split()) > len(short.text.split())
             and not problem(full.text, speech_s, o))
 

@@ -38,9 +38,8 @@ logger = logging.getLogger(__name__)
 MAX_TEXT_TOKENS = 448  #: Whisper's decoder context (n_text_ctx)
 TIMESTAMP_S = 0.02  #: seconds per Whisper timestamp token
 #: The decodes a window goes through until one passes the loop and early-end checks. Timestamp
-#: mode before the 30 s context: a looping base final took 0.19-0.35 s to decode again instead
-#: of 0.81-1.03 s, and WER was unchanged on 13 robustness conditions but for 0.6 point better on
-#: tiny.en's hesitant (docs/benchmarks.md, "Loop fallback"; ``scripts/robust_bench.py``).
+#: mode first: a looping base final read again in 0.19-0.35 s, not 0.81-1.03 s; WER the same on
+#: 13 robustness conditions, tiny.en's hesitant 0.6 better (docs/benchmarks.md, "Loop fallback").
 FALLBACK = ("plain", "timestamps", "full")
 
 
@@ -94,17 +93,17 @@ class DecodingOptions:
         early_end_min_speech_s: shorter windows are not judged for an early end (a single
             long word, a name spelt out).
         short_read_log_prob, short_read_words_per_s, short_read_min_speech_s,
-        short_read_unread_s, sure_log_prob: a clean final or pause decode of at least
-            ``short_read_min_speech_s`` of speech, avg_logprob below ``short_read_log_prob``
-            (and under ``short_read_words_per_s`` words a second of it; None: any rate), that
-            leaves ``short_read_unread_s`` of audio after its last aligned word is decoded
-            again with the 30 s context, kept if clean, longer and above ``sure_log_prob``
-            (None: surer than the reading it replaces; :mod:`streamer.decoding.checks`; never
-            with ``fallback`` off, a prefix, ``encoder_context_s`` or ``short_read_log_prob``
-            None). docs/benchmarks.md, "A soft onset…" and "A look-back…, and short reads at
-            any rate": without the unread test, unusual voices lost 2.8 (base) and
-            3.9 (tiny.en) points; with it, 1.5 words/s and -0.4 left quiet voices under noise
-            cut short ("Unless to be rather", -1.13; 30 s reading -0.73).
+        short_read_unread_s, sure_log_prob, whisper_log_prob: a clean final or pause decode of
+            ``short_read_min_speech_s`` of speech or more, avg_logprob below
+            ``short_read_log_prob`` (and under ``short_read_words_per_s`` words a second of it;
+            None: any rate), that leaves ``short_read_unread_s`` of audio after its last aligned
+            word is decoded again with the 30 s context, kept if clean, longer and above
+            ``sure_log_prob`` (None: surer than the reading it replaces) or at least
+            ``whisper_log_prob`` (upstream's ``log_prob_threshold``: a decode Whisper keeps;
+            None: off); never with ``fallback`` off, a prefix, ``encoder_context_s`` or
+            ``short_read_log_prob`` None (:mod:`streamer.decoding.checks`; docs/benchmarks.md,
+            "A look-back…, and short reads at any rate", "Short reads: a longer reading Whisper
+            keeps").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
@@ -137,6 +136,7 @@ class DecodingOptions:
     short_read_min_speech_s: float = 1.0
     short_read_unread_s: float = 1.2
     sure_log_prob: float | None = None
+    whisper_log_prob: float | None = -1.0
     task: str = "transcribe"
     hotwords: str | None = None
     context_gap_s: float = 1.0
