@@ -415,3 +415,29 @@ def test_a_sure_wordy_brief_or_whole_reading_is_not_read_again(monkeypatch):
     d, seen = _scripted(monkeypatch, {"plain": replace(_reading("Press 3 4", -0.97), words=())})
     d.decode(audio, speech_s=2.4)
     assert seen == ["plain"]
+
+
+def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch):
+    """A loop read again cleanly but below avg_logprob -1.0 (Whisper's bar to try again) goes
+    on to the 30 s context; when nothing clean is sure, the surest clean reading is kept."""
+    audio = np.zeros(3 * 16000, np.float32)
+    loop = _reading("Special, special, special, special, special, special", -1.7)
+    sure = _reading("Especially as regards the lower case numbers.", -0.50, "full")
+    d, seen = _scripted(monkeypatch, {"plain": loop,
+                                      "timestamps": _reading("Special Special Special", -1.43),
+                                      "full": sure})
+    r = d.decode(audio, speech_s=2.5)
+    assert r.text == sure.text and seen == ["plain", "timestamps", "full"]
+    assert r.attempts == ("plain:loop", "timestamps:unsure", "full")
+    for full_lp, kept in ((-1.6, "Special Special Special"), (-1.2, "Especially as regards.")):
+        d, _ = _scripted(monkeypatch, {"plain": loop,
+                                       "timestamps": _reading("Special Special Special", -1.43),
+                                       "full": _reading("Especially as regards.", full_lp)})
+        assert d.decode(audio, speech_s=2.5).text == kept
+    # retry_log_prob None: the first clean retry is kept, as before
+    d, seen = _scripted(monkeypatch, {"plain": loop,
+                                      "timestamps": _reading("Special Special Special", -1.43),
+                                      "full": sure})
+    d.options = replace(d.options, retry_log_prob=None)
+    assert d.decode(audio, speech_s=2.5).text == "Special Special Special"
+    assert seen == ["plain", "timestamps"]

@@ -3,7 +3,8 @@
 
 - :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail) or an early
   end of a long window: the fallback chain decodes it again, first in timestamp mode, then
-  with the full 30 s context.
+  with the full 30 s context; a retry that Whisper would try again goes on too
+  (:func:`retry_problem`), and :func:`kept` picks what the chain keeps.
 - :func:`ended_short`: a clean, unsure decode that leaves the end of the window unread: the
   encoder context sized to the window (at least 10 s) sometimes makes Whisper end a window
   early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It imitates"
@@ -72,6 +73,28 @@ def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o)
     return ((full.avg_logprob > bar or accepted)
             and len(full.text.split()) > len(short.text.split())
             and not problem(full.text, speech_s, o))
+
+
+def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool) -> str:
+    """:func:`problem` of ``r``'s text, or ``"unsure"`` when it is clean but a ``retry`` (a
+    decode after a failed one, with a mode left after it) below ``o.retry_log_prob``: Whisper
+    would try again ("Special Special Special", -1.43, for a loop read again in timestamp
+    mode; the 30 s context, -0.50: "especially as regards the lower case numbers")."""
+    p = problem(r.text, speech_s, o)
+    if not p and retry and o.retry_log_prob is not None and r.avg_logprob < o.retry_log_prob:
+        return "unsure"
+    return p
+
+
+def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> DecodeResult:
+    """The decode of a window to keep from the fallback chain's ``tried`` (``names``: each
+    one's mode and problem): the last when it is clean and no retry was unsure; else of the
+    clean ones (no loop, no early end) the surest (faster-whisper's pick when every
+    temperature fails); else :func:`longest_trimmed`."""
+    if ":" not in names[-1] and not any(n.endswith(":unsure") for n in names):
+        return tried[-1]
+    clean = [t for t, n in zip(tried, names) if ":" not in n or n.endswith(":unsure")]
+    return max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
 
 
 def longest_trimmed(tried: list[DecodeResult], prefix: str | None) -> DecodeResult:

@@ -73,19 +73,17 @@ class DecodingOptions:
         language_fix_min_speech_s: a window with less speech than this, seconds (the
             segmenter's ``voiced_s``), votes but does not fix the language at once; nor does
             one whose detection was made on less audio than this. 1.5 s by
-            ``scripts/language_study.py`` (base, 30 s input): windows under 1.5 s of other
-            languages (single words, letters, numbers) had another language first above 0.5
-            on 26-38 of 112-172 per language (es, fr, it, ru), English ones on none; windows
-            of 1.5 s or more on 0-1 of 109-456, but for one Mexican Spanish voice (12 of 127).
-            A window that fixes the language this way fixes its own, whatever the short ones
-            before it voted. Streamed (``language_study.py --sessions``): 30 of 30 sessions of
-            short prompts in five languages end in their own, 29 of 30 without the rule.
+            ``scripts/language_study.py``: short words, letters and numbers of other languages
+            were often put first in another (docs/tuning.md, "language"). A window that fixes
+            the language this way fixes its own, whatever the short ones before it voted.
         fallback: decode a window again when its text is a loop (compression ratio above
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
             over at least ``early_end_min_speech_s``): first in timestamp mode, then with the
             full 30 s context (:data:`FALLBACK`); the first clean text is kept, else the
-            longest loop-trimmed one.
+            longest loop-trimmed one. A clean retry below ``retry_log_prob`` (upstream's
+            ``log_prob_threshold``: Whisper would try again; None: off) goes on too; when no
+            clean decode is that sure, the surest clean one is kept (faster-whisper's pick).
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
             1.0: conversational English runs at 2-3 words per second, and on the robustness
@@ -137,6 +135,7 @@ class DecodingOptions:
     short_read_unread_s: float = 1.2
     sure_log_prob: float | None = None
     whisper_log_prob: float | None = -1.0
+    retry_log_prob: float | None = -1.0
     task: str = "transcribe"
     hotwords: str | None = None
     context_gap_s: float = 1.0
@@ -324,13 +323,14 @@ class WindowDecoder:
             r = first if mode == "plain" and first is not None else self._decode(
                 audio, lang, detect=not lang, mode=mode, previous_text=previous_text,
                 prefix=prefix, beam_size=beam_size)
-            problem = checks.problem(r.text, speech_s, o) if o.fallback else ""
+            retry = bool(tried) and mode != modes[-1]  # another mode is left after this one
+            problem = checks.retry_problem(r, speech_s, o, retry) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)
             if not problem:
                 break
             logger.debug("window decode %s: %s in %r", mode, problem, r.text[:80])
-        kept = tried[-1] if ":" not in names[-1] else checks.longest_trimmed(tried, prefix)
+        kept = checks.kept(tried, names, prefix)
         align_s = 0.0  # ended_short's alignment, counted as decoding time
         if o.fallback and o.encoder_context_s and names == ["plain"] and not (prefix or interim):
             t0 = time.perf_counter()
