@@ -434,6 +434,13 @@ def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch)
                                        "timestamps": _reading("Special Special Special", -1.43),
                                        "full": _reading("Especially as regards.", full_lp)})
         assert d.decode(audio, speech_s=2.5).text == kept
+    # the 30 s context loops too: the unsure clean retry is kept, and it is no unrepaired loop
+    d, _ = _scripted(monkeypatch, {"plain": loop,
+                                   "timestamps": _reading("Special Special Special", -1.43),
+                                   "full": replace(loop, attempts=("full",))})
+    r = d.decode(audio, speech_s=2.5)
+    assert r.text == "Special Special Special" and not r.unrepaired
+    assert r.attempts == ("plain:loop", "timestamps:unsure", "full:loop")
     # retry_log_prob None: the first clean retry is kept, as before
     d, seen = _scripted(monkeypatch, {"plain": loop,
                                       "timestamps": _reading("Special Special Special", -1.43),

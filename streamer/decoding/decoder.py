@@ -100,8 +100,7 @@ class DecodingOptions:
             ``whisper_log_prob`` (upstream's ``log_prob_threshold``: a decode Whisper keeps;
             None: off); never with ``fallback`` off, a prefix, ``encoder_context_s`` or
             ``short_read_log_prob`` None (:mod:`streamer.decoding.checks`; docs/benchmarks.md,
-            "A look-back…, and short reads at any rate", "Short reads: a longer reading Whisper
-            keeps").
+            "A look-back…, and short reads at any rate", "Short reads and retries").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
