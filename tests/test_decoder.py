@@ -428,7 +428,7 @@ def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch)
                                       "full": sure})
     r = d.decode(audio, speech_s=2.5)
     assert r.text == sure.text and seen == ["plain", "timestamps", "full"]
-    assert r.attempts == ("plain:loop", "timestamps:unsure", "full")
+    assert r.attempts == ("plain:loop", "timestamps:low_logprob", "full")
     for full_lp, kept in ((-1.6, "Special Special Special"), (-1.2, "Especially as regards.")):
         d, _ = _scripted(monkeypatch, {"plain": loop,
                                        "timestamps": _reading("Special Special Special", -1.43),
@@ -440,8 +440,17 @@ def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch)
                                    "full": replace(loop, attempts=("full",))})
     r = d.decode(audio, speech_s=2.5)
     assert r.text == "Special Special Special" and not r.unrepaired
-    assert r.attempts == ("plain:loop", "timestamps:unsure", "full:loop")
-    # retry_log_prob None: the first clean retry is kept, as before
+    assert r.attempts == ("plain:loop", "timestamps:low_logprob", "full:loop")
+    # at the bar (-1.0) the retry is kept; above no_speech_prob 0.6 (silence to Whisper), an
+    # interim snapshot's decode, or retry_log_prob None: the first clean retry, as before
+    for reading, interim, bar in ((_reading("Special Special Special", -1.0), False, -1.0),
+                                  (replace(_reading("Special Special Special", -1.43),
+                                           no_speech_prob=0.61), False, -1.0),
+                                  (_reading("Special Special Special", -1.43), True, -1.0)):
+        d, seen = _scripted(monkeypatch, {"plain": loop, "timestamps": reading, "full": sure})
+        d.options = replace(d.options, retry_log_prob=bar)
+        assert d.decode(audio, speech_s=2.5, interim=interim).text == "Special Special Special"
+        assert seen == ["plain", "timestamps"]
     d, seen = _scripted(monkeypatch, {"plain": loop,
                                       "timestamps": _reading("Special Special Special", -1.43),
                                       "full": sure})

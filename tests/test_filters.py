@@ -265,6 +265,7 @@ def test_weak_detection_needs_both_detectors_to_doubt(text, nsp, lp, peak, confi
 @pytest.mark.parametrize("attempts,keep", [
     (("plain:loop", "timestamps:loop", "full:early_end"), False),  # nothing repaired it
     (("plain:loop", "timestamps"), True),  # a clean retry: judged as any decode
+    (("plain:loop", "timestamps:low_logprob", "full:loop"), True),  # the unsure retry kept
     (("plain",), True),
 ])
 def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, keep):

@@ -75,25 +75,32 @@ def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o)
             and not problem(full.text, speech_s, o))
 
 
+#: Whisper does not try again a decode whose no_speech_prob is above this (openai/whisper
+#: ``transcribe.py``, ``no_speech_threshold``): "this is silence"; nor does :func:`retry_problem`
+WHISPER_NO_SPEECH = 0.6
+
+
 def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool) -> str:
-    """:func:`problem` of ``r``'s text, or ``"unsure"`` when it is clean but a ``retry`` (a
-    decode after a failed one, with a mode left after it) below ``o.retry_log_prob``: Whisper
-    would try again ("Special Special Special", -1.43, for a loop read again in timestamp
-    mode; the 30 s context, -0.50: "especially as regards the lower case numbers")."""
+    """:func:`problem` of ``r``'s text, or ``"low_logprob"`` when it is clean but a ``retry``
+    (a decode after a failed one, with a mode left after it) below ``o.retry_log_prob`` with
+    no_speech_prob at most :data:`WHISPER_NO_SPEECH`: Whisper would try again ("Special Special
+    Special", -1.43, for a loop read again in timestamp mode; the 30 s context, -0.50:
+    "especially as regards the lower case numbers")."""
     p = problem(r.text, speech_s, o)
-    if not p and retry and o.retry_log_prob is not None and r.avg_logprob < o.retry_log_prob:
-        return "unsure"
+    if (not p and retry and o.retry_log_prob is not None and r.avg_logprob < o.retry_log_prob
+            and r.no_speech_prob <= WHISPER_NO_SPEECH):
+        return "low_logprob"
     return p
 
 
 def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> DecodeResult:
     """The decode of a window to keep from the fallback chain's ``tried`` (``names``: each
-    one's mode and problem): the last when it is clean and no retry was unsure; else of the
+    one's mode and problem): the last when it is clean and no retry was too unsure; else of the
     clean ones (no loop, no early end) the surest (faster-whisper's pick when every
     temperature fails); else :func:`longest_trimmed`."""
-    if ":" not in names[-1] and not any(n.endswith(":unsure") for n in names):
+    if ":" not in names[-1] and not any(n.endswith(":low_logprob") for n in names):
         return tried[-1]
-    clean = [t for t, n in zip(tried, names) if ":" not in n or n.endswith(":unsure")]
+    clean = [t for t, n in zip(tried, names) if ":" not in n or n.endswith(":low_logprob")]
     return max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
 
 

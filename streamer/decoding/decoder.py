@@ -14,7 +14,8 @@ real speech: a **loop** (a word or phrase repeated to the token limit) and an **
 (a long window decoded as its first sentence only). Each decode is checked for both, and a
 failed one is decoded again, still at temperature 0, in Whisper's timestamp mode (which
 decodes long windows segment by segment and rarely stops early), then with the full 30 s
-context; the first clean result is kept (:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A
+context; the first clean result is kept, a retry only at Whisper's avg_logprob bar, else
+the surest clean one (:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A
 window read short and unsure is read again with the 30 s context
 (:mod:`streamer.decoding.checks`). We call faster-whisper's public pieces (``WhisperModel``,
 its feature extractor, tokenizer and CTranslate2 model) rather than copying its transcribe loop.
@@ -80,10 +81,10 @@ class DecodingOptions:
             ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
             or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
             over at least ``early_end_min_speech_s``): first in timestamp mode, then with the
-            full 30 s context (:data:`FALLBACK`); the first clean text is kept, else the
-            longest loop-trimmed one. A clean retry below ``retry_log_prob`` (upstream's
-            ``log_prob_threshold``: Whisper would try again; None: off) goes on too; when no
-            clean decode is that sure, the surest clean one is kept (faster-whisper's pick).
+            full 30 s context (:data:`FALLBACK`); a clean final or pause retry below
+            ``retry_log_prob`` (upstream's ``log_prob_threshold``, None: off) goes on too
+            (:func:`streamer.decoding.checks.retry_problem`, ``checks.kept``): the
+            decode ending the chain is kept, else the surest clean one, else the longest.
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
             1.0: conversational English runs at 2-3 words per second, and on the robustness
@@ -94,13 +95,13 @@ class DecodingOptions:
         short_read_unread_s, sure_log_prob, whisper_log_prob: a clean final or pause decode of
             ``short_read_min_speech_s`` of speech or more, avg_logprob below
             ``short_read_log_prob`` (and under ``short_read_words_per_s`` words a second of it;
-            None: any rate), that leaves ``short_read_unread_s`` of audio after its last aligned
-            word is decoded again with the 30 s context, kept if clean, longer and above
+            None: any rate), leaving ``short_read_unread_s`` of audio after its last aligned
+            word is read again with the 30 s context, kept if clean, longer and above
             ``sure_log_prob`` (None: surer than the reading it replaces) or at least
-            ``whisper_log_prob`` (upstream's ``log_prob_threshold``: a decode Whisper keeps;
-            None: off); never with ``fallback`` off, a prefix, ``encoder_context_s`` or
-            ``short_read_log_prob`` None (:mod:`streamer.decoding.checks`; docs/benchmarks.md,
-            "A look-back…, and short reads at any rate", "Short reads and retries").
+            ``whisper_log_prob`` (upstream's ``log_prob_threshold``: Whisper keeps such a
+            decode; None: off, as a ``sure_log_prob`` above it needs); never with ``fallback``
+            off, a prefix, ``encoder_context_s`` or ``short_read_log_prob`` None
+            (:mod:`streamer.decoding.checks`; docs/benchmarks.md, "Short reads and retries").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
@@ -322,7 +323,7 @@ class WindowDecoder:
             r = first if mode == "plain" and first is not None else self._decode(
                 audio, lang, detect=not lang, mode=mode, previous_text=previous_text,
                 prefix=prefix, beam_size=beam_size)
-            retry = bool(tried) and mode != modes[-1]  # another mode is left after this one
+            retry = bool(tried) and mode != modes[-1] and not interim  # a mode left after it
             problem = checks.retry_problem(r, speech_s, o, retry) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)

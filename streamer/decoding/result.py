@@ -26,8 +26,9 @@ class DecodeResult:
             English-only models); the language filter drops text in another language.
         attempts: the decodes run, in order: ``"plain"``, then on a failed check
             ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"`` or
-            ``":early_end"`` when it failed its check, a clean retry with ``":unsure"`` when
-            it went on below ``DecodingOptions.retry_log_prob``; ``("plain:short", "full")`` when a
+            ``":early_end"`` when it failed its check, a clean retry with ``":low_logprob"``
+            when the chain went on from it (``DecodingOptions.retry_log_prob``: it may still be
+            the one kept, the surest clean one); ``("plain:short", "full")`` when a
             short, unsure reading was replaced by the 30 s one, ``("plain", "full:unsure")``
             when it was kept (:mod:`streamer.decoding.checks`).
         words: its words timed from the window's first sample, once :meth:`aligned`.
@@ -59,10 +60,10 @@ class DecodeResult:
     @property
     def unrepaired(self) -> bool:
         """True when every decode run failed its loop or early-end check (:attr:`attempts`):
-        the text is the longest loop-trimmed one, not a clean reading (an unsure retry is
-        clean). False without attempts, and for a decode not checked
+        the text is the longest loop-trimmed one, not a clean reading (a ``":low_logprob"``
+        retry is clean). False without attempts, and for a decode not checked
         (``DecodingOptions.fallback`` off: ``("plain",)``)."""
-        return bool(self.attempts) and all(":" in a and not a.endswith(":unsure")
+        return bool(self.attempts) and all(":" in a and not a.endswith(":low_logprob")
                                            for a in self.attempts)
 
     def aligned(self) -> DecodeResult:
