@@ -11,7 +11,9 @@ state machine:
   above the floor before it, and runs of them (``BRIDGED_RUN_FRAMES`` or more) across pauses
   shorter than ``end_silence_ms`` (an onset Silero is late on, a first word it missed), then
   ``pre_roll_ms`` more so the first phoneme is not clipped;
-- **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream), and
+- **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream;
+  unlike upstream, any such frame ends a pause, not only one at ``speech_threshold``, which
+  cut telephone speech into pieces: docs/benchmarks.md, "Short reads and retries"), and
   through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
   ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
   inside an utterance Silero has confirmed);
