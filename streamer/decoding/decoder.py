@@ -84,7 +84,7 @@ class DecodingOptions:
             full 30 s context (:data:`FALLBACK`); a clean final or pause retry below
             ``retry_log_prob`` (upstream's ``log_prob_threshold``, None: off) goes on too
             (:func:`streamer.decoding.checks.retry_problem`, ``checks.kept``): the
-            decode ending the chain is kept, else the surest clean one, else the longest.
+            decode ending the chain is kept, else the surest clean one, else the longest trimmed.
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
             1.0: conversational English runs at 2-3 words per second, and on the robustness
@@ -99,7 +99,7 @@ class DecodingOptions:
             word is read again with the 30 s context, kept if clean, longer and above
             ``sure_log_prob`` (None: surer than the reading it replaces) or at least
             ``whisper_log_prob`` (upstream's ``log_prob_threshold``: Whisper keeps such a
-            decode; None: off, as a ``sure_log_prob`` above it needs); never with ``fallback``
+            decode; None: off, needed for a ``sure_log_prob`` above it); never with ``fallback``
             off, a prefix, ``encoder_context_s`` or ``short_read_log_prob`` None
             (:mod:`streamer.decoding.checks`; docs/benchmarks.md, "Short reads and retries").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
