@@ -258,7 +258,8 @@ def _dev_speech_power() -> float:
 def noise_bed(kind: str, seconds: float = 60.0, snr_db: float = 10.0) -> np.ndarray:
     """The noise of ``with_noise(kind, snr_db)`` alone for ``seconds``: ``float32 [n]``."""
     gain = np.sqrt(_dev_speech_power() / 10 ** (snr_db / 10))
-    return (gain * NOISES[kind](round(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))).astype(np.float32)
+    noise = NOISES[kind](round(seconds * SAMPLE_RATE), _rng(f"bed{kind}"))
+    return (gain * noise).astype(np.float32)
 
 
 def levels() -> Meeting:

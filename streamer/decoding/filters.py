@@ -256,7 +256,8 @@ def _doubted_brief(r: DecodeResult, w: SpeechWindow, o: FilterOptions) -> str:
             or peak >= o.weak_peak_speech_prob or conf >= o.weak_brief_confirmed_s
             or r.avg_logprob >= t):
         return ""
-    return f"Silero peak {peak:.2f} and {conf:.2f} s confirmed, avg_logprob {r.avg_logprob:.2f} < {t}"
+    return (f"Silero peak {peak:.2f} and {conf:.2f} s confirmed, "
+            f"avg_logprob {r.avg_logprob:.2f} < {t}")
 
 
 def known_phrase(r: DecodeResult, w: SpeechWindow, o: FilterOptions, c: FilterContext) -> Verdict:
