@@ -27,6 +27,12 @@ Sources (at least 10 minutes in all):
   room tone; three ringtones ringing on; and typing, built at a fixed seed from the key press and
   release samples of an IBM Model M (``bucklespring-data``): words of 2-9 keys at 90-220 ms a
   key, a space between words, a pause after 4-15 words;
+- with ``--set games``, held out from every rule: the effects of four more games
+  (``frozen-bubble-data``, ``lbreakout2-data``, ``extremetuxracer-data``, ``tuxpaint-data``; not
+  their voices), the alerts of ``gnome-audio`` and ``sound-icons``, two games' music, and 33
+  General MIDI tunes (``openttd-openmsx``, ``kobodeluxe-data``) rendered by ``fluidsynth`` with
+  ``fluid-soundfont-gm``; at their level, 20 dB down, in ``reverb``'s room and under
+  ``pink10``'s noise (204 min);
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -84,6 +90,17 @@ HYPERROGUE = Path("/usr/share/hyperrogue")  #: Debian hyperrogue-music: music/ a
 LINCITY = Path("/usr/share/games/lincity-ng/music")  #: Debian lincity-ng-data
 #: hyperrogue's sounds that are its characters' and creatures' voices (name prefixes)
 VOICES = ("seen-", "die-", "dzia-", "heal-", "hit-prince", "speak-", "message-")
+FROZEN_BUBBLE = Path("/usr/share/games/frozen-bubble/snd")  #: Debian frozen-bubble-data
+LBREAKOUT2 = Path("/usr/share/games/lbreakout2")  #: Debian lbreakout2-data: sounds/, gui_theme/
+ETR = Path("/usr/share/games/etr")  #: Debian extremetuxracer-data: sounds/, music/
+TUXPAINT = Path("/usr/share/tuxpaint/sounds")  #: Debian tuxpaint-data
+SOUND_ICONS = SOUNDS / "sound-icons"  #: Debian sound-icons (speech-dispatcher's earcons)
+OPENMSX = Path("/usr/share/games/openttd/baseset/openmsx")  #: Debian openttd-openmsx: MIDI
+KOBO = Path("/usr/share/kobo-deluxe/sfx")  #: Debian kobodeluxe-data: two MIDI tunes
+SOUNDFONT = SOUNDS / "sf2" / "FluidR3_GM.sf2"  #: Debian fluid-soundfont-gm, for fluidsynth
+#: the ``--set games`` sounds that are (or are named like) a voice: a cheer, a taunt, a giggle
+GAME_VOICES = frozenset({"dammit", "damn", "excellent", "verygood", "wontgiveup", "areyousure",
+                         "youcannot", "tuxok", "giggle", "hurry", "noh"})
 #: 11 min of real chimes, game effects and music with no voice (``../shared/nonspeech``)
 SHARED_NONSPEECH = ROOT.parent / "shared" / "nonspeech" / "nonspeech_dev.flac"
 
@@ -96,7 +113,7 @@ class NonSpeechSource:
         name: short identifier, e.g. ``"white_-20dBFS"``.
         kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`conditions.keyboard`),
             ``"sequence"`` (``parts`` played in turn), or a recording's: ``"music"``,
-            ``"effects"``.
+            ``"effects"``, ``"midi"`` (a General MIDI file, rendered by :func:`render_midi`).
         seconds: length to stream, seconds.
         path: for recordings, the file (decoded with PyAV); None otherwise.
         offset_s: for recordings, where the slice starts, seconds.
@@ -244,6 +261,54 @@ def room_sources() -> list[NonSpeechSource]:
     return [v(room) for room in ROOMS] + [v("pink10", -10.0), v("fan10", -10.0)] + held_out
 
 
+def games_sources() -> list[NonSpeechSource]:
+    """Held-out sounds of more packages (``--set games``), run after every rule was set: the
+    effects of four more games (Frozen Bubble, LBreakout2, Extreme Tux Racer, Tux Paint; not
+    their voices, :data:`GAME_VOICES`) and GNOME's and speech-dispatcher's alerts, each after
+    1-2 s of room tone; 90 s of each track of two games' music; and 60 s of each of 33 General
+    MIDI tunes (OpenTTD's OpenMSX, Kobo Deluxe) rendered with FluidSynth: pianos, organs,
+    brass, strings, drum kits. Each at its level, 20 dB down, in ``reverb``'s room and under
+    ``pink10``'s noise (204 min)."""
+    def sounds(*globs: tuple[Path, str]) -> tuple[Path, ...]:
+        return tuple(p for folder, g in globs for p in sorted(folder.glob(g))
+                     if p.stem not in GAME_VOICES)
+
+    effects = {"frozen_bubble": sounds((FROZEN_BUBBLE, "*.ogg")),
+               "lbreakout2": sounds((LBREAKOUT2, "sounds/*.wav"), (LBREAKOUT2, "gui_theme/*.wav")),
+               "etr": sounds((ETR, "sounds/*.wav")), "tuxpaint": sounds((TUXPAINT, "*.wav")),
+               "gnome_audio": sounds((SOUNDS, "*.wav")),  # gnome-audio's alerts
+               "sound_icons": sounds((SOUND_ICONS, "*.wav"))}
+    # Frozen Bubble's music (*zik*.ogg) is played as music below, not as an effect
+    effects["frozen_bubble"] = tuple(p for p in effects["frozen_bubble"] if "zik" not in p.stem)
+    music = sorted((ETR / "music").glob("*.ogg")) + sorted(FROZEN_BUBBLE.glob("*zik*.ogg"))
+    midi = sorted(OPENMSX.glob("*.mid")) + sorted(KOBO.glob("*.mid"))
+    out = []
+    for gain, room in ((0.0, ""), (-20.0, ""), (0.0, "reverb"), (0.0, "pink10")):
+        tag = (f"_{gain:+.0f}dB" if gain else "") + (f"_in_{room}" if room else "")
+        out += [NonSpeechSource(f"{name}{tag}", "sequence", 600, parts=parts, gain_db=gain,
+                                room=room) for name, parts in effects.items()]
+        out += [NonSpeechSource(f"music_{p.stem}{tag}", "music", 90, p, gain_db=gain, room=room)
+                for p in music]
+        out += [NonSpeechSource(f"midi_{p.stem}{tag}", "midi", 60, p, gain_db=gain, room=room)
+                for p in midi]
+    return out
+
+
+def render_midi(path: Path, folder: Path) -> Path | None:
+    """``path`` (a General MIDI file) rendered by the ``fluidsynth`` command with
+    :data:`SOUNDFONT` as a 16 kHz WAV file in ``folder`` (deterministic: the same bytes each
+    run); None when fluidsynth or the soundfont is not installed."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fluidsynth") or not SOUNDFONT.exists() or not path.exists():
+        return None
+    out = folder / f"{path.stem}.rendered.wav"
+    subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", str(SAMPLE_RATE), "-F", str(out),
+                    str(SOUNDFONT), str(path)], check=True, capture_output=True, timeout=600)
+    return out
+
+
 def all_music_sources() -> list[NonSpeechSource]:
     """Every installed track of the music packages, whole (``--set all-music``): Drascula and
     Singularity (60 s of 8 of their tracks are in the default set), and, held out,
@@ -286,7 +351,7 @@ def desktop_sources() -> list[NonSpeechSource]:
 
 #: the source sets ``--set`` chooses from
 SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources,
-        "desktop": desktop_sources, "rooms": room_sources}
+        "desktop": desktop_sources, "rooms": room_sources, "games": games_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -331,9 +396,12 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
                 [quiet_room(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
         pcm = float32_to_int16(np.clip(x * _db(src.gain_db), -1, 1))
     else:
-        if src.path is None or not src.path.exists():
+        path = render_midi(src.path, folder) if src.kind == "midi" else src.path
+        if path is None or not path.exists():
             return None
-        pcm = _slice_recording(src.path, src.offset_s, seconds)
+        pcm = _slice_recording(path, src.offset_s, seconds)
+        if path != src.path:
+            path.unlink()
         if src.gain_db:
             pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
         if src.reverse:
@@ -472,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                         "levels, backwards and at other speeds; rooms: the same under noise, "
                         "in a reverberant room and through a telephone band, and the desktop "
                         "sounds in that room and noise; all-music: every installed music "
-                        "track, whole")
+                        "track, whole; desktop: chimes, two games' effects, ringtones, typing; "
+                        "games: four more games' effects and music, alerts, General MIDI tunes")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model

@@ -182,3 +182,28 @@ def test_a_nonspeech_recording_is_played_in_a_room(tmp_path):
     seq_wet = NonSpeechSource("seq_in_reverb", "sequence", 60, parts=(boom, boom), room="reverb")
     dry_n, wet_n = (load_pcm(materialize(src, tmp_path)).size for src in (seq, seq_wet))
     assert dry_n == wet_n
+
+
+def test_games_set_holds_every_room_and_level_and_renders_midi_the_same_each_run(tmp_path):
+    """``--set games``: each source at its level, 20 dB down, in ``reverb``'s room and under
+    ``pink10``'s noise; no sound named as a voice; a MIDI tune renders to the same audio twice
+    (skipped where fluidsynth or its soundfont is not installed)."""
+    import shutil
+
+    from bench_nonspeech import GAME_VOICES, SOUNDFONT, NonSpeechSource, games_sources, materialize
+
+    srcs = games_sources()
+    assert {(s.gain_db, s.room) for s in srcs} == {(0.0, ""), (-20.0, ""), (0.0, "reverb"),
+                                                   (0.0, "pink10")}
+    assert not {p.stem for s in srcs for p in s.parts} & GAME_VOICES
+    assert len({s.name for s in srcs}) == len(srcs)
+    midi = [s for s in srcs if s.kind == "midi" and not s.gain_db and not s.room]
+    gone = NonSpeechSource("gone", "midi", 5, tmp_path / "no.mid")
+    assert materialize(gone, tmp_path) is None
+    if not midi or not shutil.which("fluidsynth") or not SOUNDFONT.exists():
+        pytest.skip("needs openttd-openmsx, fluidsynth and fluid-soundfont-gm")
+    tune = NonSpeechSource("tune", "midi", 5, midi[0].path)
+    a = materialize(tune, tmp_path).read_bytes()
+    assert materialize(tune, tmp_path).read_bytes() == a
+    assert len(a) == 44 + 5 * 16000 * 2  # a 44-byte header, 5 s of int16
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tune.wav"]  # the rendering is gone
