@@ -302,6 +302,10 @@ def test_weak_detection_drops_an_unrepaired_loop_both_detectors_doubt(attempts, 
      True),
     # little pitch but a sure decode (a codec-worn Italian "Ciao" had 0.03 s): kept
     ("chromium_bsu_boom.flac", "Ciao", 0.0, -0.40, 0.85, 0.24, True),
+    # held-out alerts under pink noise (bench_nonspeech --set games, 0.00-0.07 s pitched),
+    # decoded surer than upstream's -1.0 but under -0.6
+    ("chromium_bsu_boom.flac", "Oh.", 0.46, -0.78, 0.78, 0.30, False),
+    ("chromium_bsu_boom.flac", "Good.", 0.47, -0.66, 0.88, 0.33, False),
     # the explosion, found strongly or confirmed at length: not this branch's business
     ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.95, 0.69, True),
     ("chromium_bsu_boom.flac", "10,000!", 0.39, -1.43, 0.73, 1.2, True),
@@ -319,7 +323,8 @@ def test_weak_detection_drops_an_unpitched_brief_window(clip, text, nsp, lp, pea
     assert v.keep is keep, v
     if not keep:
         assert "pitched < 0.1" in v.reason
-        for off in (replace(OPTS, weak_pitched_s=None), replace(OPTS, weak_peak_speech_prob=None)):
+        for off in (replace(OPTS, weak_pitched_s=None), replace(OPTS, weak_peak_speech_prob=None),
+                    replace(OPTS, weak_pitched_log_prob=lp)):  # or a bar at the decode
             assert weak_detection(result(text, nsp, lp), w, off, CTX).keep  # the branch off
         no_audio = replace(w, audio=np.zeros(0, np.int16))  # no evidence either way: not judged
         assert weak_detection(result(text, nsp, lp), no_audio, OPTS, CTX).keep

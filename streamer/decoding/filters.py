@@ -165,13 +165,13 @@ def weak_detection(r: DecodeResult, w: SpeechWindow, o: FilterOptions,
     if o.phrases_path and is_known_phrase(r.text, o.phrases_path, "sound_words"):
         return Verdict(False, "weak_detection", f"{found}, only sound words")
     p = o.weak_pitched_s
-    if (p is not None and r.avg_logprob < o.weak_log_prob_threshold
+    if (p is not None and r.avg_logprob < o.weak_pitched_log_prob
             and w.audio.size >= FRAME_SAMPLES):  # no audio is no evidence
         pitched = pitched_seconds(w.audio)
         if pitched < p:
             return Verdict(False, "weak_detection",
                            f"{found}, {pitched:.2f} s pitched < {p}, avg_logprob "
-                           f"{r.avg_logprob:.2f} < {o.weak_log_prob_threshold}")
+                           f"{r.avg_logprob:.2f} < {o.weak_pitched_log_prob}")
     return KEEP
 
 
