@@ -22,9 +22,10 @@ FS = 0.03
 
 
 class Scripted:
-    """A detector returning scripted decisions: ``"S"`` Silero speech (p 0.9), ``"v"``
-    webrtcvad-voiced only, 12 dB above the floor, ``"."`` nothing; Silero unsure (p 0.4):
-    ``"u"`` voiced 12 dB above the floor, ``"w"`` not voiced, ``"q"`` voiced at the floor."""
+    """A detector returning scripted decisions: ``"S"`` Silero speech (p 0.9) at -30 dBFS,
+    ``"b"`` the same 20 dB quieter (background talk), ``"v"`` webrtcvad-voiced only, 12 dB
+    above the floor, ``"."`` nothing; Silero unsure (p 0.4): ``"u"`` voiced 12 dB above the
+    floor, ``"w"`` not voiced, ``"q"`` voiced at the floor."""
 
     def __init__(self, script: str) -> None:
         self.script = script
@@ -33,9 +34,10 @@ class Scripted:
     def frame(self, pcm: np.ndarray) -> FrameDecision:
         c = self.script[self.i]
         self.i += 1
-        return FrameDecision(voiced=c in "Svuq",
-                             speech_prob={"S": 0.9, "u": 0.4, "w": 0.4, "q": 0.4}.get(c, 0.02),
-                             level_dbfs=-30.0 if c not in ".q" else -60.0,
+        return FrameDecision(voiced=c in "Svuqb",
+                             speech_prob={"S": 0.9, "b": 0.9, "u": 0.4, "w": 0.4,
+                                          "q": 0.4}.get(c, 0.02),
+                             level_dbfs={".": -60.0, "q": -60.0, "b": -50.0}.get(c, -30.0),
                              snr_db=12.0 if c not in ".q" else 0.0)
 
 
@@ -215,6 +217,38 @@ def test_pause_snapshots_without_partials_hold_the_final_windows_audio():
     assert [w.reason for w in out] == ["end"]
 
 
+def test_background_talk_holds_an_utterance_open_no_longer_than_its_hold():
+    # talk 20 dB under the talker (over background_db, 15) goes on after the talker stops:
+    # the utterance (2.4 s of the talker, over background_min_s) ends background_hold_ms
+    # (1200 ms, 40 frames) after the talker's last frame, its speech there, and the talk is
+    # an utterance of its own (at its own level)
+    script = "." * 20 + "S" * 80 + "b" * 100 + "." * 40
+    _, (talker, talk) = run(script)
+    assert talker.reason == "end" and talker.speech_end_s == pytest.approx(100 * FS)
+    assert frames(talker)[1] == 100 + 5  # and the pause snapshot's 150 ms, as at any end
+    assert talker.decided_s == pytest.approx((100 + 40) * FS)
+    assert talker.speech_end_wall == pytest.approx(100.0 + 99 * FS)
+    assert talker.confirmed_s == pytest.approx(80 * FS)  # the talk after it is not its speech
+    assert frames(talk)[0] == 105 and talk.speech_end_s == pytest.approx(200 * FS)
+    # off, under the hold (900 ms of talk, then the talker again), or after only 1.2 s of the
+    # talker (a first loud word, then a quieter voice): one utterance
+    for o, sc in ((VadOptions(background_db=None), script),
+                  (VadOptions(), "." * 20 + "S" * 80 + "b" * 30 + "S" * 20 + "." * 40),
+                  (VadOptions(), "." * 20 + "S" * 40 + "b" * 100 + "." * 40)):
+        _, (w,) = run(sc, o)
+        assert w.speech_end_s == pytest.approx((len(sc) - 40) * FS)
+    # a quiet talker alone is measured against their own level: an ordinary end
+    _, (w,) = run("." * 20 + "b" * 100 + "." * 40)
+    assert w.speech_end_s == pytest.approx(120 * FS) and w.decided_s == pytest.approx(140 * FS)
+    # an utterance cut at its cap goes on: its foreground is its last window's worth of Silero
+    # frames (2 s here: 67), so an hour of it keeps 67 levels, not an hour's
+    o = VadOptions(max_utterance_s=2.0, cut_search_ms=1000)
+    seg = Segmenter(o, detector=Scripted("." * 20 + "S" * 2000))
+    for i in range(2020):
+        seg.feed(np.zeros(FRAME, np.int16), captured_wall=100.0 + i * FS)
+    assert seg.in_speech and len(seg._levels) == 67
+
+
 def test_cap_cuts_at_the_best_pause_and_loses_nothing():
     o = VadOptions(max_utterance_s=3.0, cut_search_ms=1500)  # 100 frames, search 50
     script = "." * 20 + "S" * 70 + "..." + "S" * 100 + "." * 30
@@ -245,10 +279,13 @@ def test_options_are_checked():
         VadOptions(speech_threshold=0.3, neg_threshold=0.5)
     with pytest.raises(ValueError):
         VadOptions(max_utterance_s=40)
+    for bad in ({"background_db": 0.0}, {"background_hold_ms": 300}, {"background_min_s": -1}):
+        with pytest.raises(ValueError):
+            VadOptions(**bad)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("Sv."), st.integers(1, 80)), min_size=1, max_size=40),
+@given(st.lists(st.tuples(st.sampled_from("Svb."), st.integers(1, 80)), min_size=1, max_size=40),
        st.sampled_from([2.0, 5.0, 20.0]), st.sampled_from([150, 0]))
 def test_properties_on_random_frame_sequences(runs, max_s, min_confirmed_ms):
     """Windows never overlap, never exceed the cap, come in order with monotonic stream times,
@@ -271,7 +308,7 @@ def test_properties_on_random_frame_sequences(runs, max_s, min_confirmed_ms):
         assert w.start_s <= w.speech_start_s < w.speech_end_s <= w.end_s
         covered[s:e] = True
     # an onset (two S in a row) that no window covers must belong to a dropped fragment
-    onsets = [i for i in range(1, len(script)) if script[i - 1:i + 1] == "SS"]
+    onsets = [i for i in range(1, len(script)) if script[i - 1:i + 1] in ("SS", "bb")]
     if any(not covered[i] for i in onsets):
         assert seg.fragments_dropped > 0
 

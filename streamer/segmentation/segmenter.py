@@ -26,6 +26,13 @@ state machine:
   :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
   ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
   next onset's look-back (a word that starts softly just before the end keeps its start);
+- **background talk**: a Silero frame more than ``background_db`` under the utterance's
+  foreground level (the 90th percentile of its Silero frames' levels) is another talker's;
+  once the utterance holds ``background_min_s`` of foreground frames, such frames hold it
+  open at most ``background_hold_ms`` after its last foreground frame: the window ends
+  ``pause_snapshot_ms`` after that frame and the frames after it are segmented again, as if
+  they had come after an end (talk 20 dB under the speaker held utterances open for up to
+  15 s: docs/benchmarks.md, "Background talk: the foreground level");
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
 - **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
@@ -44,6 +51,7 @@ windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -109,6 +117,15 @@ class Segmenter:
         self._since_speech = 0  # frames since the last speech frame
         self._since_silero = 0  # frames since the last Silero speech frame
         self._since_tail = 0  # frames since the last of Silero's speech or its unbroken tail
+        self._bg_hold = o.frames(o.background_hold_ms) if o.background_db is not None else 0
+        # levels (dBFS) of the open utterance's Silero frames, sorted, and the last window's
+        # worth of them in order (an utterance cut at its cap goes on: the foreground is its
+        # last max_utterance_s)
+        self._levels: list[float] = []
+        self._recent: deque[float] = deque(maxlen=self._max)
+        self._since_fg = 0  # frames since the last foreground frame (Silero's, near its level)
+        self._fg_frames = 0  # foreground frames of the open utterance
+        self._bg_min = o.frames(o.background_min_s * 1000) if o.background_min_s else 0
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
         self._snap_every = o.frames(o.partial_interval_ms) if o.partial_interval_ms else 0
@@ -152,9 +169,12 @@ class Segmenter:
             raise ValueError(f"expected {n} samples per frame, got {pcm.shape}")
         d = self.detector.frame(pcm)
         self._level = d.level_dbfs
-        frame = _Frame(pcm, d, captured_wall)
         self._pos += n
-        o = self.options
+        return self._step(_Frame(pcm, d, captured_wall))
+
+    def _step(self, frame: _Frame) -> list[SpeechWindow]:
+        """The state machine on one measured frame, the last one fed (``_pos`` after it)."""
+        o, d = self.options, frame.d
         out: list[SpeechWindow] = []
         if not self._in_speech:
             self._onset_run = self._onset_run + 1 if d.speech_prob >= o.speech_threshold else 0
@@ -173,6 +193,14 @@ class Segmenter:
         # but do not hold the utterance open
         tail = silero or (bool(extended) and self._since_tail == 0)
         self._since_tail = 0 if tail else self._since_tail + 1
+        fg = silero and self._foreground(d.level_dbfs)
+        self._since_fg = 0 if fg else self._since_fg + 1
+        self._fg_frames += fg
+        if silero:
+            self._keep_level(d.level_dbfs)
+        # Silero's speech far under the talker's level (background talk) holds it open no longer
+        background = (bool(self._bg_hold) and self._since_fg >= self._bg_hold
+                      and self._fg_frames >= self._bg_min)
         self._since_silero = 0 if silero else self._since_silero + 1
         self._since_speech = 0 if speech else self._since_speech + 1
         self._cur.append(frame)
@@ -184,20 +212,28 @@ class Segmenter:
             if self._speech_frames == self._trace_frames:
                 logger.debug("utterance from %.2f s holds %.1f s of speech",
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)
-        if self._since_tail >= self._end and self._since_speech >= self._snap_pause:
+        ended = self._since_tail >= self._end and self._since_speech >= self._snap_pause
+        if ended or background:
+            if background and not ended:  # the talker's speech ended at its last foreground frame
+                n_fg = max(0, len(self._cur) - self._since_fg)  # (before a cap cut: none)
+                self._speech[n_fg:] = [False] * (len(self._cur) - n_fg)
+                self._since_speech = len(self._cur) - n_fg
             # the window keeps pause_snapshot_ms after its speech: the pause snapshot's audio
             k = max(0, len(self._cur) - self._since_speech + self._snap_pause)
             if not any(self._speech[:k]):  # pause only (soon after a cap cut): keep all of it
                 k = 0
-            self._emit(k, "end", out, decided_wall=captured_wall)
+            self._emit(k, "end", out, decided_wall=frame.captured_wall)
             rest = self._cur[k:]
             self._close()
-            self._back.extend(rest)  # never sent: the next onset may reach back into them
+            if background:  # the talk goes on: its frames are segmented afresh
+                out += self._replay(rest)
+            else:
+                self._back.extend(rest)  # never sent: the next onset may reach back into them
         elif len(self._cur) >= self._max:
             k = self._best_cut()
             self._emit(k, "cap", out)
             self._cur, self._speech = self._cur[k:], self._speech[k:]
-            self._cur_start += k * n
+            self._cur_start += k * o.frame_samples
             self._confirmed, self._since_snap = self._confirmed_in(self._cur, self._speech), 0
         elif self._confirmed >= self._snap_min:
             if self._snap_every and speech and self._since_snap >= self._snap_every:
@@ -248,11 +284,44 @@ class Segmenter:
         self._cur_start = self._pos - len(self._cur) * o.frame_samples
         self._back.clear()
         self._in_speech = True
-        self._since_speech = self._since_silero = self._since_tail = 0
+        self._since_speech = self._since_silero = self._since_tail = self._since_fg = 0
+        self._fg_frames = 0
+        self._levels, self._recent = [], deque(maxlen=self._max)
+        for f in back[onset:] + [frame]:
+            if f.d.speech_prob >= o.neg_threshold:
+                self._keep_level(f.d.level_dbfs)
         self._speech_frames = sum(self._speech)
         self._confirmed = self._confirmed_in(self._cur, self._speech)
         self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
         logger.debug("utterance open from %.2f s", self._cur_start / SAMPLE_RATE)
+
+    def _replay(self, rest: list[_Frame]) -> list[SpeechWindow]:
+        """After an utterance ended under background talk: its frames after the window
+        (``rest``, the last one just fed) through the state machine again, as if the end had
+        come before them: the talk may open the next utterance (or be a fragment)."""
+        out, end, n = [], self._pos, self.options.frame_samples
+        for i, f in enumerate(rest):
+            self._pos = end - (len(rest) - 1 - i) * n
+            out += self._step(f)
+        self._pos = end
+        return out
+
+    def _keep_level(self, level_dbfs: float) -> None:
+        """Count a Silero frame's level towards the foreground (the oldest of a full window's
+        worth let go)."""
+        if len(self._recent) == self._recent.maxlen:
+            del self._levels[bisect.bisect_left(self._levels, self._recent[0])]
+        self._recent.append(level_dbfs)
+        bisect.insort(self._levels, level_dbfs)
+
+    def _foreground(self, level_dbfs: float) -> bool:
+        """True when a Silero frame at ``level_dbfs`` is the talker's: at most
+        ``background_db`` under the 90th percentile of the open utterance's Silero frames'
+        levels so far (any frame is, before there are any)."""
+        if not self._bg_hold or not self._levels:
+            return True
+        loud = self._levels[int(0.9 * (len(self._levels) - 1))]
+        return level_dbfs >= loud - self.options.background_db
 
     def _voiced(self, d: FrameDecision) -> bool:
         """webrtcvad's voice at ``extend_snr_db`` above the floor: what extends an utterance,
@@ -265,9 +334,11 @@ class Segmenter:
 
     def _close(self) -> None:
         # the look-back starts empty: frames already sent in this window are never sent twice
-        # (after an end, feed() puts back the pause frames past the window, never sent)
+        # (after an end, _step puts back the pause frames past the window, never sent, or
+        # replays them after background talk)
         self._back.clear()
-        self._cur, self._speech = [], []
+        self._cur, self._speech, self._levels = [], [], []
+        self._recent.clear()
         self._in_speech, self._onset_run = False, 0
         self._soft.clear()
 
