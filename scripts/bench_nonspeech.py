@@ -297,15 +297,20 @@ def games_sources() -> list[NonSpeechSource]:
 def render_midi(path: Path, folder: Path) -> Path | None:
     """``path`` (a General MIDI file) rendered by the ``fluidsynth`` command with
     :data:`SOUNDFONT` as a 16 kHz WAV file in ``folder`` (deterministic: the same bytes each
-    run); None when fluidsynth or the soundfont is not installed."""
+    run); None when fluidsynth or the soundfont is not installed, or fluidsynth fails on it."""
     import shutil
     import subprocess
 
     if not shutil.which("fluidsynth") or not SOUNDFONT.exists() or not path.exists():
         return None
     out = folder / f"{path.stem}.rendered.wav"
-    subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", str(SAMPLE_RATE), "-F", str(out),
-                    str(SOUNDFONT), str(path)], check=True, capture_output=True, timeout=600)
+    try:
+        subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", str(SAMPLE_RATE), "-F", str(out),
+                        str(SOUNDFONT), str(path)], check=True, capture_output=True, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"fluidsynth failed on {path.name}: {exc}", file=sys.stderr)
+        out.unlink(missing_ok=True)
+        return None
     return out
 
 
@@ -399,9 +404,11 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
         path = render_midi(src.path, folder) if src.kind == "midi" else src.path
         if path is None or not path.exists():
             return None
-        pcm = _slice_recording(path, src.offset_s, seconds)
-        if path != src.path:
-            path.unlink()
+        try:
+            pcm = _slice_recording(path, src.offset_s, seconds)
+        finally:
+            if path != src.path:  # a rendering
+                path.unlink()
         if src.gain_db:
             pcm = float32_to_int16(int16_to_float32(pcm) * _db(src.gain_db))
         if src.reverse:

@@ -207,3 +207,21 @@ def test_games_set_holds_every_room_and_level_and_renders_midi_the_same_each_run
     assert materialize(tune, tmp_path).read_bytes() == a
     assert len(a) == 44 + 5 * 16000 * 2  # a 44-byte header, 5 s of int16
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tune.wav"]  # the rendering is gone
+
+
+def test_simulation_decodes_a_final_ended_by_background_talk_only_once_decided():
+    """A final's decode starts 150 ms into its pause, where the live pipeline decodes the pause
+    snapshot that holds its audio; a final ended by background talk (decided 1.2 s after its
+    speech) has no such snapshot, so its decode starts when it is decided."""
+    from streamer.events import Caption, WindowStarted
+
+    def run(decided_s: float) -> list:
+        r = bench.StreamRun()
+        r.started[0] = WindowStarted(0, 0.0, 5.15, 0, started_wall=10.0, reason="end",
+                                     speech_end_s=5.0, decided_s=decided_s)
+        r.finished_wall[0] = 10.5  # a 0.5 s decode
+        r.captions.append(Caption("words", 0.3, 5.0, 0.0, "en", -0.3, 0.1, 1.0, 0, 0.0))
+        return bench.simulate_realtime(r)
+
+    assert run(5.6)[0][2] == pytest.approx(5.65)  # pause decode from 5.15 s, done by the end
+    assert run(6.2)[0][2] == pytest.approx(6.7)  # background end: decoded from 6.2 s

@@ -45,7 +45,7 @@ def run(script: str, options: VadOptions = VadOptions()):
     seg = Segmenter(options, detector=Scripted(script))
     out = []
     for i in range(len(script)):
-        out += seg.feed(np.full(FRAME, i % 100, np.int16), captured_wall=100.0 + i * FS)
+        out += seg.feed(np.full(FRAME, i, np.int16), captured_wall=100.0 + i * FS)
     out += seg.flush()
     return seg, out
 
@@ -279,7 +279,7 @@ def test_options_are_checked():
         VadOptions(speech_threshold=0.3, neg_threshold=0.5)
     with pytest.raises(ValueError):
         VadOptions(max_utterance_s=40)
-    for bad in ({"background_db": 0.0}, {"background_hold_ms": 300}, {"background_min_s": -1}):
+    for bad in ({"background_db": 0.0}, {"background_hold_ms": 900}, {"background_min_s": -1}):
         with pytest.raises(ValueError):
             VadOptions(**bad)
 
@@ -305,10 +305,12 @@ def test_properties_on_random_frame_sequences(runs, max_s, min_confirmed_ms):
     for w in out:
         s, e = frames(w)
         assert 0 < e - s <= cap
+        assert np.array_equal(w.audio[::FRAME], np.arange(s, e))  # its own frames, in order
         assert w.start_s <= w.speech_start_s < w.speech_end_s <= w.end_s
         covered[s:e] = True
-    # an onset (two S in a row) that no window covers must belong to a dropped fragment
-    onsets = [i for i in range(1, len(script)) if script[i - 1:i + 1] in ("SS", "bb")]
+    # an onset (two S in a row) that no window covers must belong to a dropped fragment (not
+    # background talk: a window ends 150 ms into it, and what is left may never make an onset)
+    onsets = [i for i in range(1, len(script)) if script[i - 1:i + 1] == "SS"]
     if any(not covered[i] for i in onsets):
         assert seg.fragments_dropped > 0
 

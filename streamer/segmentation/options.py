@@ -122,10 +122,12 @@ class VadOptions:
         if min(self.end_silence_ms, self.pre_roll_ms, self.extend_ms, self.onset_lookback_ms,
                self.min_confirmed_ms, self.partial_min_speech_ms, self.soft_onset_window_ms) < 0:
             raise ValueError("durations must be >= 0")
-        if self.background_db is not None and (self.background_db <= 0 or self.background_min_s < 0
-                                               or self.background_hold_ms < self.end_silence_ms):
+        if self.background_db is not None and (
+                self.background_db <= 0 or self.background_min_s < 0
+                or self.background_hold_ms < self.end_silence_ms + self.extend_ms + self.frame_ms):
+            # a shorter hold would end an utterance on its voiced tail and silence alone
             raise ValueError("need background_db > 0, background_min_s >= 0 and "
-                             "background_hold_ms >= end_silence_ms")
+                             "background_hold_ms > end_silence_ms + extend_ms")
         if self.partial_interval_ms is not None and self.partial_interval_ms < self.frame_ms:
             raise ValueError("partial_interval_ms must be at least one frame")
         if not 0 < self.pause_snapshot_ms < max(self.end_silence_ms, self.frame_ms + 1):

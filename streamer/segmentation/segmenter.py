@@ -155,7 +155,9 @@ class Segmenter:
         return max(LEVEL_FLOOR_DBFS, self._level)
 
     def feed(self, pcm: np.ndarray, captured_wall: float) -> list[SpeechWindow]:
-        """Classify one frame and return the windows it completes (usually none).
+        """Classify one frame and return the windows it completes (usually none; after an
+        end under background talk, also the snapshots or fragment of the talk's utterance that
+        its replayed frames make, with their own stream times).
 
         Args:
             pcm: ``int16 [frame_samples]`` at 16 kHz.
@@ -173,7 +175,8 @@ class Segmenter:
         return self._step(_Frame(pcm, d, captured_wall))
 
     def _step(self, frame: _Frame) -> list[SpeechWindow]:
-        """The state machine on one measured frame, the last one fed (``_pos`` after it)."""
+        """The state machine on one measured frame (``_pos`` is the stream sample after it:
+        the frame just fed, or one replayed after background talk, :meth:`_replay`)."""
         o, d = self.options, frame.d
         out: list[SpeechWindow] = []
         if not self._in_speech:
@@ -286,7 +289,6 @@ class Segmenter:
         self._in_speech = True
         self._since_speech = self._since_silero = self._since_tail = self._since_fg = 0
         self._fg_frames = 0
-        self._levels, self._recent = [], deque(maxlen=self._max)
         for f in back[onset:] + [frame]:
             if f.d.speech_prob >= o.neg_threshold:
                 self._keep_level(f.d.level_dbfs)
