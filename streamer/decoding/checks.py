@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from streamer.decoding.result import DecodeResult
+from streamer.decoding.result import DecodeResult, clean_attempt
 
 
 def problem(text: str, speech_s: float, o) -> str:
@@ -100,7 +100,7 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
     temperature fails); else :func:`longest_trimmed`."""
     if ":" not in names[-1] and not any(n.endswith(":low_logprob") for n in names):
         return tried[-1]
-    clean = [t for t, n in zip(tried, names) if ":" not in n or n.endswith(":low_logprob")]
+    clean = [t for t, n in zip(tried, names) if clean_attempt(n)]
     return max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
 
 

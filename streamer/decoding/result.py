@@ -8,6 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 
+def clean_attempt(attempt: str) -> bool:
+    """True when ``attempt`` (a name of :attr:`DecodeResult.attempts`) read clean: no failed
+    loop or early-end check, or a clean retry the chain went on from (``":low_logprob"``)."""
+    return ":" not in attempt or attempt.endswith(":low_logprob")
+
+
 @dataclass(frozen=True)
 class DecodeResult:
     """What the model said about one window.
@@ -63,8 +69,7 @@ class DecodeResult:
         the text is the longest loop-trimmed one, not a clean reading (a ``":low_logprob"``
         retry is clean). False without attempts, and for a decode not checked
         (``DecodingOptions.fallback`` off: ``("plain",)``)."""
-        return bool(self.attempts) and all(":" in a and not a.endswith(":low_logprob")
-                                           for a in self.attempts)
+        return bool(self.attempts) and not any(map(clean_attempt, self.attempts))
 
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that
