@@ -279,9 +279,10 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
     the pause snapshot, which holds the same audio, while the pause goes on), its caption no
     earlier than the stream time the segmenter ended the utterance (``decided_s``; without it,
     ``vad.end_silence_ms`` after its speech ends); any other window once its last sample is
-    captured (``end_s``); a final ended by background talk (decided more than
-    ``vad.end_silence_ms`` after its speech: ``vad.background_hold_ms``) once it is decided,
-    as no pause snapshot holds its audio. ``vad`` None: the default :class:`VadOptions`.
+    captured (``end_s``). A final ended by background talk (``vad.background_hold_ms`` after
+    its speech) is decoded from its pause snapshot too: the segmenter takes one of the
+    talker's speech ``vad.pause_snapshot_ms`` after their last frame. ``vad`` None: the
+    default :class:`VadOptions`.
 
     Returns:
         ``(start_s, end_s, virtual emission time, text)`` per caption.
@@ -298,10 +299,6 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
             available = st.speech_end_s + vad.pause_snapshot_ms / 1000
             not_before = (st.decided_s if st.decided_s is not None
                           else st.speech_end_s + vad.end_silence_ms / 1000)
-            if not_before - st.speech_end_s > (vad.end_silence_ms + vad.frame_ms) / 1000:
-                # ended by background talk (vad.background_hold_ms after its speech): no pause
-                # snapshot holds its audio, so its decode starts when the end is decided
-                available = not_before
         begin = max(available, busy_until)
         busy_until = begin + duration
         if idx in by_index:

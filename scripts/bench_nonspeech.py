@@ -33,6 +33,12 @@ Sources (at least 10 minutes in all):
   General MIDI tunes (``openttd-openmsx``, ``kobodeluxe-data``) rendered by ``fluidsynth`` with
   ``fluid-soundfont-gm``; at their level, 20 dB down, in ``reverb``'s room and under
   ``pink10``'s noise (204 min);
+- with ``--set arcade``, a third held-out set: the effects of ten more games (``enigma-data``,
+  ``powermanga-data``, ``tecnoballz-data``, ``foobillardplus-data``, ``pinball-data``,
+  ``circuslinux-data``, ``ltris``, ``mirrormagic-data``, ``cuyo-data``, ``pingus-data``; not their
+  voices), four games' recorded music (``xmoto-data``, ``enigma-data``, ``pinball-data``,
+  ``holotz-castle-data``) and 36 tracker modules (``tecnoballz-data``, ``pingus-data``,
+  ``cuyo-data``) rendered by ``openmpt123``; in the same four ways;
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -98,9 +104,35 @@ SOUND_ICONS = SOUNDS / "sound-icons"  #: Debian sound-icons (speech-dispatcher's
 OPENMSX = Path("/usr/share/games/openttd/baseset/openmsx")  #: Debian openttd-openmsx: MIDI
 KOBO = Path("/usr/share/kobo-deluxe/sfx")  #: Debian kobodeluxe-data: two MIDI tunes
 SOUNDFONT = SOUNDS / "sf2" / "FluidR3_GM.sf2"  #: Debian fluid-soundfont-gm, for fluidsynth
+GAMES = Path("/usr/share/games")  #: the ``--set arcade`` packages' folders under it
+#: ``--set arcade``: each game's effects (folder under :data:`GAMES`, glob), Debian package in
+#: the comment
+ARCADE_EFFECTS = {
+    "enigma": ("enigma/soundsets/enigma", "*.wav"),  # enigma-data
+    "powermanga": ("powermanga/sounds", "*.wav"),  # powermanga-data
+    "tecnoballz": ("tecnoballz/sounds", "*.wav"),  # tecnoballz-data
+    "foobillardplus": ("foobillardplus/data", "*.wav"),  # foobillardplus-data
+    "pinball": ("pinball", "*/*.wav"),  # pinball-data
+    "circuslinux": ("circuslinux/data/sounds", "*.wav"),  # circuslinux-data
+    "ltris": ("ltris/sounds", "*.wav"),  # ltris
+    "mirrormagic": ("mirrormagic/sounds", "*/*.wav"),  # mirrormagic-data
+    "cuyo": ("cuyo/sounds", "*.wav"),  # cuyo-data
+    "pingus": ("pingus/data/sounds", "*.wav"),  # pingus-data
+}
+#: ``--set arcade``: recorded music (xmoto-data, enigma-data, pinball-data, holotz-castle-data)
+ARCADE_MUSIC = (("xmoto/Textures/Musics", "*.ogg"), ("enigma/music", "*/*.ogg"),
+                ("pinball", "*/*.ogg"), ("holotz-castle/game/sound", "HC*.wav"))
+#: ``--set arcade``: tracker modules (tecnoballz-data, pingus-data, cuyo-data), rendered by
+#: openmpt123 (:func:`render_tracker`)
+ARCADE_TRACKERS = (("tecnoballz/musics", "*.mod"), ("pingus/data/music", "*.it"),
+                   ("pingus/data/music", "*.s3m"), ("cuyo/sounds", "*.it"))
 #: the ``--set games`` sounds that are (or are named like) a voice: a cheer, a taunt, a giggle
 GAME_VOICES = frozenset({"dammit", "damn", "excellent", "verygood", "wontgiveup", "areyousure",
-                         "youcannot", "tuxok", "giggle", "hurry", "noh"})
+                         "youcannot", "tuxok", "giggle", "hurry", "noh",
+                         # --set arcade's: Pingus's cries, Circus Linux's crowd, Mirror Magic's
+                         # "Autsch", laugh, "Hui" and "Njam"
+                         "goodidea", "letsgo", "ohno", "yipee", "wahoo", "cheering", "autsch",
+                         "lachen", "hui", "njam"})
 #: 11 min of real chimes, game effects and music with no voice (``../shared/nonspeech``)
 SHARED_NONSPEECH = ROOT.parent / "shared" / "nonspeech" / "nonspeech_dev.flac"
 
@@ -113,7 +145,8 @@ class NonSpeechSource:
         name: short identifier, e.g. ``"white_-20dBFS"``.
         kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`conditions.keyboard`),
             ``"sequence"`` (``parts`` played in turn), or a recording's: ``"music"``,
-            ``"effects"``, ``"midi"`` (a General MIDI file, rendered by :func:`render_midi`).
+            ``"effects"``, ``"midi"`` (a General MIDI file, rendered by :func:`render_midi`),
+            ``"tracker"`` (a tracker module, rendered by :func:`render_tracker`).
         seconds: length to stream, seconds.
         path: for recordings, the file (decoded with PyAV); None otherwise.
         offset_s: for recordings, where the slice starts, seconds.
@@ -294,6 +327,55 @@ def games_sources() -> list[NonSpeechSource]:
     return out
 
 
+def arcade_sources() -> list[NonSpeechSource]:
+    """A third held-out set (``--set arcade``), run after every rule was set: the effects of ten
+    more games (:data:`ARCADE_EFFECTS`: a marble game, a shooter, a brick breaker, billiards,
+    pinball, Tetris, puzzles; not their voices, :data:`GAME_VOICES`), each after 1-2 s of room
+    tone; 60 s of each track of four games' recorded music (:data:`ARCADE_MUSIC`) and of each
+    of 36 tracker modules (:data:`ARCADE_TRACKERS`: sampled instruments and drums, rendered by
+    :func:`render_tracker`). Each at its level, 20 dB down, in ``reverb``'s room and under
+    ``pink10``'s noise."""
+    def found(*globs: tuple[str, str]) -> list[Path]:
+        return [p for folder, g in globs for p in sorted((GAMES / folder).glob(g))
+                if p.stem not in GAME_VOICES]
+
+    effects = {name: tuple(found(glob)) for name, glob in ARCADE_EFFECTS.items()}
+    music, trackers = found(*ARCADE_MUSIC), found(*ARCADE_TRACKERS)
+    out = []
+    for gain, room in ((0.0, ""), (-20.0, ""), (0.0, "reverb"), (0.0, "pink10")):
+        tag = (f"_{gain:+.0f}dB" if gain else "") + (f"_in_{room}" if room else "")
+        out += [NonSpeechSource(f"arcade_{name}{tag}", "sequence", 600, parts=parts,
+                                gain_db=gain, room=room) for name, parts in effects.items()]
+        out += [NonSpeechSource(f"music_{p.parent.name}_{p.stem}{tag}", "music", 60, p,
+                                gain_db=gain, room=room) for p in music]
+        out += [NonSpeechSource(f"tracker_{p.stem}{tag}", "tracker", 60, p, gain_db=gain,
+                                room=room) for p in trackers]
+    return out
+
+
+def render_tracker(path: Path, folder: Path, seconds: float) -> Path | None:
+    """``path`` (a tracker module: MOD, S3M, IT) rendered by the ``openmpt123`` command (Debian
+    openmpt123, libopenmpt) as a 16 kHz mono WAV file in ``folder``, its first ``seconds`` (a
+    module may loop for ever), without dither (the same bytes each run); None when openmpt123
+    is not installed or fails on it."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openmpt123") or not path.exists():
+        return None
+    out = folder / f"{path.stem}.rendered.wav"
+    try:
+        subprocess.run(["openmpt123", "--batch", "-q", "--samplerate", str(SAMPLE_RATE),
+                        "--channels", "1", "--no-float", "--dither", "0", "--end-time",
+                        str(math.ceil(seconds)), "--force", "-o", str(out), str(path)],
+                       check=True, capture_output=True, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"openmpt123 failed on {path.name}: {exc}", file=sys.stderr)
+        out.unlink(missing_ok=True)
+        return None
+    return out
+
+
 def render_midi(path: Path, folder: Path) -> Path | None:
     """``path`` (a General MIDI file) rendered by the ``fluidsynth`` command with
     :data:`SOUNDFONT` as a 16 kHz WAV file in ``folder`` (deterministic: the same bytes each
@@ -356,7 +438,8 @@ def desktop_sources() -> list[NonSpeechSource]:
 
 #: the source sets ``--set`` chooses from
 SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources,
-        "desktop": desktop_sources, "rooms": room_sources, "games": games_sources}
+        "desktop": desktop_sources, "rooms": room_sources, "games": games_sources,
+        "arcade": arcade_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -380,6 +463,16 @@ def _slice_recording(path: Path, offset_s: float, seconds: float) -> np.ndarray:
     return pcm[start:stop]
 
 
+def _part(path: Path) -> np.ndarray:
+    """A sequence's sound (``float32 [n]`` at 16 kHz, :func:`conditions.load`); a file PyAV
+    cannot read (one of enigma-data's is cut short) plays as nothing, reported on stderr."""
+    try:
+        return load(path)
+    except LivescribeError as exc:
+        print(f"skipped {path}: {exc}", file=sys.stderr)
+        return np.zeros(0, np.float32)
+
+
 def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = None) -> Path | None:
     """Write ``src`` as a WAV file in ``folder``; None if its recording is not installed."""
     seconds = src.seconds if max_seconds is None else min(src.seconds, max_seconds)
@@ -397,11 +490,13 @@ def materialize(src: NonSpeechSource, folder: Path, max_seconds: float | None = 
             dry = src.name.removesuffix(f"_in_{src.room}") if src.room else src.name
             rng = np.random.default_rng([SEED, sum(map(ord, dry))])
             x = np.concatenate([y for p in src.parts for y in (
-                quiet_room(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), load(p))] +
+                quiet_room(int(rng.uniform(1, 2) * SAMPLE_RATE), rng), _part(p))] +
                 [quiet_room(SAMPLE_RATE, rng)])[:int(seconds * SAMPLE_RATE)]
         pcm = float32_to_int16(np.clip(x * _db(src.gain_db), -1, 1))
     else:
-        path = render_midi(src.path, folder) if src.kind == "midi" else src.path
+        path = (render_midi(src.path, folder) if src.kind == "midi" else
+                render_tracker(src.path, folder, src.offset_s + seconds)
+                if src.kind == "tracker" else src.path)
         if path is None or not path.exists():
             return None
         try:
@@ -548,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                         "in a reverberant room and through a telephone band, and the desktop "
                         "sounds in that room and noise; all-music: every installed music "
                         "track, whole; desktop: chimes, two games' effects, ringtones, typing; "
-                        "games: four more games' effects and music, alerts, General MIDI tunes")
+                        "games: four more games' effects and music, alerts, General MIDI tunes; "
+                        "arcade: ten more games' effects, four games' music, tracker modules")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model

@@ -209,19 +209,51 @@ def test_games_set_holds_every_room_and_level_and_renders_midi_the_same_each_run
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tune.wav"]  # the rendering is gone
 
 
-def test_simulation_decodes_a_final_ended_by_background_talk_only_once_decided():
+def test_arcade_set_holds_every_room_and_level_and_renders_trackers_the_same_each_run(tmp_path):
+    """``--set arcade``: each source in the same four ways as ``--set games``, no sound named as
+    a voice; a tracker module renders to the same audio twice and its rendering is removed; a
+    sequence plays a sound PyAV cannot read as nothing (skipped where openmpt123 or the
+    packages are not installed)."""
+    import shutil
+
+    from bench_nonspeech import (GAME_VOICES, NonSpeechSource, arcade_sources, materialize,
+                                 render_tracker)
+
+    srcs = arcade_sources()
+    assert {(s.gain_db, s.room) for s in srcs} <= {(0.0, ""), (-20.0, ""), (0.0, "reverb"),
+                                                    (0.0, "pink10")}
+    assert not {p.stem for s in srcs for p in s.parts} & GAME_VOICES
+    assert len({s.name for s in srcs}) == len(srcs)
+    assert render_tracker(tmp_path / "no.it", tmp_path, 5) is None
+    bad = tmp_path / "cut.wav"
+    bad.write_bytes(b"RIFF\x00\x00")
+    seq = NonSpeechSource("seq", "sequence", 3, parts=(bad,))
+    size = materialize(seq, tmp_path).stat().st_size  # 1-2 s of room tone, the sound, 1 s more
+    assert 44 + 2 * 16000 * 2 <= size < 44 + 3 * 16000 * 2  # room tone only
+    trackers = [s for s in srcs if s.kind == "tracker" and not s.gain_db and not s.room]
+    if not trackers or not shutil.which("openmpt123"):
+        pytest.skip("openmpt123 or the tracker modules are not installed")
+    tune = NonSpeechSource("tune", "tracker", 5, trackers[0].path)
+    a = materialize(tune, tmp_path).read_bytes()
+    assert materialize(tune, tmp_path).read_bytes() == a
+    assert len(a) == 44 + 5 * 16000 * 2 and a[44:] != bytes(len(a) - 44)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.wav", "seq.wav", "tune.wav"]
+
+
+def test_simulation_decodes_every_final_from_its_pause_snapshot():
     """A final's decode starts 150 ms into its pause, where the live pipeline decodes the pause
     snapshot that holds its audio; a final ended by background talk (decided 1.2 s after its
-    speech) has no such snapshot, so its decode starts when it is decided."""
+    speech) too: the segmenter snapshots the talker's speech 150 ms after their last frame."""
     from streamer.events import Caption, WindowStarted
 
-    def run(decided_s: float) -> list:
+    def run(decided_s: float, decode_s: float = 0.5) -> list:
         r = bench.StreamRun()
         r.started[0] = WindowStarted(0, 0.0, 5.15, 0, started_wall=10.0, reason="end",
                                      speech_end_s=5.0, decided_s=decided_s)
-        r.finished_wall[0] = 10.5  # a 0.5 s decode
+        r.finished_wall[0] = 10.0 + decode_s
         r.captions.append(Caption("words", 0.3, 5.0, 0.0, "en", -0.3, 0.1, 1.0, 0, 0.0))
         return bench.simulate_realtime(r)
 
-    assert run(5.6)[0][2] == pytest.approx(5.65)  # pause decode from 5.15 s, done by the end
-    assert run(6.2)[0][2] == pytest.approx(6.7)  # background end: decoded from 6.2 s
+    assert run(5.6)[0][2] == pytest.approx(5.65)  # pause decode from 5.15 s, done after the end
+    assert run(6.2)[0][2] == pytest.approx(6.2)  # background end: decoded during the hold
+    assert run(6.2, decode_s=1.5)[0][2] == pytest.approx(6.65)  # a decode longer than it

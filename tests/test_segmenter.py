@@ -230,6 +230,20 @@ def test_background_talk_holds_an_utterance_open_no_longer_than_its_hold():
     assert talker.speech_end_wall == pytest.approx(100.0 + 99 * FS)
     assert talker.confirmed_s == pytest.approx(80 * FS)  # the talk after it is not its speech
     assert frames(talk)[0] == 105 and talk.speech_end_s == pytest.approx(200 * FS)
+    # live (pause snapshots on): 150 ms after the talker's last frame a pause snapshot holds
+    # exactly the final's audio and speech, so the worker decodes it while the hold goes on
+    _, out = run(script, VadOptions(pause_snapshots=True))
+    assert [w.reason for w in out] == ["pause", "end", "pause", "end"]
+    snap, final = out[:2]
+    assert snap.speech_bounds == final.speech_bounds and np.array_equal(snap.audio, final.audio)
+    assert snap.decided_s == pytest.approx((100 + 5) * FS) and snap.voiced_s == final.voiced_s
+    # a pause of the talker under the talk, who then goes on: one such snapshot per pause,
+    # none while the talker speaks, and the same utterance windows as without snapshots
+    gaps = "." * 20 + "S" * 80 + "b" * 20 + "S" * 20 + "b" * 20 + "S" * 20 + "." * 40
+    _, out = run(gaps, VadOptions(pause_snapshots=True))
+    assert [(w.reason, frames(w)) for w in out] == [
+        ("pause", (10, 105)), ("pause", (10, 145)), ("pause", (10, 185)), ("end", (10, 185))]
+    assert [frames(w) for w in run(gaps)[1]] == [(10, 185)]
     # off, under the hold (900 ms of talk, then the talker again), or after only 1.2 s of the
     # talker (a first loud word, then a quieter voice): one utterance
     for o, sc in ((VadOptions(background_db=None), script),

@@ -43,7 +43,11 @@ state machine:
   and as a ``"pause"`` window after ``pause_snapshot_ms`` of non-speech (with partials, or
   ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
   that decode is its final text (:mod:`streamer.decoding.worker`): waiting ``end_silence_ms``
-  costs no decode time. Snapshots never change the utterance windows.
+  costs no decode time. Under background talk the talker's pause is not one to the detector,
+  so a ``"pause"`` window of the talker's speech and ``pause_snapshot_ms`` after it is taken
+  ``pause_snapshot_ms`` after their last foreground frame: the audio a background end's final
+  holds, decoded while ``background_hold_ms`` goes on. Snapshots never change the utterance
+  windows.
 
 Utterances are decoded whole, not in 3-5 s pieces (docs/benchmarks.md, "Context across
 windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
@@ -125,6 +129,8 @@ class Segmenter:
         self._recent: deque[float] = deque(maxlen=self._max)
         self._since_fg = 0  # frames since the last foreground frame (Silero's, near its level)
         self._fg_frames = 0  # foreground frames of the open utterance
+        self._bg_talk = False  # a background Silero frame since the last foreground frame
+        self._bg_snapped = False  # a pause snapshot ends where a background end would
         self._bg_min = o.frames(o.background_min_s * 1000) if o.background_min_s else 0
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
@@ -199,6 +205,10 @@ class Segmenter:
         fg = silero and self._foreground(d.level_dbfs)
         self._since_fg = 0 if fg else self._since_fg + 1
         self._fg_frames += fg
+        if fg:
+            self._bg_talk = self._bg_snapped = False
+        elif silero:
+            self._bg_talk = True
         if silero:
             self._keep_level(d.level_dbfs)
         # Silero's speech far under the talker's level (background talk) holds it open no longer
@@ -242,8 +252,25 @@ class Segmenter:
             if self._snap_every and speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
             elif self._snap_pauses and self._since_speech == self._snap_pause:
+                # where the talker's last frame is its speech's last, a background end would
+                # hold this audio too
+                self._bg_snapped |= self._since_fg == self._since_speech
                 self._snapshot("pause", out)
+            elif self._snap_pauses and self._talker_paused():
+                self._bg_snapped, self._since_snap = True, 0
+                n_fg = len(self._cur) - self._since_fg
+                self._emit(n_fg + self._snap_pause, "pause", out, snapshot=True, talker=n_fg)
         return out
+
+    def _talker_paused(self) -> bool:
+        """True when the talker has been silent ``pause_snapshot_ms`` under background talk
+        (Silero frames under their level since their last frame) and no pause snapshot holds
+        their speech yet: if the talk holds the utterance open until ``background_hold_ms``,
+        its final window is the talker's speech and ``pause_snapshot_ms`` after it, and a pause
+        snapshot of exactly that audio lets the worker decode it while the hold goes on."""
+        return (self._bg_talk and not self._bg_snapped and bool(self._bg_hold)
+                and self._fg_frames >= self._bg_min
+                and self._snap_pause <= self._since_fg < len(self._cur))
 
     def flush(self) -> list[SpeechWindow]:
         """End of stream: emit the open utterance, if any, as a final window."""
@@ -289,6 +316,7 @@ class Segmenter:
         self._in_speech = True
         self._since_speech = self._since_silero = self._since_tail = self._since_fg = 0
         self._fg_frames = 0
+        self._bg_talk = self._bg_snapped = False
         for f in back[onset:] + [frame]:
             if f.d.speech_prob >= o.neg_threshold:
                 self._keep_level(f.d.level_dbfs)
@@ -368,11 +396,15 @@ class Segmenter:
         self._emit(len(self._cur), reason, out, snapshot=True)
 
     def _emit(self, k: int, reason: str, out: list[SpeechWindow], snapshot: bool = False,
-              decided_wall: float | None = None) -> None:
+              decided_wall: float | None = None, talker: int | None = None) -> None:
         """Emit the first ``k`` frames of the open utterance (or count them as a fragment; pause
         frames alone are neither).
-        ``decided_wall``: when the window was cut, if later than its last frame's capture."""
+        ``decided_wall``: when the window was cut, if later than its last frame's capture.
+        ``talker``: only the first ``talker`` frames count as its speech (a snapshot of the
+        talker's speech under background talk, :meth:`_talker_paused`)."""
         frames, speech = self._cur[:k], self._speech[:k]
+        if talker is not None:
+            speech = speech[:talker] + [False] * (k - talker)
         if not any(speech):  # pause only (an end soon after a cap cut): nothing to decode
             return
         fs, o = self._frame_s, self.options
