@@ -260,7 +260,22 @@ def test_background_talk_holds_an_utterance_open_no_longer_than_its_hold():
     seg = Segmenter(o, detector=Scripted("." * 20 + "S" * 2000))
     for i in range(2020):
         seg.feed(np.zeros(FRAME, np.int16), captured_wall=100.0 + i * FS)
-    assert seg.in_speech and len(seg._levels) == 67
+    assert seg.in_speech and len(seg._fg_level) == 67
+
+
+def test_the_foreground_level_is_the_90th_percentile_of_the_last_levels_kept():
+    from streamer.segmentation.foreground import ForegroundLevel
+
+    fg = ForegroundLevel(background_db=15.0, max_frames=10)
+    assert fg.is_foreground(-90.0)  # nothing kept yet: any frame is the talker's
+    for level in [-60.0] * 2 + [-30.0] * 8:
+        fg.keep(level)
+    assert fg.is_foreground(-45.0) and not fg.is_foreground(-45.5)  # 15 dB under -30
+    for _ in range(9):  # the talker's levels let go as quieter ones come: the last 10 count
+        fg.keep(-50.0)
+    assert len(fg) == 10 and fg.is_foreground(-45.5) and not fg.is_foreground(-65.5)
+    fg.clear()
+    assert len(fg) == 0 and fg.is_foreground(-90.0)
 
 
 def test_cap_cuts_at_the_best_pause_and_loses_nothing():

@@ -26,13 +26,12 @@ state machine:
   :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
   ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
   next onset's look-back (a word that starts softly just before the end keeps its start);
-- **background talk**: a Silero frame more than ``background_db`` under the utterance's
-  foreground level (the 90th percentile of its Silero frames' levels) is another talker's;
-  once the utterance holds ``background_min_s`` of foreground frames, such frames hold it
-  open at most ``background_hold_ms`` after its last foreground frame: the window ends
-  ``pause_snapshot_ms`` after that frame and the frames after it are segmented again, as if
-  they had come after an end (talk 20 dB under the speaker held utterances open for up to
-  15 s: docs/benchmarks.md, "Background talk: the foreground level");
+- **background talk**: a Silero frame far under the utterance's own level is another
+  talker's (:mod:`streamer.segmentation.foreground`); once the utterance holds
+  ``background_min_s`` of the talker, such frames hold it open at most ``background_hold_ms``
+  after their last frame: the window ends ``pause_snapshot_ms`` after it and the frames after
+  it are segmented again, as if they had come after an end (talk 20 dB under the speaker held
+  utterances open for up to 15 s);
 - **cap**: an utterance reaching ``max_utterance_s`` is cut at its best pause within the last
   ``cut_search_ms`` (reason ``"cap"``); speech goes on in the next window;
 - **fragments**: a window with less than ``min_confirmed_ms`` of Silero-confirmed speech is
@@ -43,11 +42,9 @@ state machine:
   and as a ``"pause"`` window after ``pause_snapshot_ms`` of non-speech (with partials, or
   ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
   that decode is its final text (:mod:`streamer.decoding.worker`): waiting ``end_silence_ms``
-  costs no decode time. Under background talk the talker's pause is not one to the detector,
-  so a ``"pause"`` window of the talker's speech and ``pause_snapshot_ms`` after it is taken
-  ``pause_snapshot_ms`` after their last foreground frame: the audio a background end's final
-  holds, decoded while ``background_hold_ms`` goes on. Snapshots never change the utterance
-  windows.
+  costs no decode time; under background talk, ``pause_snapshot_ms`` after the talker's last
+  frame, a ``"pause"`` window of what a background end's final holds, decoded during the hold.
+  Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces (docs/benchmarks.md, "Context across
 windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
@@ -55,7 +52,6 @@ windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -64,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from streamer.capture.audio import SAMPLE_RATE
+from streamer.segmentation.foreground import ForegroundLevel
 from streamer.segmentation.options import VadOptions
 from streamer.segmentation.vad import SILENCE_DBFS, FrameDecision, SpeechDetector
 from streamer.segmentation.window import SpeechWindow
@@ -122,15 +119,11 @@ class Segmenter:
         self._since_silero = 0  # frames since the last Silero speech frame
         self._since_tail = 0  # frames since the last of Silero's speech or its unbroken tail
         self._bg_hold = o.frames(o.background_hold_ms) if o.background_db is not None else 0
-        # levels (dBFS) of the open utterance's Silero frames, sorted, and the last window's
-        # worth of them in order (an utterance cut at its cap goes on: the foreground is its
-        # last max_utterance_s)
-        self._levels: list[float] = []
-        self._recent: deque[float] = deque(maxlen=self._max)
+        self._fg_level = ForegroundLevel(o.background_db or 0.0, self._max)
         self._since_fg = 0  # frames since the last foreground frame (Silero's, near its level)
         self._fg_frames = 0  # foreground frames of the open utterance
-        self._bg_talk = False  # a background Silero frame since the last foreground frame
-        self._bg_snapped = False  # a pause snapshot ends where a background end would
+        self._bg_talk = self._bg_snapped = False  # background since the talker's last frame;
+        # a pause snapshot holds what a background end's final would (_talker_paused)
         self._bg_min = o.frames(o.background_min_s * 1000) if o.background_min_s else 0
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
@@ -202,7 +195,7 @@ class Segmenter:
         # but do not hold the utterance open
         tail = silero or (bool(extended) and self._since_tail == 0)
         self._since_tail = 0 if tail else self._since_tail + 1
-        fg = silero and self._foreground(d.level_dbfs)
+        fg = silero and (not self._bg_hold or self._fg_level.is_foreground(d.level_dbfs))
         self._since_fg = 0 if fg else self._since_fg + 1
         self._fg_frames += fg
         if fg:
@@ -210,7 +203,7 @@ class Segmenter:
         elif silero:
             self._bg_talk = True
         if silero:
-            self._keep_level(d.level_dbfs)
+            self._fg_level.keep(d.level_dbfs)
         # Silero's speech far under the talker's level (background talk) holds it open no longer
         background = (bool(self._bg_hold) and self._since_fg >= self._bg_hold
                       and self._fg_frames >= self._bg_min)
@@ -252,9 +245,7 @@ class Segmenter:
             if self._snap_every and speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
             elif self._snap_pauses and self._since_speech == self._snap_pause:
-                # where the talker's last frame is its speech's last, a background end would
-                # hold this audio too
-                self._bg_snapped |= self._since_fg == self._since_speech
+                self._bg_snapped |= self._since_fg == self._since_speech  # a background end's
                 self._snapshot("pause", out)
             elif self._snap_pauses and self._talker_paused():
                 self._bg_snapped, self._since_snap = True, 0
@@ -263,11 +254,8 @@ class Segmenter:
         return out
 
     def _talker_paused(self) -> bool:
-        """True when the talker has been silent ``pause_snapshot_ms`` under background talk
-        (Silero frames under their level since their last frame) and no pause snapshot holds
-        their speech yet: if the talk holds the utterance open until ``background_hold_ms``,
-        its final window is the talker's speech and ``pause_snapshot_ms`` after it, and a pause
-        snapshot of exactly that audio lets the worker decode it while the hold goes on."""
+        """True when the talker has been silent ``pause_snapshot_ms`` under background talk and
+        no pause snapshot holds their speech yet (what a background end's final would hold)."""
         return (self._bg_talk and not self._bg_snapped and bool(self._bg_hold)
                 and self._fg_frames >= self._bg_min
                 and self._snap_pause <= self._since_fg < len(self._cur))
@@ -319,7 +307,7 @@ class Segmenter:
         self._bg_talk = self._bg_snapped = False
         for f in back[onset:] + [frame]:
             if f.d.speech_prob >= o.neg_threshold:
-                self._keep_level(f.d.level_dbfs)
+                self._fg_level.keep(f.d.level_dbfs)
         self._speech_frames = sum(self._speech)
         self._confirmed = self._confirmed_in(self._cur, self._speech)
         self._since_snap = self._snap_every  # the first snapshot is due once speech suffices
@@ -336,23 +324,6 @@ class Segmenter:
         self._pos = end
         return out
 
-    def _keep_level(self, level_dbfs: float) -> None:
-        """Count a Silero frame's level towards the foreground (the oldest of a full window's
-        worth let go)."""
-        if len(self._recent) == self._recent.maxlen:
-            del self._levels[bisect.bisect_left(self._levels, self._recent[0])]
-        self._recent.append(level_dbfs)
-        bisect.insort(self._levels, level_dbfs)
-
-    def _foreground(self, level_dbfs: float) -> bool:
-        """True when a Silero frame at ``level_dbfs`` is the talker's: at most
-        ``background_db`` under the 90th percentile of the open utterance's Silero frames'
-        levels so far (any frame is, before there are any)."""
-        if not self._bg_hold or not self._levels:
-            return True
-        loud = self._levels[int(0.9 * (len(self._levels) - 1))]
-        return level_dbfs >= loud - self.options.background_db
-
     def _voiced(self, d: FrameDecision) -> bool:
         """webrtcvad's voice at ``extend_snr_db`` above the floor: what extends an utterance,
         what its look-back reaches back through, and half of a soft onset."""
@@ -367,8 +338,8 @@ class Segmenter:
         # (after an end, _step puts back the pause frames past the window, never sent, or
         # replays them after background talk)
         self._back.clear()
-        self._cur, self._speech, self._levels = [], [], []
-        self._recent.clear()
+        self._cur, self._speech = [], []
+        self._fg_level.clear()
         self._in_speech, self._onset_run = False, 0
         self._soft.clear()
 
@@ -400,8 +371,7 @@ class Segmenter:
         """Emit the first ``k`` frames of the open utterance (or count them as a fragment; pause
         frames alone are neither).
         ``decided_wall``: when the window was cut, if later than its last frame's capture.
-        ``talker``: only the first ``talker`` frames count as its speech (a snapshot of the
-        talker's speech under background talk, :meth:`_talker_paused`)."""
+        ``talker``: only its first ``talker`` frames are speech (:meth:`_talker_paused`)."""
         frames, speech = self._cur[:k], self._speech[:k]
         if talker is not None:
             speech = speech[:talker] + [False] * (k - talker)
