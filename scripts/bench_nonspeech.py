@@ -294,6 +294,31 @@ def room_sources() -> list[NonSpeechSource]:
     return [v(room) for room in ROOMS] + [v("pink10", -10.0), v("fan10", -10.0)] + held_out
 
 
+#: the four ways each held-out sound of ``--set games`` and ``--set arcade`` is played: at its
+#: level, 20 dB down, in ``reverb``'s room, under ``pink10``'s noise (gain dB, room)
+HELD_OUT_WAYS = ((0.0, ""), (-20.0, ""), (0.0, "reverb"), (0.0, "pink10"))
+
+
+def _held_out(effects: dict[str, tuple[Path, ...]], prefix: str,
+              recordings: list[tuple[str, str, float, Path]]) -> list[NonSpeechSource]:
+    """Each of :data:`HELD_OUT_WAYS` of: every game's effects (``prefix`` + name) played in
+    turn, and every recording ``(name, kind, seconds, path)``."""
+    out = []
+    for gain, room in HELD_OUT_WAYS:
+        tag = (f"_{gain:+.0f}dB" if gain else "") + (f"_in_{room}" if room else "")
+        out += [NonSpeechSource(f"{prefix}{name}{tag}", "sequence", 600, parts=parts,
+                                gain_db=gain, room=room) for name, parts in effects.items()]
+        out += [NonSpeechSource(f"{name}{tag}", kind, secs, path, gain_db=gain, room=room)
+                for name, kind, secs, path in recordings]
+    return out
+
+
+def _sounds(*globs: tuple[Path, str]) -> tuple[Path, ...]:
+    """The files of each ``(folder, glob)``, sorted, without :data:`GAME_VOICES`."""
+    return tuple(p for folder, g in globs for p in sorted(folder.glob(g))
+                 if p.stem not in GAME_VOICES)
+
+
 def games_sources() -> list[NonSpeechSource]:
     """Held-out sounds of more packages (``--set games``), run after every rule was set: the
     effects of four more games (Frozen Bubble, LBreakout2, Extreme Tux Racer, Tux Paint; not
@@ -302,29 +327,18 @@ def games_sources() -> list[NonSpeechSource]:
     MIDI tunes (OpenTTD's OpenMSX, Kobo Deluxe) rendered with FluidSynth: pianos, organs,
     brass, strings, drum kits. Each at its level, 20 dB down, in ``reverb``'s room and under
     ``pink10``'s noise (204 min)."""
-    def sounds(*globs: tuple[Path, str]) -> tuple[Path, ...]:
-        return tuple(p for folder, g in globs for p in sorted(folder.glob(g))
-                     if p.stem not in GAME_VOICES)
-
-    effects = {"frozen_bubble": sounds((FROZEN_BUBBLE, "*.ogg")),
-               "lbreakout2": sounds((LBREAKOUT2, "sounds/*.wav"), (LBREAKOUT2, "gui_theme/*.wav")),
-               "etr": sounds((ETR, "sounds/*.wav")), "tuxpaint": sounds((TUXPAINT, "*.wav")),
-               "gnome_audio": sounds((SOUNDS, "*.wav")),  # gnome-audio's alerts
-               "sound_icons": sounds((SOUND_ICONS, "*.wav"))}
+    effects = {"frozen_bubble": _sounds((FROZEN_BUBBLE, "*.ogg")),
+               "lbreakout2": _sounds((LBREAKOUT2, "sounds/*.wav"),
+                                     (LBREAKOUT2, "gui_theme/*.wav")),
+               "etr": _sounds((ETR, "sounds/*.wav")), "tuxpaint": _sounds((TUXPAINT, "*.wav")),
+               "gnome_audio": _sounds((SOUNDS, "*.wav")),  # gnome-audio's alerts
+               "sound_icons": _sounds((SOUND_ICONS, "*.wav"))}
     # Frozen Bubble's music (*zik*.ogg) is played as music below, not as an effect
     effects["frozen_bubble"] = tuple(p for p in effects["frozen_bubble"] if "zik" not in p.stem)
     music = sorted((ETR / "music").glob("*.ogg")) + sorted(FROZEN_BUBBLE.glob("*zik*.ogg"))
     midi = sorted(OPENMSX.glob("*.mid")) + sorted(KOBO.glob("*.mid"))
-    out = []
-    for gain, room in ((0.0, ""), (-20.0, ""), (0.0, "reverb"), (0.0, "pink10")):
-        tag = (f"_{gain:+.0f}dB" if gain else "") + (f"_in_{room}" if room else "")
-        out += [NonSpeechSource(f"{name}{tag}", "sequence", 600, parts=parts, gain_db=gain,
-                                room=room) for name, parts in effects.items()]
-        out += [NonSpeechSource(f"music_{p.stem}{tag}", "music", 90, p, gain_db=gain, room=room)
-                for p in music]
-        out += [NonSpeechSource(f"midi_{p.stem}{tag}", "midi", 60, p, gain_db=gain, room=room)
-                for p in midi]
-    return out
+    return _held_out(effects, "", [(f"music_{p.stem}", "music", 90, p) for p in music]
+                     + [(f"midi_{p.stem}", "midi", 60, p) for p in midi])
 
 
 def arcade_sources() -> list[NonSpeechSource]:
@@ -334,22 +348,28 @@ def arcade_sources() -> list[NonSpeechSource]:
     tone; 60 s of each track of four games' recorded music (:data:`ARCADE_MUSIC`) and of each
     of 36 tracker modules (:data:`ARCADE_TRACKERS`: sampled instruments and drums, rendered by
     :func:`render_tracker`). Each at its level, 20 dB down, in ``reverb``'s room and under
-    ``pink10``'s noise."""
-    def found(*globs: tuple[str, str]) -> list[Path]:
-        return [p for folder, g in globs for p in sorted((GAMES / folder).glob(g))
-                if p.stem not in GAME_VOICES]
+    ``pink10``'s noise (259 min)."""
+    def found(*globs: tuple[str, str]) -> tuple[Path, ...]:
+        return _sounds(*((GAMES / folder, g) for folder, g in globs))
 
-    effects = {name: tuple(found(glob)) for name, glob in ARCADE_EFFECTS.items()}
-    music, trackers = found(*ARCADE_MUSIC), found(*ARCADE_TRACKERS)
-    out = []
-    for gain, room in ((0.0, ""), (-20.0, ""), (0.0, "reverb"), (0.0, "pink10")):
-        tag = (f"_{gain:+.0f}dB" if gain else "") + (f"_in_{room}" if room else "")
-        out += [NonSpeechSource(f"arcade_{name}{tag}", "sequence", 600, parts=parts,
-                                gain_db=gain, room=room) for name, parts in effects.items()]
-        out += [NonSpeechSource(f"music_{p.parent.name}_{p.stem}{tag}", "music", 60, p,
-                                gain_db=gain, room=room) for p in music]
-        out += [NonSpeechSource(f"tracker_{p.stem}{tag}", "tracker", 60, p, gain_db=gain,
-                                room=room) for p in trackers]
+    effects = {name: found(glob) for name, glob in ARCADE_EFFECTS.items()}
+    return _held_out(effects, "arcade_",
+                     [(f"music_{p.parent.name}_{p.stem}", "music", 60, p)
+                      for p in found(*ARCADE_MUSIC)]
+                     + [(f"tracker_{p.stem}", "tracker", 60, p) for p in found(*ARCADE_TRACKERS)])
+
+
+def _render(command: list[str], out: Path, name: str) -> Path | None:
+    """Run a renderer ``command`` that writes ``out``; ``out``, or None (reported on stderr,
+    nothing left behind) when it fails or runs over 10 minutes."""
+    import subprocess
+
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"{command[0]} failed on {name}: {exc}", file=sys.stderr)
+        out.unlink(missing_ok=True)
+        return None
     return out
 
 
@@ -359,21 +379,14 @@ def render_tracker(path: Path, folder: Path, seconds: float) -> Path | None:
     module may loop for ever), without dither (the same bytes each run); None when openmpt123
     is not installed or fails on it."""
     import shutil
-    import subprocess
 
     if not shutil.which("openmpt123") or not path.exists():
         return None
     out = folder / f"{path.stem}.rendered.wav"
-    try:
-        subprocess.run(["openmpt123", "--batch", "-q", "--samplerate", str(SAMPLE_RATE),
-                        "--channels", "1", "--no-float", "--dither", "0", "--end-time",
-                        str(math.ceil(seconds)), "--force", "-o", str(out), str(path)],
-                       check=True, capture_output=True, timeout=600)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        print(f"openmpt123 failed on {path.name}: {exc}", file=sys.stderr)
-        out.unlink(missing_ok=True)
-        return None
-    return out
+    return _render(["openmpt123", "--batch", "-q", "--samplerate", str(SAMPLE_RATE),
+                    "--channels", "1", "--no-float", "--dither", "0", "--end-time",
+                    str(math.ceil(seconds)), "--force", "-o", str(out), str(path)],
+                   out, path.name)
 
 
 def render_midi(path: Path, folder: Path) -> Path | None:
@@ -381,19 +394,12 @@ def render_midi(path: Path, folder: Path) -> Path | None:
     :data:`SOUNDFONT` as a 16 kHz WAV file in ``folder`` (deterministic: the same bytes each
     run); None when fluidsynth or the soundfont is not installed, or fluidsynth fails on it."""
     import shutil
-    import subprocess
 
     if not shutil.which("fluidsynth") or not SOUNDFONT.exists() or not path.exists():
         return None
     out = folder / f"{path.stem}.rendered.wav"
-    try:
-        subprocess.run(["fluidsynth", "-ni", "-g", "0.8", "-r", str(SAMPLE_RATE), "-F", str(out),
-                        str(SOUNDFONT), str(path)], check=True, capture_output=True, timeout=600)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        print(f"fluidsynth failed on {path.name}: {exc}", file=sys.stderr)
-        out.unlink(missing_ok=True)
-        return None
-    return out
+    return _render(["fluidsynth", "-ni", "-g", "0.8", "-r", str(SAMPLE_RATE), "-F", str(out),
+                    str(SOUNDFONT), str(path)], out, path.name)
 
 
 def all_music_sources() -> list[NonSpeechSource]:
