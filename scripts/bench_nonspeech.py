@@ -39,6 +39,9 @@ Sources (at least 10 minutes in all):
   voices), four games' recorded music (``xmoto-data``, ``enigma-data``, ``pinball-data``,
   ``holotz-castle-data``) and 36 tracker modules (``tecnoballz-data``, ``pingus-data``,
   ``cuyo-data``) rendered by ``openmpt123``; in the same four ways;
+- with ``--set clips``, each sound alone as its own stream (no room tone before or after it):
+  the 111 sounds of ``../shared/nonspeech`` at their level and 20 dB down, and the effects of
+  ``--set games`` and ``--set arcade`` at their level (:func:`clip_sources`);
 - real recordings without speech: instrumental game music from Debian packages
   (``drascula-music``: ScummVM Drascula soundtrack; ``singularity-music``: Endgame: Singularity
   soundtrack), decoded with PyAV by :func:`streamer.capture.audio.decode_blocks`; missing packages are
@@ -145,7 +148,7 @@ class NonSpeechSource:
         name: short identifier, e.g. ``"white_-20dBFS"``.
         kind: ``"generated"`` (numpy, :func:`generate`), ``"typing"`` (:func:`conditions.keyboard`),
             ``"sequence"`` (``parts`` played in turn), or a recording's: ``"music"``,
-            ``"effects"``, ``"midi"`` (a General MIDI file, rendered by :func:`render_midi`),
+            ``"effects"``, ``"clip"`` (one sound alone), ``"midi"`` (a General MIDI file, rendered by :func:`render_midi`),
             ``"tracker"`` (a tracker module, rendered by :func:`render_tracker`).
         seconds: length to stream, seconds.
         path: for recordings, the file (decoded with PyAV); None otherwise.
@@ -402,6 +405,25 @@ def render_midi(path: Path, folder: Path) -> Path | None:
                     str(SOUNDFONT), str(path)], out, path.name)
 
 
+def clip_sources() -> list[NonSpeechSource]:
+    """Each sound alone (``--set clips``), as ``livescribe --file SOUND`` or a file posted to
+    the server meets it: no room tone before it (the detector starts cold) or after it (its
+    window is cut by the end of the stream). The 111 sounds of ``../shared/nonspeech`` (their
+    bounds from ``nonspeech_dev.json``) at their level and 20 dB down, then every effect of
+    ``--set games`` and ``--set arcade`` at its level (held out)."""
+    bounds = json.loads(SHARED_NONSPEECH.with_suffix(".json").read_text())["segments"]
+    out = []
+    for gain in (0.0, -20.0):
+        out += [NonSpeechSource(f"clip_{k:03d}_{Path(b['file']).stem}"
+                                + (f"_{gain:+.0f}dB" if gain else ""), "clip",
+                                b["end_s"] - b["start_s"], SHARED_NONSPEECH, b["start_s"],
+                                gain_db=gain) for k, b in enumerate(bounds)]
+    held_out = [s for s in games_sources() + arcade_sources()
+                if s.kind == "sequence" and not s.gain_db and not s.room]
+    return out + [NonSpeechSource(f"clip_{s.name}_{p.stem}", "clip", 600, p)
+                  for s in held_out for p in s.parts]
+
+
 def all_music_sources() -> list[NonSpeechSource]:
     """Every installed track of the music packages, whole (``--set all-music``): Drascula and
     Singularity (60 s of 8 of their tracks are in the default set), and, held out,
@@ -445,7 +467,7 @@ def desktop_sources() -> list[NonSpeechSource]:
 #: the source sets ``--set`` chooses from
 SETS = {"default": default_sources, "variants": variant_sources, "all-music": all_music_sources,
         "desktop": desktop_sources, "rooms": room_sources, "games": games_sources,
-        "arcade": arcade_sources}
+        "arcade": arcade_sources, "clips": clip_sources}
 
 
 def _write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -650,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
                         "sounds in that room and noise; all-music: every installed music "
                         "track, whole; desktop: chimes, two games' effects, ringtones, typing; "
                         "games: four more games' effects and music, alerts, General MIDI tunes; "
-                        "arcade: ten more games' effects, four games' music, tracker modules")
+                        "arcade: ten more games' effects, four games' music, tracker modules; "
+                        "clips: each sound alone (shared non-speech, games' and arcade's effects)")
     args = p.parse_args(argv)
     flags = flags_from(args)
     flags.setdefault("model.name", "tiny.en")  # this benchmark's default model
