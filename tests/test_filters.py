@@ -157,7 +157,8 @@ def test_a_phrase_read_twice_is_cut_only_when_the_audio_does_not_hold_it():
     text = "And type very similar was used. Not only by chauffeur. Not only by chauffeur."
     assert doubled_tail(text) == 4
     assert doubled_tail("Presione 1 para aceptar la llamada para aceptar la llamada o 2") == 0
-    assert doubled_tail("No, no.") == 0 and doubled_tail("I think, I think.") == 2
+    assert doubled_tail("I think, I think.") == 2 and doubled_tail("So I think.") == 0
+    assert doubled_tail("No, no.") == 1 and doubled_tail("Messages Messages Messages") == 2
     toks, aligned = text.split(), []
 
     def decoded(text: str, copy_s: float) -> DecodeResult:
@@ -179,6 +180,35 @@ def test_a_phrase_read_twice_is_cut_only_when_the_audio_does_not_hold_it():
     assert FilterChain(OPTS).check(decoded(" ".join(toks[:-4]), 0.0), window(3.0)).keep
     assert FilterChain(OPTS).check(decoded(text, 0.0), window(3.0), remember=False).keep
     assert aligned == []  # no such tail, or a snapshot (judged, not shown): nothing aligned
+
+
+def test_a_word_read_again_is_cut_when_its_copies_are_given_no_audio():
+    """tiny.en read telephone prompts alone (one file each, as ``livescribe --file``) as "9 9",
+    "April April", "Messages Messages Messages", "Press 0 for help. Press 0 for help.": the
+    copies' words 0 s long, but for the last word of the phrase, which the alignment gives what
+    is left of the audio (docs/benchmarks.md, "Each clip alone"). A single word is cut only
+    when it is unheard itself ("x x", its copy 0.12 s, is kept, as a real "No, no." is)."""
+    from streamer.decoding.chain import unheard
+    from streamer.events import Word
+
+    def decoded(text: str, spans: list[tuple[float, float]]) -> DecodeResult:
+        words = tuple(Word(" " + t, a, b, 0.9) for t, (a, b) in zip(text.split(), spans))
+        return replace(result(text, 0.2, -0.6), align=lambda: words)
+
+    cases = [("9 9", [(0.03, 0.5), (0.5, 0.5)], "9"),
+             ("Messages Messages Messages", [(0.06, 0.56), (0.56, 0.56), (0.56, 0.56)],
+              "Messages"),
+             ("Press 0 for help. Press 0 for help.", [(0.09, 0.6), (0.6, 0.98), (0.98, 1.3),
+              (1.3, 1.44), (1.44, 1.44), (1.44, 1.44), (1.44, 1.44), (1.44, 1.62)],
+              "Press 0 for help."),
+             ("x x", [(0.03, 0.3), (0.3, 0.42)], None),
+             ("No, no.", [(0.1, 0.35), (0.5, 0.8)], None),
+             ("I think, I think.", [(0.1, 0.2), (0.2, 0.5), (0.7, 0.8), (0.8, 1.1)], None)]
+    for text, spans, cut in cases:
+        v = FilterChain(OPTS).check(decoded(text, spans), window(1.0, duration_s=2.0))
+        assert v.keep and v.text == cut, text
+    assert not unheard([]) and unheard([Word(" a", 0.5, 0.52, 0.9)])
+    assert not unheard([Word(" a", 0.5, 0.7, 0.9), Word(" b", 0.7, 0.7, 0.9)])
 
 
 def test_a_short_loop_in_a_script_without_spaces_is_a_loop():

@@ -5,7 +5,7 @@ import typing
 
 import pytest
 
-from conftest import CLIPS, held_file_source, in_order, tiny_config, words
+from conftest import ASSETS, CLIPS, held_file_source, in_order, tiny_config, words
 from streamer.config import Config, ModelRequest
 from streamer.events import (CaptureStarted, Caption, Event, ModelReady, PipelineStats,
                              PlanReady, SessionFailed, SourceOpened, WindowStarted)
@@ -70,6 +70,16 @@ def test_event_stream_is_well_formed(sessions, clip):
     assert st.captions + sum(st.filtered.values()) == st.windows_decoded
     duration = {"jfk": 11.0, "librispeech": 11.66, "ljspeech": 4.51}[clip]
     assert abs(st.stream_s - duration) < 0.05
+
+
+def test_a_one_word_file_is_read_once():
+    """A file that is one word from its first sample to its last, as ``livescribe --file``
+    meets it: tiny.en read it "9 9", a copy the alignment gives no audio (docs/benchmarks.md,
+    "Each clip alone")."""
+    path, word = ASSETS / "asterisk_en_digits__9.flac", "9"
+    p = Pipeline(tiny_config(), lambda ring: FileSource(path, ring, speed=math.inf))
+    captions = [e.text for e in p.events() if isinstance(e, Caption)]
+    assert p.error is None and words(" ".join(captions)) == [word], captions
 
 
 def test_model_failure_travels_as_data(tmp_path):

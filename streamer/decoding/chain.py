@@ -46,13 +46,13 @@ class FilterChain:
         ``remember`` is False (a partial's text is judged, not remembered).
 
         A repetition loop at the end of the text is cut first (:func:`trim_loop`, when
-        ``options.trim_loops``), and so is a phrase of 2-4 words said a second time at the end
-        when the decode's alignment gives that copy no audio (:func:`doubled_tail`; every word
-        of it at most :data:`UNHEARD_S` long: tiny.en read "Not only by chauffeur. Not only by
-        chauffeur." for one "not only by Schoeffer", its second copy aligned at the window's
-        last sample, 0 s long; the alignment runs only for such a tail, and not for a snapshot,
-        whose text is judged, not shown, here). The filters then judge the trimmed text, and a
-        kept verdict carries it in ``Verdict.text``.
+        ``options.trim_loops``), and so is a word or a phrase of up to 4 words said again at
+        the end when the decode's alignment gives the copies no audio (:func:`doubled_tail`,
+        :func:`unheard`: tiny.en read "Not only by chauffeur. Not only by chauffeur." for one
+        "not only by Schoeffer", its second copy aligned at the window's last sample, 0 s long;
+        "9 9" for a telephone prompt's "nine"; the alignment runs only for such a tail, and not
+        for a snapshot, whose text is judged, not shown, here). The filters then judge the
+        trimmed text, and a kept verdict carries it in ``Verdict.text``.
         """
         trimmed, why = None, ""
         if self.options.trim_loops and result.text:
@@ -63,8 +63,7 @@ class FilterChain:
                 result, trimmed, why = _with_text(result, text), text, "loop cut"
             elif remember and (p := doubled_tail(result.text)) and result.align is not None:
                 words = result.aligned().words
-                if (len(words) == len(result.text.split())
-                        and all(round(w.end_s - w.start_s, 3) <= UNHEARD_S for w in words[-p:])):
+                if len(words) == len(result.text.split()) and unheard(words[-p:]):
                     text = result.text.rsplit(maxsplit=p)[0]
                     logger.info("window %d: cut a repeat the audio does not hold: %r -> %r",
                                 window.index, result.text[-80:], text)
@@ -87,6 +86,19 @@ class FilterChain:
 #: word got at most one step was not heard (our benchmark: docs/benchmarks.md, "A phrase read
 #: twice": the copy's words were 0 s long at the window's end)
 UNHEARD_S = 0.02
+
+
+def unheard(copies) -> bool:
+    """Whether the audio does not hold these aligned words (:class:`~streamer.events.Word` s,
+    a caption's repeated tail, :func:`doubled_tail`): each is at most :data:`UNHEARD_S` long,
+    but for the last one when a word before it is. The alignment gives a decode's last word
+    whatever audio is left after the word before it, so a copy's last word can look heard
+    when the words before it were given none (tiny.en on a telephone prompt, "Press 0 for
+    help. Press 0 for help.": the copy's "Press", "0", "for" 0 s each, "help." the clip's last
+    0.18 s; our benchmark, docs/benchmarks.md, "Each clip alone"). A single word must be
+    unheard itself: "x x" whose copy got 0.12 s is kept, as a real "No, no." is."""
+    short = [round(w.end_s - w.start_s, 3) <= UNHEARD_S for w in copies]
+    return bool(short) and all(short[:-1]) and (len(short) > 1 or short[0])
 
 
 def _with_text(result: DecodeResult, text: str) -> DecodeResult:

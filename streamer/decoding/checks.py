@@ -1,10 +1,11 @@
 """Checks on one decode of a window: whether the decoder reads it again
 (:meth:`streamer.decoding.decoder.WindowDecoder.decode`), and what it keeps.
 
-- :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail) or an early
-  end of a long window: the fallback chain decodes it again, first in timestamp mode, then
-  with the full 30 s context; a retry that Whisper would try again goes on too
-  (:func:`retry_problem`), and :func:`kept` picks what the chain keeps.
+- :func:`problem`: a loop (Whisper's compression-ratio test, or a repeated tail), an early
+  end of a long window, or a final read ending in a word or phrase said twice: the fallback
+  chain decodes it again, first in timestamp mode, then with the full 30 s context; a retry
+  that Whisper would try again goes on too (:func:`retry_problem`), and :func:`kept` picks
+  what the chain keeps.
 - :func:`ended_short`: a clean, unsure decode that leaves the end of the window unread: the
   encoder context sized to the window (at least 10 s) sometimes makes Whisper end a window
   early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It imitates"
@@ -22,22 +23,30 @@ from dataclasses import replace
 from streamer.decoding.result import DecodeResult, clean_attempt
 
 
-def problem(text: str, speech_s: float, o) -> str:
-    """``"loop"``, ``"early_end"`` or ``""`` for a decoded text.
+def problem(text: str, speech_s: float, o, final: bool = False) -> str:
+    """``"loop"``, ``"doubled"``, ``"early_end"`` or ``""`` for a decoded text.
 
     Args:
         text: the decode's text.
         speech_s: seconds of speech in the window (the segmenter's ``voiced_s``).
         o: the :class:`~streamer.decoding.decoder.DecodingOptions` (``loop_compression_ratio``,
             ``min_words_per_speech_s``, ``early_end_min_speech_s``).
+        final: a final's decode, also ``"doubled"`` when it ends in a word or a phrase of up
+            to 4 words said again (:func:`~streamer.decoding.text.doubled_tail`): on a short
+            prompt alone, base read "10 10", "June June", "Delta Delta Delta", the copy given
+            audio of its own by the alignment, where the 30 s context reads the word once
+            (docs/benchmarks.md, "Each clip alone"); a real "No, no." read so again is kept
+            (:func:`kept`). Not for an interim decode, which is judged and replaced.
     """
     from faster_whisper.transcribe import get_compression_ratio
 
-    from streamer.decoding.text import trim_loop
+    from streamer.decoding.text import doubled_tail, trim_loop
 
     if text and (get_compression_ratio(text) > o.loop_compression_ratio
                  or trim_loop(text)[1] > 0):
         return "loop"
+    if final and doubled_tail(text):
+        return "doubled"
     if (speech_s >= o.early_end_min_speech_s
             and len(text.split()) < o.min_words_per_speech_s * speech_s):
         return "early_end"
@@ -80,13 +89,14 @@ def sure_and_longer(full: DecodeResult, short: DecodeResult, speech_s: float, o)
 WHISPER_NO_SPEECH = 0.6
 
 
-def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool) -> str:
-    """:func:`problem` of ``r``'s text, or ``"low_logprob"`` when it is clean but a ``retry``
+def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool, final: bool = False) -> str:
+    """:func:`problem` of ``r``'s text (``final``: a final's), or ``"low_logprob"`` when it is
+    clean but a ``retry``
     (a decode after a failed one, with a mode left after it) below ``o.retry_log_prob`` with
     no_speech_prob at most :data:`WHISPER_NO_SPEECH`: Whisper would try again ("Special Special
     Special", -1.43, for a loop read again in timestamp mode; the 30 s context, -0.50:
     "especially as regards the lower case numbers")."""
-    p = problem(r.text, speech_s, o)
+    p = problem(r.text, speech_s, o, final)
     if (not p and retry and o.retry_log_prob is not None and r.avg_logprob < o.retry_log_prob
             and r.no_speech_prob <= WHISPER_NO_SPEECH):
         return "low_logprob"
@@ -96,8 +106,9 @@ def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool) -> str:
 def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> DecodeResult:
     """The decode of a window to keep from the fallback chain's ``tried`` (``names``: each
     one's mode and problem): the last when it is clean and no retry was too unsure; else of the
-    clean ones (no loop, no early end) the surest (faster-whisper's pick when every
-    temperature fails); else :func:`longest_trimmed`."""
+    clean ones (no loop, no early end, nothing said twice) the surest (faster-whisper's pick
+    when every temperature fails); else :func:`longest_trimmed` (a word every mode read twice
+    stays twice: "No, no.")."""
     if ":" not in names[-1] and not any(n.endswith(":low_logprob") for n in names):
         return tried[-1]
     clean = [t for t, n in zip(tried, names) if clean_attempt(n)]

@@ -9,16 +9,16 @@ machine base int8 encodes a 10 s context in 0.17 s against 0.8 s for 30 s. The t
 silence matters: with the context cut exactly at the end of the audio, greedy decoding loops
 far more often ("Press 0. Press 3. for an operator Press 0. ..."; docs/benchmarks.md).
 
-Conservative decoding without a sampling fallback still fails in two recognisable ways on
-real speech: a **loop** (a word or phrase repeated to the token limit) and an **early end**
-(a long window decoded as its first sentence only). Each decode is checked for both, and a
-failed one is decoded again, still at temperature 0, in Whisper's timestamp mode (which
-decodes long windows segment by segment and rarely stops early), then with the full 30 s
-context; the first clean result is kept, a retry only at Whisper's avg_logprob bar, else
-the surest clean one (:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A
-window read short and unsure is read again with the 30 s context
-(:mod:`streamer.decoding.checks`). We call faster-whisper's public pieces (``WhisperModel``,
-its feature extractor, tokenizer and CTranslate2 model) rather than copying its transcribe loop.
+Conservative decoding without a sampling fallback still fails in recognisable ways on real speech:
+a **loop** (a word or phrase repeated to the token limit), an **early end** (a long window decoded
+as its first sentence only), a final ending in a word **read twice** ("10 10"). Each decode is
+checked, and a failed one is decoded again, at temperature 0, in timestamp mode (which decodes long
+windows segment by segment and rarely stops early), then with the full 30 s context; the first
+clean result is kept, a retry only at Whisper's avg_logprob bar, else the surest clean one
+(:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A window read short and unsure is read again with
+the 30 s context (:mod:`streamer.decoding.checks`). We call faster-whisper's public pieces
+(``WhisperModel``, its feature extractor, tokenizer and CTranslate2 model) rather than copying its
+transcribe loop.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ class DecodingOptions:
             were often put first in another (docs/tuning.md, "language"). A window that fixes
             the language this way fixes its own, whatever the short ones before it voted.
         fallback: decode a window again when its text is a loop (compression ratio above
-            ``loop_compression_ratio`` or a repeated tail, :func:`streamer.decoding.text.trim_loop`)
-            or ends early (fewer than ``min_words_per_speech_s`` words per second of speech
-            over at least ``early_end_min_speech_s``): first in timestamp mode, then with the
-            full 30 s context (:data:`FALLBACK`); a clean final or pause retry below
-            ``retry_log_prob`` (upstream's ``log_prob_threshold``, None: off) goes on too
-            (:func:`streamer.decoding.checks.retry_problem`, ``checks.kept``): the
+            ``loop_compression_ratio`` or a repeated tail, ``text.trim_loop``), ends early (fewer
+            than ``min_words_per_speech_s`` words per second of speech over at least
+            ``early_end_min_speech_s``) or, a final's, in a word said twice (``checks.problem``):
+            first in timestamp mode, then with the full 30 s context (:data:`FALLBACK`); a clean
+            final or pause retry below ``retry_log_prob`` (upstream's ``log_prob_threshold``, None:
+            off) goes on too (:func:`streamer.decoding.checks.retry_problem`, ``checks.kept``): the
             decode ending the chain is kept, else the surest clean one, else the longest trimmed.
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
@@ -324,7 +324,7 @@ class WindowDecoder:
                 audio, lang, detect=not lang, mode=mode, previous_text=previous_text,
                 prefix=prefix, beam_size=beam_size)
             retry = bool(tried) and mode != modes[-1] and not interim  # a mode left after it
-            problem = checks.retry_problem(r, speech_s, o, retry) if o.fallback else ""
+            problem = checks.retry_problem(r, speech_s, o, retry, not interim) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
             tried.append(r)
             if not problem:

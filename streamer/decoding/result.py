@@ -67,9 +67,11 @@ class DecodeResult:
     def unrepaired(self) -> bool:
         """True when every decode run failed its loop or early-end check (:attr:`attempts`):
         the text is the longest loop-trimmed one, not a clean reading (a ``":low_logprob"``
-        retry is clean). False without attempts, and for a decode not checked
-        (``DecodingOptions.fallback`` off: ``("plain",)``)."""
-        return bool(self.attempts) and not any(map(clean_attempt, self.attempts))
+        retry is clean, and a ``":doubled"`` one read the window, a word twice at its end).
+        False without attempts, and for a decode not checked (``DecodingOptions.fallback``
+        off: ``("plain",)``)."""
+        return bool(self.attempts) and not any(clean_attempt(a) or a.endswith(":doubled")
+                                               for a in self.attempts)
 
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that

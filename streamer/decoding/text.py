@@ -117,21 +117,22 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
 
 
 def doubled_tail(text: str, max_words: int = 4) -> int:
-    """Words in the second copy when ``text`` ends with a phrase of 2 to ``max_words`` words
-    said twice back to back (``"... years. Not only by chauffeur. Not only by chauffeur."``:
-    4), else 0: :func:`trim_loop`'s periodic tail, with a phrase of two words or more seen twice
-    enough. Words are compared without case and punctuation (a token of punctuation alone is a
-    word); text :func:`unspaced` reads a character at a time never matches.
+    """Words after the first copy when ``text`` ends with a word or a phrase of up to
+    ``max_words`` words said again back to back (``"... years. Not only by chauffeur. Not only
+    by chauffeur."``: 4; ``"9 9"``: 1; ``"Messages Messages Messages"``: 2), else 0:
+    :func:`trim_loop`'s periodic tail, with one more copy enough. Words are compared without
+    case and punctuation (a token of punctuation alone is a word); text :func:`unspaced` reads
+    a character at a time never matches.
 
     Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
-    la llamada para aceptar la llamada"): :class:`~streamer.decoding.chain.FilterChain` cuts it
-    only when the alignment gives the second copy no audio.
+    la llamada para aceptar la llamada"; people say "No, no."):
+    :class:`~streamer.decoding.chain.FilterChain` cuts it only when the alignment gives the
+    copies no audio.
     """
     if unspaced(text):
         return 0
-    _, p, _ = trim_loop(text, min_word_repeats=len(text.split()) + 1, min_phrase_repeats=2,
-                        long_phrase_words=2)  # no single word: "No, no." is speech
-    return p if 2 <= p <= max_words else 0
+    cut, p, _ = trim_loop(text, min_word_repeats=2, min_phrase_repeats=2, long_phrase_words=2)
+    return len(text.split()) - len(cut.split()) if 1 <= p <= max_words else 0
 
 
 @lru_cache(maxsize=4)
