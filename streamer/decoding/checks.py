@@ -91,8 +91,7 @@ WHISPER_NO_SPEECH = 0.6
 
 def retry_problem(r: DecodeResult, speech_s: float, o, retry: bool, final: bool = False) -> str:
     """:func:`problem` of ``r``'s text (``final``: a final's), or ``"low_logprob"`` when it is
-    clean but a ``retry``
-    (a decode after a failed one, with a mode left after it) below ``o.retry_log_prob`` with
+    clean but a ``retry`` (a decode after a failed one, with a mode left after it) below ``o.retry_log_prob`` with
     no_speech_prob at most :data:`WHISPER_NO_SPEECH`: Whisper would try again ("Special Special
     Special", -1.43, for a loop read again in timestamp mode; the 30 s context, -0.50:
     "especially as regards the lower case numbers")."""
