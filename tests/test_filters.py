@@ -159,6 +159,9 @@ def test_a_phrase_read_twice_is_cut_only_when_the_audio_does_not_hold_it():
     assert doubled_tail("Presione 1 para aceptar la llamada para aceptar la llamada o 2") == 0
     assert doubled_tail("I think, I think.") == 2 and doubled_tail("So I think.") == 0
     assert doubled_tail("No, no.") == 1 and doubled_tail("Messages Messages Messages") == 2
+    # two long words are compared as words, not a character at a time (base on a falsetto clip)
+    assert doubled_tail("Montreal, Montreal.") == 1 and doubled_tail("Messages Messages") == 1
+    assert doubled_tail("Montreal Forestliner!") == 0 and doubled_tail("ぷっぷっ") == 0
     toks, aligned = text.split(), []
 
     def decoded(text: str, copy_s: float) -> DecodeResult:

@@ -46,8 +46,12 @@ def unspaced(text: str) -> bool:
     without spaces (a short Japanese loop such as ``"ぷっぷっぷっぷっぷっぷっ"``, base on game
     music 10 dB down: one "word" otherwise; docs/benchmarks.md, "Non-speech at other levels
     and speeds")."""
-    return len(text.split()) <= 2 and (
-        len(text) > 12 or any(unicodedata.name(ch, "").startswith(UNSPACED_SCRIPTS) for ch in text))
+    return len(text.split()) <= 2 and (len(text) > 12 or _unspaced_script(text))
+
+
+def _unspaced_script(text: str) -> bool:
+    """True when ``text`` holds a character of a script written without spaces."""
+    return any(unicodedata.name(ch, "").startswith(UNSPACED_SCRIPTS) for ch in text)
 
 
 def _tokens(norm: str) -> list[str]:
@@ -70,15 +74,16 @@ def longest_run(tokens: list[str], n: int) -> int:
     return best
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the tokens of ``text``: words, or characters for unspaced scripts."""
-    if unspaced(text):
+def _spans(text: str, by_word: bool = False) -> list[tuple[int, int]]:
+    """Character spans of the tokens of ``text``: words, or characters for text
+    :func:`unspaced` reads a character at a time (never when ``by_word``)."""
+    if not by_word and unspaced(text):
         return [(i, i + 1) for i, ch in enumerate(text) if not ch.isspace()]
     return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
 
 
 def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
-              long_phrase_words: int = 5) -> tuple[str, int, int]:
+              long_phrase_words: int = 5, by_word: bool = False) -> tuple[str, int, int]:
     """Cut a decoding loop at the end of a caption down to its first occurrence.
 
     Whisper that falls into a loop repeats a word or phrase until the token limit, often after
@@ -87,12 +92,13 @@ def trim_loop(text: str, min_word_repeats: int = 4, min_phrase_repeats: int = 2,
     becomes ``"Papa"``. A loop is a periodic tail of the token sequence (a cut-off last token
     counts): one word repeated ``min_word_repeats`` times or more ("no, no, no" is speech), a phrase
     of 2-4 words 3 times, a phrase of ``long_phrase_words`` or more ``min_phrase_repeats`` times.
+    Text :func:`unspaced` claims is read a character at a time unless ``by_word``.
 
     Returns:
         The trimmed text (``text`` itself when there is no loop), the loop's period in tokens
         and how many times it occurred (0, 0 when there is no loop).
     """
-    spans = _spans(text)
+    spans = _spans(text, by_word)
     toks = [normalize(text[a:b]) or text[a:b] for a, b in spans]
     n = len(toks)
     best: tuple[int, int, int] | None = None  # (start of the periodic tail, period, repeats)
@@ -121,17 +127,20 @@ def doubled_tail(text: str, max_words: int = 4) -> int:
     ``max_words`` words said again back to back (``"... years. Not only by chauffeur. Not only
     by chauffeur."``: 4; ``"9 9"``: 1; ``"Messages Messages Messages"``: 2), else 0:
     :func:`trim_loop`'s periodic tail, with one more copy enough. Words are compared without
-    case and punctuation (a token of punctuation alone is a word); text :func:`unspaced` reads
-    a character at a time never matches.
+    case and punctuation (a token of punctuation alone is a word), and always as words, so that
+    two long ones count (``"Montreal, Montreal."``, ``"Messages Messages"``, which
+    :func:`unspaced` would read a character at a time); text in a script written without
+    spaces never matches.
 
     Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
     la llamada para aceptar la llamada"; people say "No, no."):
     :class:`~streamer.decoding.chain.FilterChain` cuts it only when the alignment gives the
     copies no audio.
     """
-    if unspaced(text):
+    if _unspaced_script(text):
         return 0
-    cut, p, _ = trim_loop(text, min_word_repeats=2, min_phrase_repeats=2, long_phrase_words=2)
+    cut, p, _ = trim_loop(text, min_word_repeats=2, min_phrase_repeats=2, long_phrase_words=2,
+                          by_word=True)
     return len(text.split()) - len(cut.split()) if 1 <= p <= max_words else 0
 
 
