@@ -135,6 +135,18 @@ def test_trim_loop_keeps_the_real_words_before_a_loop():
     assert trim_loop("one two three four five six")[1] == 0
 
 
+def test_a_loop_left_at_the_end_by_a_cut_is_cut_too():
+    """tiny.en on a falsetto voice (the `voices` condition): a 6-word phrase three times, then a
+    2-word loop to the token limit. One cut took the 2-word loop and left the phrase three
+    times; the chain and the repetition filter (phrases of up to 4 words) let it through."""
+    phrase = "I'm tree of forest a liner."
+    text = f"{phrase} {phrase} {phrase} I'm tree. {phrase}" + " I'm tree." * 14 + " I'm"
+    assert trim_loop(text) == (phrase, 2, 14)
+    v = FilterChain(OPTS).check(result(text, 0.1, -0.5), window(5.0))
+    assert v.keep and v.text == phrase
+    assert trim_loop(f"{phrase} So I'm tree.")[1] == 0  # no loop: nothing cut
+
+
 def test_chain_cuts_a_loop_on_speech_and_drops_a_loop_on_music():
     text, ns, lp, voiced = SPEECH_PAPA_LOOP
     v = FilterChain(OPTS).check(result(text, ns, lp), window(voiced, duration_s=0.8))
