@@ -447,6 +447,43 @@ def test_a_final_read_with_a_word_said_twice_at_its_end_is_read_again(monkeypatc
     assert checks.problem("June June", 1.0, o) == ""  # not a final: judged as before
 
 
+def test_a_word_read_twice_and_read_again_keeps_the_first_readings_doubt(monkeypatch):
+    """base on a game sound under a fan (`--set rooms`) read "La la la" (avg_logprob -1.33,
+    no_speech_prob 0.51: the no_speech filter drops it) and, read again for the word said
+    twice, "La" (-0.92), which passed every filter. The retry mends the text; the kept decode
+    carries the first reading's avg_logprob when lower and its no_speech_prob when higher, and
+    the filters drop it as they dropped the first. A retry that reads other words is judged on
+    its own figures (`levels_fan20`: "Special, special" read with the 30 s context as
+    "especially as regards the lower case numbers.", -0.50)."""
+    from streamer.decoding.chain import FilterChain
+    from streamer.decoding.filter_options import FilterOptions
+    from streamer.segmentation.window import SpeechWindow
+
+    audio = np.zeros(2 * 16000, np.float32)
+    la3 = replace(_reading("La la la", -1.333), no_speech_prob=0.506)
+    d, seen = _scripted(monkeypatch, {"plain": la3, "timestamps": replace(
+        _reading("La", -0.919, "timestamps"), no_speech_prob=0.506)})
+    r = d.decode(audio, speech_s=1.2)
+    assert (r.text, r.avg_logprob, r.no_speech_prob) == ("La", -1.333, 0.506)
+    assert seen == ["plain", "timestamps"]
+    w = SpeechWindow(0, np.zeros(26400, np.int16), 0.81, 2.46, 1.2, 0.0, "end",
+                     confirmed_s=1.14, peak_speech_prob=0.77)
+    assert FilterChain(FilterOptions()).check(r, w).filter == "no_speech"
+    # a sure first reading stays sure: a telephone prompt's "Delta Delta Delta" (-0.86)
+    d, _ = _scripted(monkeypatch, {"plain": _reading("Delta Delta Delta", -0.86),
+                                   "timestamps": _reading("Delta.", -0.3, "timestamps")})
+    r = d.decode(audio, speech_s=0.8)
+    assert (r.text, r.avg_logprob) == ("Delta.", -0.86) and FilterChain(FilterOptions()).check(
+        r, replace(w, confirmed_s=0.8, peak_speech_prob=0.95)).keep
+    sure = _reading("especially as regards the lower case numbers.", -0.50, "full")
+    d, _ = _scripted(monkeypatch, {"plain": replace(_reading("Special, special", -1.6),
+                                                    no_speech_prob=0.5),
+                                   "timestamps": _reading("Special special", -1.5, "timestamps"),
+                                   "full": sure})
+    r = d.decode(audio, speech_s=2.5)
+    assert (r.text, r.avg_logprob, r.no_speech_prob) == (sure.text, -0.50, 0.05)
+
+
 def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch):
     """A loop read again cleanly but below avg_logprob -1.0 (Whisper's bar to try again) goes
     on to the 30 s context; when nothing clean is sure, the surest clean reading is kept.

@@ -107,11 +107,29 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
     one's mode and problem): the last when it is clean and no retry was too unsure; else of the
     clean ones (no loop, no early end, nothing said twice) the surest (faster-whisper's pick
     when every temperature fails); else :func:`longest_trimmed` (a word every mode read twice
-    stays twice: "No, no.")."""
+    stays twice: "No, no.").
+
+    A final first read with a word said twice (``"doubled"``) and read again as that reading's
+    first copy keeps that reading's doubt: the kept decode carries its avg_logprob when lower
+    and its no_speech_prob when higher, since the retry mended the text and brought no new
+    evidence (base on a game sound under a fan read "La la la", avg_logprob -1.33,
+    no_speech_prob 0.51, which the no_speech filter drops; read again, "La", -0.92, passed). A
+    retry that reads other words is judged on its own ("Special, special" read with the 30 s
+    context as "especially as regards the lower case numbers.", -0.50; docs/benchmarks.md, "A
+    word read twice, read again, keeps its doubt")."""
     if ":" not in names[-1] and not any(n.endswith(":low_logprob") for n in names):
-        return tried[-1]
-    clean = [t for t, n in zip(tried, names) if clean_attempt(n)]
-    return max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
+        k = tried[-1]
+    else:
+        clean = [t for t, n in zip(tried, names) if clean_attempt(n)]
+        k = max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
+    from streamer.decoding.text import doubled_tail, normalize
+
+    first = tried[0]
+    if names[0].endswith(":doubled") and normalize(k.text) == normalize(
+            first.text.rsplit(maxsplit=doubled_tail(first.text))[0]):
+        k = replace(k, avg_logprob=min(k.avg_logprob, first.avg_logprob),
+                    no_speech_prob=max(k.no_speech_prob, first.no_speech_prob))
+    return k
 
 
 def longest_trimmed(tried: list[DecodeResult], prefix: str | None) -> DecodeResult:
