@@ -117,13 +117,13 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
     retry that reads other words is judged on its own ("Special, special" read with the 30 s
     context as "especially as regards the lower case numbers.", -0.50; docs/benchmarks.md, "A
     word read twice, read again, keeps its doubt")."""
+    from streamer.decoding.text import doubled_tail, normalize
+
     if ":" not in names[-1] and not any(n.endswith(":low_logprob") for n in names):
         k = tried[-1]
     else:
         clean = [t for t, n in zip(tried, names) if clean_attempt(n)]
         k = max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
-    from streamer.decoding.text import doubled_tail, normalize
-
     first = tried[0]
     if names[0].endswith(":doubled") and normalize(k.text) == normalize(
             first.text.rsplit(maxsplit=doubled_tail(first.text))[0]):
