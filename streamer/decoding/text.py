@@ -143,7 +143,9 @@ def doubled_tail(text: str, max_words: int = 4) -> int:
     ``max_words`` words said again back to back (``"... years. Not only by chauffeur. Not only
     by chauffeur."``: 4; ``"9 9"``: 1; ``"Messages Messages Messages"``: 2), else 0:
     :func:`trim_loop`'s periodic tail, with one more copy enough. Words are compared without
-    case and punctuation (a token of punctuation alone is a word), and always as words, so that
+    case and punctuation (a token of punctuation alone is a word, but a tail of punctuation
+    alone, ``". . ."``, is no word read twice: tiny.en's 30 s-context reading of game music
+    under noise, which low_alnum drops), and always as words, so that
     two long ones count (``"Montreal, Montreal."``, ``"Messages Messages"``, which
     :func:`unspaced` would read a character at a time); text in a script written without
     spaces never matches.
@@ -157,6 +159,8 @@ def doubled_tail(text: str, max_words: int = 4) -> int:
         return 0
     cut, p, _ = trim_loop(text, min_word_repeats=2, min_phrase_repeats=2, long_phrase_words=2,
                           by_word=True)
+    if not normalize(text[len(cut):]):  # punctuation said again (". . .") is no word read twice
+        return 0
     return len(text.split()) - len(cut.split()) if 1 <= p <= max_words else 0
 
 
