@@ -484,6 +484,39 @@ def test_a_word_read_twice_and_read_again_keeps_the_first_readings_doubt(monkeyp
     assert (r.text, r.avg_logprob, r.no_speech_prob) == (sure.text, -0.50, 0.05)
 
 
+def test_when_every_mode_fails_a_loop_is_kept_only_when_every_mode_looped(monkeypatch):
+    """base on a tracker tune 20 dB down (`--set arcade`): "you you" (-2.36, no_speech_prob
+    0.76), then a 7-word phrase six times in timestamp mode (-0.45), then "you", an early end:
+    the loop's first copy was a caption. A reading that did not loop comes first (faster-whisper
+    picks among decodes under the compression-ratio threshold), and the filters drop it as
+    silence; when every mode loops, the longest trimmed reading is kept as before."""
+    from streamer.decoding.chain import FilterChain
+    from streamer.decoding.filter_options import FilterOptions
+    from streamer.segmentation.window import SpeechWindow
+
+    audio = np.zeros(5 * 16000, np.float32)
+    loop = _reading(" ".join(["I don't know what you're talking about,"] * 6), -0.45,
+                    "timestamps")
+    d, seen = _scripted(monkeypatch, {
+        "plain": replace(_reading("you you", -2.36), no_speech_prob=0.76),
+        "timestamps": replace(loop, no_speech_prob=0.76),
+        "full": replace(_reading("you", -1.29, "full"), no_speech_prob=0.78)})
+    r = d.decode(audio, speech_s=4.0)
+    assert r.attempts == ("plain:doubled", "timestamps:loop", "full:early_end")
+    assert (r.text, r.avg_logprob) == ("you you", -2.36) and seen == ["plain", "timestamps", "full"]
+    w = SpeechWindow(0, np.zeros(5 * 16000, np.int16), 0.0, 5.0, 4.0, 0.0, "end",
+                     confirmed_s=4.0, peak_speech_prob=0.93)
+    assert FilterChain(FilterOptions()).check(r, w).filter == "no_speech"
+    # every mode looped: the reading with the most words once its loop is cut
+    uh = "Montreal. " + ", ".join(["Uh"] * 30)
+    d, _ = _scripted(monkeypatch, {"plain": _reading(uh, -0.15),
+                                   "timestamps": _reading("Montreal. Uh, uh, uh, uh, uh", -0.1),
+                                   "full": _reading(uh, -0.2, "full")})
+    r = d.decode(audio, speech_s=4.0)
+    assert r.attempts == ("plain:loop", "timestamps:loop", "full:loop") and r.unrepaired
+    assert r.text == "Montreal. Uh,"
+
+
 def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch):
     """A loop read again cleanly but below avg_logprob -1.0 (Whisper's bar to try again) goes
     on to the 30 s context; when nothing clean is sure, the surest clean reading is kept.

@@ -107,7 +107,7 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
     one's mode and problem): the last when it is clean and no retry was too unsure; else of the
     clean ones (no loop, no early end, nothing said twice) the surest (faster-whisper's pick
     when every temperature fails); else :func:`longest_trimmed` (a word every mode read twice
-    stays twice: "No, no.").
+    stays twice: "No, no."; a loop only when every mode looped).
 
     A final first read with a word said twice (``"doubled"``) and read again as that reading's
     first copy keeps that reading's doubt: the kept decode carries its avg_logprob when lower
@@ -123,7 +123,8 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
         k = tried[-1]
     else:
         clean = [t for t, n in zip(tried, names) if clean_attempt(n)]
-        k = max(clean, key=lambda t: t.avg_logprob) if clean else longest_trimmed(tried, prefix)
+        k = (max(clean, key=lambda t: t.avg_logprob) if clean
+             else longest_trimmed(tried, names, prefix))
     first = tried[0]
     if names[0].endswith(":doubled") and normalize(k.text) == normalize(
             first.text.rsplit(maxsplit=doubled_tail(first.text))[0]):
@@ -132,15 +133,27 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
     return k
 
 
-def longest_trimmed(tried: list[DecodeResult], prefix: str | None) -> DecodeResult:
-    """When every decode of a window failed :func:`problem`: the one with the most words once
-    its loop is cut (:func:`streamer.decoding.text.trim_loop`), with that text (its loop kept
-    when the loop was inside the forced ``prefix``)."""
+def longest_trimmed(tried: list[DecodeResult], names: list[str],
+                    prefix: str | None) -> DecodeResult:
+    """When every decode of a window failed :func:`problem` (``names``: each one's mode and
+    problem): of the decodes that did not loop (a word said twice, an early end) or, when every
+    one looped, of all, the one with the most words once its loop is cut
+    (:func:`streamer.decoding.text.trim_loop`; of as many, the surest), with that text (its loop
+    kept when the loop was inside the forced ``prefix``).
+
+    A loop is the failure Whisper trusts least: faster-whisper, when every temperature fails,
+    picks among the decodes under the compression-ratio threshold first
+    (``generate_with_fallback``). base on a tracker tune 20 dB down read "you you" (-2.36),
+    then in timestamp mode "I don't know what you're talking about," six times (-0.45), then
+    "you" with the 30 s context: the loop's 7 words were a caption; the reading said twice is
+    dropped as silence (no_speech_prob 0.76). Our benchmark, docs/benchmarks.md, "Every mode
+    failed: a loop comes last"."""
     from faster_whisper.transcribe import get_compression_ratio
 
     from streamer.decoding.text import trim_loop
 
-    best = max(tried, key=lambda t: len(trim_loop(t.text)[0].split()))
+    pool = [t for t, n in zip(tried, names) if not n.endswith(":loop")] or tried
+    best = max(pool, key=lambda t: (len(trim_loop(t.text)[0].split()), t.avg_logprob))
     text = trim_loop(best.text)[0]
     if prefix and not text.startswith(prefix.strip()):  # the loop was in the prefix
         text = best.text
