@@ -489,7 +489,8 @@ def test_when_every_mode_fails_a_loop_is_kept_only_when_every_mode_looped(monkey
     0.76), then a 7-word phrase six times in timestamp mode (-0.45), then "you", an early end:
     the loop's first copy was a caption. A reading that did not loop comes first (faster-whisper
     picks among decodes under the compression-ratio threshold), and the filters drop it as
-    silence; when every mode loops, the longest trimmed reading is kept as before."""
+    silence; when every mode loops, the longest trimmed reading is kept (of as many, the
+    surest). An empty reading is no reading that did not loop."""
     from streamer.decoding.chain import FilterChain
     from streamer.decoding.filter_options import FilterOptions
     from streamer.segmentation.window import SpeechWindow
@@ -514,7 +515,13 @@ def test_when_every_mode_fails_a_loop_is_kept_only_when_every_mode_looped(monkey
                                    "full": _reading(uh, -0.2, "full")})
     r = d.decode(audio, speech_s=4.0)
     assert r.attempts == ("plain:loop", "timestamps:loop", "full:loop") and r.unrepaired
-    assert r.text == "Montreal. Uh,"
+    assert (r.text, r.avg_logprob) == ("Montreal. Uh,", -0.1)
+    # the 30 s context reads nothing (an early end): the loop's words are kept
+    d, _ = _scripted(monkeypatch, {"plain": _reading(uh, -0.15),
+                                   "timestamps": _reading(uh, -0.1, "timestamps"),
+                                   "full": replace(_reading("", -0.5, "full"), words=())})
+    r = d.decode(audio, speech_s=4.0)
+    assert r.attempts[-1] == "full:early_end" and r.text == "Montreal. Uh,"
 
 
 def test_a_retry_whisper_would_try_again_goes_on_to_the_30s_context(monkeypatch):

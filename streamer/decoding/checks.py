@@ -136,14 +136,14 @@ def kept(tried: list[DecodeResult], names: list[str], prefix: str | None) -> Dec
 def longest_trimmed(tried: list[DecodeResult], names: list[str],
                     prefix: str | None) -> DecodeResult:
     """When every decode of a window failed :func:`problem` (``names``: each one's mode and
-    problem): of the decodes that did not loop (a word said twice, an early end) or, when every
-    one looped, of all, the one with the most words once its loop is cut
+    problem): of the decodes that read words and did not loop (a word said twice, an early end)
+    or, when there is none, of all, the one with the most words once its loop is cut
     (:func:`streamer.decoding.text.trim_loop`; of as many, the surest), with that text (its loop
     kept when the loop was inside the forced ``prefix``).
 
     A loop is the failure Whisper trusts least: faster-whisper, when every temperature fails,
     picks among the decodes under the compression-ratio threshold first
-    (``generate_with_fallback``). base on a tracker tune 20 dB down read "you you" (-2.36),
+    (``generate_with_fallback``; our loop is that test or a repeated tail). base on a tracker tune 20 dB down read "you you" (-2.36),
     then in timestamp mode "I don't know what you're talking about," six times (-0.45), then
     "you" with the 30 s context: the loop's 7 words were a caption; the reading said twice is
     dropped as silence (no_speech_prob 0.76). Our benchmark, docs/benchmarks.md, "Every mode
@@ -152,7 +152,7 @@ def longest_trimmed(tried: list[DecodeResult], names: list[str],
 
     from streamer.decoding.text import trim_loop
 
-    pool = [t for t, n in zip(tried, names) if not n.endswith(":loop")] or tried
+    pool = [t for t, n in zip(tried, names) if not n.endswith(":loop") and t.text] or tried
     best = max(pool, key=lambda t: (len(trim_loop(t.text)[0].split()), t.avg_logprob))
     text = trim_loop(best.text)[0]
     if prefix and not text.startswith(prefix.strip()):  # the loop was in the prefix

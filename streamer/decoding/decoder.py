@@ -84,7 +84,7 @@ class DecodingOptions:
             first in timestamp mode, then with the full 30 s context (:data:`FALLBACK`); a clean
             final or pause retry below ``retry_log_prob`` (upstream's ``log_prob_threshold``, None:
             off) goes on too (:func:`streamer.decoding.checks.retry_problem`, ``checks.kept``): the
-            decode ending the chain is kept, else the surest clean one, else the longest unlooped.
+            last decode is kept, else the surest clean one, else the longest, loops last.
         loop_compression_ratio: Whisper's loop test (upstream ``compression_ratio_threshold``).
         min_words_per_speech_s: fewer words than this per second of speech is an early end.
             1.0: conversational English runs at 2-3 words per second, and on the robustness

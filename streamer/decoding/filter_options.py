@@ -58,7 +58,8 @@ class FilterOptions:
             no_speech_prob judged is the kept decode's: the same for a plain and a timestamp-mode
             decode (one encoder input), higher for the 30 s context's (0.64 against 0.55 on
             "NO"), kept when it ends the fallback chain clean, is the surest clean decode or
-            the longest one that did not loop, or replaced a short reading
+            the longest one that did not loop (when every mode looped, the longest cut to its
+            first copy), or replaced a short reading
             (:mod:`streamer.decoding.checks`). With ``fallback`` off no decode is
             ``unrepaired``, so only the confirmation bound applies. None disables this branch;
             ``weak_peak_speech_prob`` None disables every branch. On the shared

@@ -66,9 +66,9 @@ class DecodeResult:
     @property
     def unrepaired(self) -> bool:
         """True when every decode run failed its loop or early-end check (:attr:`attempts`):
-        the text is the longest that did not loop (or loop-trimmed), not a clean reading (a
-        ``":low_logprob"`` retry is clean, and a ``":doubled"`` one read the window, a word
-        twice at its end).
+        the text is the longest that did not loop or, when every decode looped, the longest
+        cut to its first copy; not a clean reading (a ``":low_logprob"`` retry is clean, and a
+        ``":doubled"`` one read the window, a word twice at its end).
         False without attempts, and for a decode not checked (``DecodingOptions.fallback``
         off: ``("plain",)``)."""
         return bool(self.attempts) and not any(clean_attempt(a) or a.endswith(":doubled")
