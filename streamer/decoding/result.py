@@ -31,8 +31,9 @@ class DecodeResult:
         language_probability: the detector's probability of ``language``, [0, 1] (None for
             English-only models); the language filter drops text in another language.
         attempts: the decodes run, in order: ``"plain"``, then on a failed check
-            ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"`` or
-            ``":early_end"`` when it failed its check, a clean retry with ``":low_logprob"``
+            ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"``,
+            ``":doubled"`` (a final's word said twice at its end) or ``":early_end"`` when it
+            failed its check, a clean retry with ``":low_logprob"``
             when the chain went on from it (``DecodingOptions.retry_log_prob``: it may still be
             the one kept, the surest clean one); ``("plain:short", "full")`` when a
             short, unsure reading was replaced by the 30 s one, ``("plain", "full:unsure")``
