@@ -143,11 +143,11 @@ def longest_trimmed(tried: list[DecodeResult], names: list[str],
 
     A loop is the failure Whisper trusts least: faster-whisper, when every temperature fails,
     picks among the decodes under the compression-ratio threshold first
-    (``generate_with_fallback``; our loop is that test or a repeated tail). base on a tracker tune 20 dB down read "you you" (-2.36),
-    then in timestamp mode "I don't know what you're talking about," six times (-0.45), then
-    "you" with the 30 s context: the loop's 7 words were a caption; the reading said twice is
-    dropped as silence (no_speech_prob 0.76). Our benchmark, docs/benchmarks.md, "Every mode
-    failed: a loop comes last"."""
+    (``generate_with_fallback``; our loop is that test or a repeated tail). base on a tracker
+    tune 20 dB down read "you you" (-2.36), then in timestamp mode "I don't know what you're
+    talking about," six times (-0.45), then "you" with the 30 s context: the loop's 7 words were
+    a caption; the reading said twice is dropped as silence (no_speech_prob 0.76). Our
+    benchmark, docs/benchmarks.md, "Every mode failed: a loop comes last"."""
     from faster_whisper.transcribe import get_compression_ratio
 
     from streamer.decoding.text import trim_loop

@@ -59,10 +59,10 @@ class FilterOptions:
             decode (one encoder input), higher for the 30 s context's (0.64 against 0.55 on
             "NO"), kept when it ends the fallback chain clean, is the surest clean decode or
             the longest one that did not loop (when every mode looped, the longest cut to its
-            first copy), or replaced a short reading
-            (:mod:`streamer.decoding.checks`). With ``fallback`` off no decode is
-            ``unrepaired``, so only the confirmation bound applies. None disables this branch;
-            ``weak_peak_speech_prob`` None disables every branch. On the shared
+            first copy), or replaced a short reading (:mod:`streamer.decoding.checks`). With
+            ``fallback`` off no decode is ``unrepaired``, so only the confirmation bound
+            applies. None disables this branch; ``weak_peak_speech_prob`` None disables every
+            branch. On the shared
             clip set it drops isolated telephone letters and words at no_speech_prob 0.53-0.65
             with tiny.en ("D.", "E.", "Victor."), the same figures as the false captions it
             removes ("Oops.", "Who?").

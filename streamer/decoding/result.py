@@ -33,11 +33,11 @@ class DecodeResult:
         attempts: the decodes run, in order: ``"plain"``, then on a failed check
             ``"timestamps"`` and ``"full"`` (30 s context); each with ``":loop"``,
             ``":doubled"`` (a final's word said twice at its end) or ``":early_end"`` when it
-            failed its check, a clean retry with ``":low_logprob"``
-            when the chain went on from it (``DecodingOptions.retry_log_prob``: it may still be
-            the one kept, the surest clean one); ``("plain:short", "full")`` when a
-            short, unsure reading was replaced by the 30 s one, ``("plain", "full:unsure")``
-            when it was kept (:mod:`streamer.decoding.checks`).
+            failed its check, a clean retry with ``":low_logprob"`` when the chain went on
+            from it (``DecodingOptions.retry_log_prob``: it may still be the one kept, the
+            surest clean one); ``("plain:short", "full")`` when a short, unsure reading was
+            replaced by the 30 s one, ``("plain", "full:unsure")`` when it was kept
+            (:mod:`streamer.decoding.checks`).
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
             calls it: for a caption with ``word_timestamps``, to find where an early final
