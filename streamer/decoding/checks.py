@@ -153,8 +153,8 @@ def longest_trimmed(tried: list[DecodeResult], names: list[str],
     from streamer.decoding.text import trim_loop
 
     pool = [t for t, n in zip(tried, names) if not n.endswith(":loop") and t.text] or tried
-    best = max(pool, key=lambda t: (len(trim_loop(t.text)[0].split()), t.avg_logprob))
-    text = trim_loop(best.text)[0]
+    text, best = max(((trim_loop(t.text)[0], t) for t in pool),
+                     key=lambda c: (len(c[0].split()), c[1].avg_logprob))
     if prefix and not text.startswith(prefix.strip()):  # the loop was in the prefix
         text = best.text
     return replace(best, text=text,

@@ -62,10 +62,9 @@ class FilterOptions:
             first copy), or replaced a short reading (:mod:`streamer.decoding.checks`). With
             ``fallback`` off no decode is ``unrepaired``, so only the confirmation bound
             applies. None disables this branch; ``weak_peak_speech_prob`` None disables every
-            branch. On the shared
-            clip set it drops isolated telephone letters and words at no_speech_prob 0.53-0.65
-            with tiny.en ("D.", "E.", "Victor."), the same figures as the false captions it
-            removes ("Oops.", "Who?").
+            branch. On the shared clip set it drops isolated telephone letters and words at
+            no_speech_prob 0.53-0.65 with tiny.en ("D.", "E.", "Victor."), the same figures as
+            the false captions it removes ("Oops.", "Who?").
         weak_brief_confirmed_s: the next two tests judge only a window Silero found weakly
             with under this many seconds confirmed (our benchmark: the false captions they
             remove had 0.21-0.69 s); so does the known-phrase filter's avg_logprob test of a

@@ -145,10 +145,9 @@ def doubled_tail(text: str, max_words: int = 4) -> int:
     :func:`trim_loop`'s periodic tail, with one more copy enough. Words are compared without
     case and punctuation (a token of punctuation alone is a word, but a tail of punctuation
     alone, ``". . ."``, is no word read twice: tiny.en's 30 s-context reading of game music
-    under noise, which low_alnum drops), and always as words, so that
-    two long ones count (``"Montreal, Montreal."``, ``"Messages Messages"``, which
-    :func:`unspaced` would read a character at a time); text in a script written without
-    spaces never matches.
+    under noise, which low_alnum drops), and always as words, so that two long ones count
+    (``"Montreal, Montreal."``, ``"Messages Messages"``, which :func:`unspaced` would read a
+    character at a time); text in a script written without spaces never matches.
 
     Text alone cannot tell such a tail from speech (a real Asterisk prompt says "para aceptar
     la llamada para aceptar la llamada"; people say "No, no."):
