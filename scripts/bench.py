@@ -84,17 +84,36 @@ def normalizer(language: str = "en"):
     return BasicTextNormalizer()
 
 
+def normalised_words(texts: list[str], language: str = "en", reference: bool = False) -> list[str]:
+    """The words of ``texts``, each text normalised alone (Whisper's normaliser), in order.
+
+    Each caption, like each reference utterance, is normalised on its own: Whisper's English
+    normaliser reads spelled numbers in a row as one number, so the captions "Four." and
+    "Five." joined into one text became "45" against the references' "4" and "5" (2 of
+    tiny.en's "lost" prompts in one run; docs/benchmarks.md, "Scoring: each caption
+    normalised alone"). Tokens with no letter or digit are dropped: the normaliser keeps a
+    "." of an ellipsis ("Um..." gives "."). ``reference``: drop unspoken markup first
+    (:func:`_clean_reference`).
+    """
+    norm = normalizer(language)
+    return [w for t in texts for w in norm(_clean_reference(t) if reference else t).split()
+            if any(c.isalnum() for c in w)]
+
+
 def wer(references: list[str], hypotheses: list[str], language: str = "en") -> dict:
-    """Corpus WER of ``hypotheses`` against ``references`` (lists joined into one text each).
+    """Corpus WER of ``hypotheses`` against ``references``, each text normalised alone
+    (:func:`normalised_words`) and the words of each list then joined.
 
     Returns:
         ``{"wer": percent, "substitutions", "deletions", "insertions", "ref_words"}``.
+
+    Raises:
+        ValueError: the references hold no word.
     """
     import jiwer
 
-    norm = normalizer(language)
-    ref = norm(_clean_reference(" ".join(references))).split()
-    hyp = norm(" ".join(hypotheses)).split()
+    ref = normalised_words(references, language, reference=True)
+    hyp = normalised_words(hypotheses, language)
     if not ref:
         raise ValueError("empty reference")
     out = jiwer.process_words(" ".join(ref), " ".join(hyp) if hyp else "")

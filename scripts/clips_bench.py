@@ -108,7 +108,7 @@ def run_model(model: str, rows: list[dict], out: Path, beam_size: int | None = N
     for g in dict.fromkeys(c["group"] for c in per):
         cs = [c for c in per if c["group"] == g]
         refs = [c["reference"] for c in cs]
-        s = score(refs, [" ".join(c["captions"]) for c in cs])
+        s = score(refs, [t for c in cs for t in c["captions"]])
         o = score(refs, [c["oracle"] for c in cs])
         groups[g] = {"clips": len(cs), "stream_wer": s["wer"], "oracle_wer": o["wer"],
                      "ref_words": s["ref_words"],

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import conditions  # noqa: E402
 from bench_nonspeech import _write_wav as write_int16_wav  # noqa: E402
-from bench import _clean_reference, normalizer, percentiles, run_stream, simulate_realtime, utterance_latencies  # noqa: E402
+from bench import normalised_words, percentiles, run_stream, simulate_realtime, utterance_latencies  # noqa: E402
 from streamer.capture.audio import SAMPLE_RATE, float32_to_int16  # noqa: E402
 from streamer.config import Config, build_config  # noqa: E402
 
@@ -60,7 +60,8 @@ def score(references: list[str], hypotheses: list[str]) -> dict:
 
     Args:
         references: one reference text per utterance, in order.
-        hypotheses: caption texts in order (any number; joined).
+        hypotheses: caption texts in order (any number), each normalised alone as each
+            reference is (:func:`bench.normalised_words`), their words then joined.
 
     Returns:
         ``{"wer": percent, "S", "D", "I", "ref_words", "lost": [utterance indices]}``; an
@@ -68,11 +69,10 @@ def score(references: list[str], hypotheses: list[str]) -> dict:
     """
     import jiwer
 
-    norm = normalizer("en")
-    words = [norm(_clean_reference(r)).split() for r in references]
+    words = [normalised_words([r], "en", reference=True) for r in references]
     owner = np.asarray([k for k, ws in enumerate(words) for _ in ws])
     ref = [w for ws in words for w in ws]
-    hyp = norm(" ".join(hypotheses)).split()
+    hyp = normalised_words(hypotheses, "en")
     out = jiwer.process_words(" ".join(ref), " ".join(hyp))
     hit = np.zeros(len(ref), bool)
     for chunk in out.alignments[0]:

@@ -19,6 +19,21 @@ def test_wer_normalises_and_keeps_spoken_parentheses():
     assert r["wer"] == 25.0 and r["deletions"] == 1
 
 
+def test_each_caption_is_normalised_alone():
+    # joined, "Four. Five." is one number to Whisper's normaliser ("45"), and "Um..." leaves
+    # a "." token: scored apart, as the references are, both read right
+    assert bench.normalised_words(["Four.", "Five."]) == ["4", "5"]
+    assert bench.normalised_words(["Um...", "A liner."]) == ["a", "liner"]
+    r = bench.wer(["four", "five", "a liner"], ["Four.", "Five.", "Um...", "A liner."])
+    assert r["wer"] == 0.0 and r["ref_words"] == 4
+    import robust_bench
+
+    got = robust_bench.score(["four", "five", "six"], ["Four.", "Five.", "Six."])
+    assert got["wer"] == 0.0 and got["lost"] == []
+    got = robust_bench.score(["four", "five", "six"], ["Four.", "Six."])
+    assert got["lost"] == [1] and got["D"] == 1
+
+
 def test_percentiles_and_latency_matching():
     assert bench.percentiles([]) == {"p50": None, "p95": None, "max": None, "n": 0}
     p = bench.percentiles([1.0, 2.0, 3.0])
