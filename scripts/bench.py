@@ -84,25 +84,38 @@ def normalizer(language: str = "en"):
     return BasicTextNormalizer()
 
 
-def normalised_words(texts: list[str], language: str = "en", reference: bool = False) -> list[str]:
-    """The words of ``texts``, each text normalised alone (Whisper's normaliser), in order.
+#: where a sentence ends: Whisper's normaliser reads each sentence alone (normalised_words)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-    Each caption, like each reference utterance, is normalised on its own: Whisper's English
-    normaliser reads spelled numbers in a row as one number, so the captions "Four." and
-    "Five." joined into one text became "45" against the references' "4" and "5" (2 of
-    tiny.en's "lost" prompts in one run; docs/benchmarks.md, "Scoring: each caption
-    normalised alone"). Tokens with no letter or digit are dropped: the normaliser keeps a
-    "." of an ellipsis ("Um..." gives "."). ``reference``: drop unspoken markup first
-    (:func:`_clean_reference`).
+
+def normalised_words(texts: list[str], language: str = "en", reference: bool = False) -> list[str]:
+    """The words of ``texts`` (a list of strings, in order), normalised by Whisper's
+    normaliser one sentence at a time.
+
+    Whisper's English normaliser reads spelled numbers in a row as one number, across
+    sentence ends too: the captions "Four." and "Five." joined into one text became "45"
+    against the references' "4" and "5" (2 of tiny.en's "lost" prompts in one run;
+    docs/benchmarks.md, "Scoring: each sentence normalised alone"). So each sentence (split
+    after ``.``, ``!`` or ``?``) is normalised alone. Captions (``reference`` False) are
+    joined first, since a caption may end inside a number ("Twenty" / "five." is 25);
+    references are split within each utterance, after dropping unspoken markup
+    (:func:`_clean_reference`). Tokens with no letter or digit are dropped: the normaliser
+    keeps the "." of an ellipsis ("Um..." gives ".").
+
+    Raises:
+        TypeError: ``texts`` is a string, not a list of them.
     """
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings")
     norm = normalizer(language)
-    return [w for t in texts for w in norm(_clean_reference(t) if reference else t).split()
-            if any(c.isalnum() for c in w)]
+    units = [_clean_reference(t) for t in texts] if reference else [" ".join(texts)]
+    return [w for u in units for sentence in SENTENCE_END.split(u)
+            for w in norm(sentence).split() if any(c.isalnum() for c in w)]
 
 
 def wer(references: list[str], hypotheses: list[str], language: str = "en") -> dict:
-    """Corpus WER of ``hypotheses`` against ``references``, each text normalised alone
-    (:func:`normalised_words`) and the words of each list then joined.
+    """Corpus WER of ``hypotheses`` against ``references``, normalised one sentence at a time
+    (:func:`normalised_words`).
 
     Returns:
         ``{"wer": percent, "substitutions", "deletions", "insertions", "ref_words"}``.

@@ -12,8 +12,8 @@ the real pipeline (:class:`~streamer.pipeline.Pipeline`, default options, ``File
 speed) and scores it against the same model decoding the clip alone (``WhisperModel.transcribe``,
 beam 5, temperature 0, language English, the full 30 s context), per group of the shared set:
 
-- **stream WER** and **oracle WER** of the group (its clips' references and texts joined; Whisper's
-  English normaliser, jiwer; :func:`robust_bench.score`);
+- **stream WER** and **oracle WER** of the group (its clips' references and texts, each sentence
+  normalised alone by Whisper's English normaliser, jiwer; :func:`robust_bench.score`);
 - **lost**: clips with half their words or more missing that the oracle did not lose too, by id;
 - **doubled**: clips whose captions read a word or phrase twice back to back where the oracle
   does not (a read again at the end of the window);

@@ -60,12 +60,14 @@ def score(references: list[str], hypotheses: list[str]) -> dict:
 
     Args:
         references: one reference text per utterance, in order.
-        hypotheses: caption texts in order (any number), each normalised alone as each
-            reference is (:func:`bench.normalised_words`), their words then joined.
+        hypotheses: caption texts in order (any number), normalised one sentence at a time
+            as the references are (:func:`bench.normalised_words`).
 
     Returns:
         ``{"wer": percent, "S", "D", "I", "ref_words", "lost": [utterance indices]}``; an
         utterance is lost when under ``1 - LOST_FRACTION`` of its words align as equal.
+        References with no word give WER 100 % over 0 words (jiwer's measure of an empty
+        reference), never an error.
     """
     import jiwer
 

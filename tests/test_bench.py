@@ -19,19 +19,26 @@ def test_wer_normalises_and_keeps_spoken_parentheses():
     assert r["wer"] == 25.0 and r["deletions"] == 1
 
 
-def test_each_caption_is_normalised_alone():
+def test_each_sentence_is_normalised_alone():
     # joined, "Four. Five." is one number to Whisper's normaliser ("45"), and "Um..." leaves
-    # a "." token: scored apart, as the references are, both read right
+    # a "." token: each sentence alone, both read right
     assert bench.normalised_words(["Four.", "Five."]) == ["4", "5"]
+    assert bench.normalised_words(["Four. Five."]) == ["4", "5"]
     assert bench.normalised_words(["Um...", "A liner."]) == ["a", "liner"]
+    # a caption may end inside a number: captions are joined before they are split
+    assert bench.normalised_words(["Twenty", "five."]) == ["25"]
+    assert bench.normalised_words(["It is five", "percent."]) == ["it", "is", "5%"]
     r = bench.wer(["four", "five", "a liner"], ["Four.", "Five.", "Um...", "A liner."])
     assert r["wer"] == 0.0 and r["ref_words"] == 4
+    with pytest.raises(TypeError):
+        bench.normalised_words("a caption")
     import robust_bench
 
     got = robust_bench.score(["four", "five", "six"], ["Four.", "Five.", "Six."])
     assert got["wer"] == 0.0 and got["lost"] == []
     got = robust_bench.score(["four", "five", "six"], ["Four.", "Six."])
     assert got["lost"] == [1] and got["D"] == 1
+    assert robust_bench.score(["twenty five"], ["Twenty", "five."])["lost"] == []
 
 
 def test_percentiles_and_latency_matching():
