@@ -311,9 +311,10 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
     the pause snapshot, which holds the same audio, while the pause goes on), its caption no
     earlier than the stream time the segmenter ended the utterance (``decided_s``; without it,
     ``vad.end_silence_ms`` after its speech ends); any other window once its last sample is
-    captured (``end_s``). A final ended by background talk (``vad.background_hold_ms`` after
-    its speech) is decoded from its pause snapshot too: the segmenter takes one of the
-    talker's speech ``vad.pause_snapshot_ms`` after their last frame. ``vad`` None: the
+    captured (``end_s``). A final ended by background talk (decided more than
+    ``vad.end_silence_ms`` after its speech: ``vad.background_hold_ms``) is decoded from its
+    pause snapshot too, which the segmenter takes of the talker's speech once the talk has
+    held the utterance ``vad.end_silence_ms`` past their last frame. ``vad`` None: the
     default :class:`VadOptions`.
 
     Returns:
@@ -328,9 +329,11 @@ def simulate_realtime(run: StreamRun, vad: VadOptions | None = None) -> list[tup
         duration = run.finished_wall.get(idx, st.started_wall) - st.started_wall
         available, not_before = st.end_s, st.end_s
         if st.reason == "end" and st.speech_end_s is not None:
-            available = st.speech_end_s + vad.pause_snapshot_ms / 1000
             not_before = (st.decided_s if st.decided_s is not None
                           else st.speech_end_s + vad.end_silence_ms / 1000)
+            held = not_before - st.speech_end_s > (vad.end_silence_ms + vad.frame_ms) / 1000
+            available = st.speech_end_s + (vad.end_silence_ms if held
+                                           else vad.pause_snapshot_ms) / 1000
         begin = max(available, busy_until)
         busy_until = begin + duration
         if idx in by_index:

@@ -265,7 +265,8 @@ def test_arcade_set_holds_every_room_and_level_and_renders_trackers_the_same_eac
 def test_simulation_decodes_every_final_from_its_pause_snapshot():
     """A final's decode starts 150 ms into its pause, where the live pipeline decodes the pause
     snapshot that holds its audio; a final ended by background talk (decided 1.2 s after its
-    speech) too: the segmenter snapshots the talker's speech 150 ms after their last frame."""
+    speech) too: the segmenter snapshots the talker's speech once the talk has held the
+    utterance 600 ms (end_silence_ms) past their last frame."""
     from streamer.events import Caption, WindowStarted
 
     def run(decided_s: float, decode_s: float = 0.5) -> list:
@@ -278,4 +279,4 @@ def test_simulation_decodes_every_final_from_its_pause_snapshot():
 
     assert run(5.6)[0][2] == pytest.approx(5.65)  # pause decode from 5.15 s, done after the end
     assert run(6.2)[0][2] == pytest.approx(6.2)  # background end: decoded during the hold
-    assert run(6.2, decode_s=1.5)[0][2] == pytest.approx(6.65)  # a decode longer than it
+    assert run(6.2, decode_s=1.5)[0][2] == pytest.approx(7.1)  # from 5.6 s, longer than it

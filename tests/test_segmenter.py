@@ -230,13 +230,21 @@ def test_background_talk_holds_an_utterance_open_no_longer_than_its_hold():
     assert talker.speech_end_wall == pytest.approx(100.0 + 99 * FS)
     assert talker.confirmed_s == pytest.approx(80 * FS)  # the talk after it is not its speech
     assert frames(talk)[0] == 105 and talk.speech_end_s == pytest.approx(200 * FS)
-    # live (pause snapshots on): 150 ms after the talker's last frame a pause snapshot holds
-    # exactly the final's audio and speech, so the worker decodes it while the hold goes on
+    # live (pause snapshots on): once the talk has held the utterance 600 ms (end_silence_ms)
+    # past the talker's last frame, a pause snapshot holds exactly the final's audio and
+    # speech, so the worker decodes it during the rest of the hold
     _, out = run(script, VadOptions(pause_snapshots=True))
     assert [w.reason for w in out] == ["pause", "end", "pause", "end"]
     snap, final = out[:2]
     assert snap.speech_bounds == final.speech_bounds and np.array_equal(snap.audio, final.audio)
-    assert snap.decided_s == pytest.approx((100 + 5) * FS) and snap.voiced_s == final.voiced_s
+    assert snap.decided_s == pytest.approx((100 + 20) * FS) and snap.voiced_s == final.voiced_s
+    # not sooner: a talker's pause with a soft frame 20 dB under them, then their own silence,
+    # is an ordinary pause (one ordinary pause snapshot, the final reuses it; under 600 ms of
+    # talk after the talker, as a syllable's soft end, none of the talker's)
+    soft = "." * 20 + "S" * 80 + "b" * 3 + "." * 40
+    _, out = run(soft, VadOptions(pause_snapshots=True))
+    assert [w.reason for w in out] == ["pause", "end"]
+    assert out[0].speech_bounds == out[1].speech_bounds
     # a pause of the talker under the talk, who then goes on: one such snapshot per pause,
     # none while the talker speaks, and the same utterance windows as without snapshots
     gaps = "." * 20 + "S" * 80 + "b" * 20 + "S" * 20 + "b" * 20 + "S" * 20 + "." * 40

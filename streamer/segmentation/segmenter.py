@@ -21,11 +21,9 @@ state machine:
   frames that follow it without a break ends it (and at least ``pause_snapshot_ms`` after the
   last speech frame of any kind): voiced frames after a break within the extension (a key
   click, a chime; a breathy word) stay in the window but do not hold the utterance open
-  (typing beside the talker held captions 0.2 s longer; docs/benchmarks.md, "The end of an
-  utterance after a click"); the whole utterance is one
-  :class:`~streamer.segmentation.window.SpeechWindow` (reason ``"end"``) holding its speech and
-  ``pause_snapshot_ms`` of the pause after it; the rest of the pause stays in reach of the
-  next onset's look-back (a word that starts softly just before the end keeps its start);
+  (docs/benchmarks.md, "The end of an utterance after a click"); the whole utterance is one
+  ``SpeechWindow`` (reason ``"end"``) holding its speech and ``pause_snapshot_ms`` of the pause
+  after it; the rest of the pause stays in reach of the next onset's look-back;
 - **background talk**: a Silero frame far under the utterance's own level is another
   talker's (:mod:`streamer.segmentation.foreground`); once the utterance holds
   ``background_min_s`` of the talker, such frames hold it open at most ``background_hold_ms``
@@ -42,9 +40,9 @@ state machine:
   and as a ``"pause"`` window after ``pause_snapshot_ms`` of non-speech (with partials, or
   ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
   that decode is its final text (:mod:`streamer.decoding.worker`): waiting ``end_silence_ms``
-  costs no decode time; under background talk, ``pause_snapshot_ms`` after the talker's last
-  frame, a ``"pause"`` window of what a background end's final holds, decoded during the hold.
-  Snapshots never change the utterance windows.
+  costs no decode time; when background talk holds an utterance open past such a wait, a
+  ``"pause"`` window of what its final holds, decoded during the rest of the hold (never
+  sooner: :meth:`Segmenter._talker_paused`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces (docs/benchmarks.md, "Context across
 windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
@@ -122,8 +120,7 @@ class Segmenter:
         self._fg_level = ForegroundLevel(o.background_db or 0.0, self._max)
         self._since_fg = 0  # frames since the last foreground frame (Silero's, near its level)
         self._fg_frames = 0  # foreground frames of the open utterance
-        self._bg_talk = self._bg_snapped = False  # background since the talker's last frame;
-        # a pause snapshot holds what a background end's final would (_talker_paused)
+        self._bg_talk = self._bg_snapped = False  # background since the talker; _talker_paused
         self._bg_min = o.frames(o.background_min_s * 1000) if o.background_min_s else 0
         self._speech_frames = 0  # speech frames of the open utterance, cuts included
         self._trace_frames = o.frames(TRACE_SPEECH_S * 1000)
@@ -146,11 +143,9 @@ class Segmenter:
 
     @property
     def level_dbfs(self) -> float:
-        """RMS level of the last fed frame in dBFS (0 = full-scale int16), floored at -96.
-
-        For meters: a UI thread may read it while the segmenter thread feeds (one float,
-        replaced whole on each frame). Before the first frame it is the floor, -96.
-        """
+        """RMS level of the last fed frame in dBFS (0 = full-scale int16), floored at -96 (also
+        before the first frame). For meters: a UI thread may read it while the segmenter thread
+        feeds (one float, replaced whole on each frame)."""
         return max(LEVEL_FLOOR_DBFS, self._level)
 
     def feed(self, pcm: np.ndarray, captured_wall: float) -> list[SpeechWindow]:
@@ -254,11 +249,15 @@ class Segmenter:
         return out
 
     def _talker_paused(self) -> bool:
-        """True when the talker has been silent ``pause_snapshot_ms`` under background talk and
-        no pause snapshot holds their speech yet (what a background end's final would hold)."""
+        """True when background talk holds the utterance open past a pause that would have
+        ended it (the talker silent ``end_silence_ms``, Silero hearing speech in the last
+        ``pause_snapshot_ms``) and no pause snapshot holds the talker's speech yet: what a
+        background end's final holds. Sooner (150 ms into the talker's pauses) such snapshots
+        outnumbered the others on a clean meeting and delayed its finals (docs/benchmarks.md)."""
         return (self._bg_talk and not self._bg_snapped and bool(self._bg_hold)
                 and self._fg_frames >= self._bg_min
-                and self._snap_pause <= self._since_fg < len(self._cur))
+                and self._end <= self._since_fg < len(self._cur)
+                and self._since_tail < self._snap_pause)
 
     def flush(self) -> list[SpeechWindow]:
         """End of stream: emit the open utterance, if any, as a final window."""
