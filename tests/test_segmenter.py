@@ -245,6 +245,16 @@ def test_background_talk_holds_an_utterance_open_no_longer_than_its_hold():
     _, out = run(soft, VadOptions(pause_snapshots=True))
     assert [w.reason for w in out] == ["pause", "end"]
     assert out[0].speech_bounds == out[1].speech_bounds
+    # once that snapshot is taken, no other while the talk holds the utterance (the worker
+    # would decode it instead, and a final reuses only the last pause decode): no partial of
+    # the talk, no pause snapshot in a gap of it; a cap cut in the hold takes it again
+    for o, sc in ((VadOptions(pause_snapshots=True, partial_interval_ms=500), script),
+                  (VadOptions(pause_snapshots=True),
+                   "." * 20 + "S" * 80 + "b" * 22 + "." * 6 + "b" * 40 + "." * 40),
+                  (VadOptions(pause_snapshots=True, max_utterance_s=3.9), script)):
+        _, out = run(sc, o)
+        i = next(i for i, w in enumerate(out) if w.reason == "end")
+        assert out[i - 1].reason == "pause" and out[i - 1].speech_bounds == out[i].speech_bounds
     # a pause of the talker under the talk, who then goes on: one such snapshot per pause,
     # none while the talker speaks, and the same utterance windows as without snapshots
     gaps = "." * 20 + "S" * 80 + "b" * 20 + "S" * 20 + "b" * 20 + "S" * 20 + "." * 40

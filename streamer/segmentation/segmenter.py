@@ -41,8 +41,8 @@ state machine:
   ``pause_snapshots``): if the utterance ends there, the final window holds the same audio and
   that decode is its final text (:mod:`streamer.decoding.worker`): waiting ``end_silence_ms``
   costs no decode time; when background talk holds an utterance open past such a wait, a
-  ``"pause"`` window of what its final holds, decoded during the rest of the hold (never
-  sooner: :meth:`Segmenter._talker_paused`). Snapshots never change the utterance windows.
+  ``"pause"`` window of what its final holds, then no other snapshot while the talk holds it
+  (:meth:`Segmenter._talker_paused`). Snapshots never change the utterance windows.
 
 Utterances are decoded whole, not in 3-5 s pieces (docs/benchmarks.md, "Context across
 windows"). Defaults and their measurements: docs/tuning.md, "Speech detection".
@@ -236,8 +236,11 @@ class Segmenter:
             self._cur, self._speech = self._cur[k:], self._speech[k:]
             self._cur_start += k * o.frame_samples
             self._confirmed, self._since_snap = self._confirmed_in(self._cur, self._speech), 0
+            self._bg_snapped = False  # a snapshot of the talker's speech is of the cut window
         elif self._confirmed >= self._snap_min:
-            if self._snap_every and speech and self._since_snap >= self._snap_every:
+            if self._bg_snapped and self._since_fg - self._since_speech > self._end:
+                pass  # talk holds it, its final's snapshot taken: no other for the worker to decode
+            elif self._snap_every and speech and self._since_snap >= self._snap_every:
                 self._snapshot("partial", out)
             elif self._snap_pauses and self._since_speech == self._snap_pause:
                 self._bg_snapped |= self._since_fg == self._since_speech  # a background end's
@@ -302,8 +305,7 @@ class Segmenter:
         self._back.clear()
         self._in_speech = True
         self._since_speech = self._since_silero = self._since_tail = self._since_fg = 0
-        self._fg_frames = 0
-        self._bg_talk = self._bg_snapped = False
+        self._fg_frames, self._bg_talk, self._bg_snapped = 0, False, False
         for f in back[onset:] + [frame]:
             if f.d.speech_prob >= o.neg_threshold:
                 self._fg_level.keep(f.d.level_dbfs)
@@ -336,11 +338,10 @@ class Segmenter:
         # the look-back starts empty: frames already sent in this window are never sent twice
         # (after an end, _step puts back the pause frames past the window, never sent, or
         # replays them after background talk)
-        self._back.clear()
+        for held in (self._back, self._fg_level, self._soft):
+            held.clear()
         self._cur, self._speech = [], []
-        self._fg_level.clear()
         self._in_speech, self._onset_run = False, 0
-        self._soft.clear()
 
     def _best_cut(self) -> int:
         """Frames to emit at the cap: up to the best pause in the last ``cut_search_ms``.
