@@ -253,8 +253,8 @@ class Segmenter:
 
     def _talker_paused(self) -> bool:
         """True when background talk holds the utterance open past a pause that would have
-        ended it (the talker silent ``end_silence_ms``, Silero hearing speech in the last
-        ``pause_snapshot_ms``) and no pause snapshot holds the talker's speech yet: what a
+        ended it (the talker silent ``end_silence_ms``, Silero or its voiced tail speech in the
+        last ``pause_snapshot_ms``) and no pause snapshot holds the talker's speech yet: what a
         background end's final holds. Sooner (150 ms into the talker's pauses) such snapshots
         outnumbered the others on a clean meeting and delayed its finals (docs/benchmarks.md)."""
         return (self._bg_talk and not self._bg_snapped and bool(self._bg_hold)
