@@ -49,6 +49,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,11 @@ def _clean_reference(text: str) -> str:
     return text.replace("(", " ").replace(")", " ")
 
 
+@lru_cache(maxsize=None)
 def normalizer(language: str = "en"):
-    """Whisper's English normaliser for ``en``, the basic one otherwise (whisper-normalizer)."""
+    """Whisper's English normaliser for ``en``, the basic one otherwise (whisper-normalizer);
+    one per language (built once: the English one loads its spelling table, and the scorers
+    normalise each reference utterance alone)."""
     if language == "en":
         from whisper_normalizer.english import EnglishTextNormalizer
 
