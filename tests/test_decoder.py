@@ -209,6 +209,34 @@ def test_a_growing_utterance_is_detected_again_only_when_its_audio_has_doubled()
     assert session.detected[0] == int(4.5 * 16000)
 
 
+
+def test_interim_decodes_keep_their_utterances_detection_however_it_grew():
+    """A partial is shown, then replaced: it reuses the utterance's last detection (each one is
+    an encode of the full 30 s input) until it holds enough speech to fix a language, where a
+    pause or final decode detects again once its audio has doubled too; the partials then
+    follow that newer detection."""
+    from streamer.decoding.batch import Job, _language_probs
+
+    m, session = Counting(), _session()
+    speech = np.random.default_rng(4).standard_normal(9 * 16000).astype(np.float32)
+    feats = [(np.zeros((80, 300), np.float32), 1200)]
+
+    def detect(seconds: float, interim: bool, audio: np.ndarray = speech) -> int:
+        before = [f for _, f in m.encoded].count(3000)
+        _language_probs(m, [Job(session, audio[:int(seconds * 16000)], None, True,
+                                interim=interim)], feats,
+                        m.encode(np.zeros((1, 80, 1200), np.float32)), 1200)
+        return [f for _, f in m.encoded].count(3000) - before
+
+    assert detect(0.7, True) == 1  # the utterance's first detection, by its first partial
+    assert detect(1.4, True) == 0  # doubled: a partial keeps it
+    assert detect(1.5, True) == 1  # enough speech to fix a language: detected once more
+    assert [detect(s, True) for s in (3.0, 4.5, 6.0)] == [0, 0, 0]
+    assert session.detected[0] == int(1.5 * 16000)
+    assert detect(3.0, False) == 1  # a pause decode: doubled, detected again, remembered
+    assert detect(8.5, True) == 0 and session.detected[0] == 3 * 16000
+    assert detect(1.0, True, speech[::-1].copy()) == 1  # another utterance: its own
+
 # -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------
 
 class Recording:

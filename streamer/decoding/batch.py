@@ -59,6 +59,8 @@ class Job:
             :func:`decode_batch` (None: the audio's length).
         beam_size: beam size (None: its decoder's ``options.beam_size``); one per batch. Batches
             hold finals only (:mod:`streamer.decoding.scheduler`), at the options' beam.
+        interim: an interim snapshot's decode: it detects its language only when its utterance
+            has no detection yet (:meth:`WindowDecoder.known_detection`).
     """
 
     decoder: WindowDecoder
@@ -69,6 +71,7 @@ class Job:
     prefix: str | None = None
     speech_s: float | None = None
     beam_size: int | None = None
+    interim: bool = False
 
 
 def _features(job: Job, mode: str) -> tuple[np.ndarray, int]:
@@ -107,8 +110,8 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     the batch's own encoder output (the language filter's figures), which is not read at all
     when every job detects on the full input.
 
-    A growing utterance's windows reuse one detection until its audio has doubled
-    (:meth:`WindowDecoder.known_detection`).
+    A growing utterance's windows reuse one detection until its audio has doubled, its
+    interim snapshots whatever it has grown (:meth:`WindowDecoder.known_detection`).
     """
     full = model.feature_extractor.nb_max_frames
     sized = frames >= full or not all(j.detect for j in jobs)
@@ -117,7 +120,8 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
              else [{} for _ in jobs])
     detect = []
     for i, j in enumerate(jobs):
-        known = j.decoder.known_detection(j.audio) if j.detect and frames < full else None
+        known = (j.decoder.known_detection(j.audio, j.interim) if j.detect and frames < full
+                 else None)
         if known is not None:
             probs[i] = known
         elif j.detect:

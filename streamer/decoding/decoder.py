@@ -15,10 +15,9 @@ as its first sentence only), a final ending in a word **read twice** ("10 10"). 
 checked, and a failed one is decoded again, at temperature 0, in timestamp mode (which decodes long
 windows segment by segment and rarely stops early), then with the full 30 s context; the first
 clean result is kept, a retry only at Whisper's avg_logprob bar, else the surest clean one
-(:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A window read short and unsure is read again with
-the 30 s context (:mod:`streamer.decoding.checks`). We call faster-whisper's public pieces
-(``WhisperModel``, its feature extractor, tokenizer and CTranslate2 model) rather than copying its
-transcribe loop.
+(:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A window read short and unsure is read again
+with the 30 s context (:mod:`streamer.decoding.checks`). faster-whisper's public pieces are used
+(``WhisperModel``, its feature extractor, tokenizer and CTranslate2 model), not its transcribe loop.
 """
 
 from __future__ import annotations
@@ -322,7 +321,7 @@ class WindowDecoder:
         for mode in modes:
             r = first if mode == "plain" and first is not None else self._decode(
                 audio, lang, detect=not lang, mode=mode, previous_text=previous_text,
-                prefix=prefix, beam_size=beam_size)
+                prefix=prefix, beam_size=beam_size, interim=interim)
             retry = bool(tried) and mode != modes[-1] and not interim  # a mode left after it
             problem = checks.retry_problem(r, speech_s, o, retry, not interim) if o.fallback else ""
             names.append(mode + (f":{problem}" if problem else ""))
@@ -349,33 +348,34 @@ class WindowDecoder:
 
     def _decode(self, audio: np.ndarray, language: str | None, detect: bool,
                 mode: str = "plain", previous_text: str | None = None,
-                prefix: str | None = None, beam_size: int | None = None) -> DecodeResult:
+                prefix: str | None = None, beam_size: int | None = None,
+                interim: bool = False) -> DecodeResult:
         """One decode. ``mode``: ``"plain"`` (no timestamps, context sized to the audio),
         ``"full"`` (no timestamps, 30 s context) or ``"timestamps"`` (Whisper's timestamp
-        tokens, context sized to the audio; timestamps beyond the audio are suppressed).
-        A batch of one of :func:`streamer.decoding.batch.decode_many`, the one decode path."""
+        tokens, context sized to the audio; timestamps beyond the audio are suppressed);
+        ``interim``: see :meth:`known_detection`. A batch of one of ``decode_many``."""
         from streamer.decoding.batch import Job, decode_many
 
         return decode_many([Job(self, audio, language, detect, previous_text, prefix,
-                                beam_size=beam_size)], mode)[0]
+                                beam_size=beam_size, interim=interim)], mode)[0]
 
     def _detect(self, probs: dict[str, float]) -> str:
         """The language to decode in while none is fixed: the top detection."""
         return max(probs, key=probs.get)
 
-    def known_detection(self, audio: np.ndarray) -> dict[str, float] | None:
+    def known_detection(self, audio: np.ndarray, interim: bool = False) -> dict[str, float] | None:
         """The probabilities of this session's last detection if ``audio`` (``float32 [n]``
-        at 16 kHz) is its utterance grown (its snapshots come every 0.5 s, then its final):
-        it starts with that audio's first second (all when shorter), is under twice as long,
-        and has not crossed ``language_fix_min_speech_s`` since (a detection of less audio is
-        never the one a window long enough to fix the language votes with). Else None."""
+        at 16 kHz) is its utterance grown: it starts with that audio's first second (all when
+        shorter), is under twice as long, and has not crossed ``language_fix_min_speech_s``
+        since (a window long enough to fix the language votes with its own); for an
+        ``interim`` decode, any length short of that crossing (each detection is an encode of
+        the full 30 s input: docs/benchmarks.md, "The first utterance's partials"). Else None."""
         if self.detected is None:
             return None
         n, head, probs = self.detected
         crossed = n < self.options.language_fix_min_speech_s * 16000 <= audio.size
-        same = (n <= audio.size < 2 * n and not crossed
-                and np.array_equal(audio[:head.size], head))
-        return probs if same else None
+        same = n <= audio.size and np.array_equal(audio[:head.size], head)
+        return probs if same and not crossed and (interim or audio.size < 2 * n) else None
 
     def remember_detection(self, audio: np.ndarray, probs: dict[str, float]) -> None:
         """Keep a full-input detection of ``audio`` for :meth:`known_detection` (its length and
