@@ -406,6 +406,31 @@ def test_a_window_read_short_and_unsure_is_read_again_with_the_30_s_context(monk
     assert d.decode(audio, speech_s=2.0).text == "Unless to be rather" and seen == ["plain"]
 
 
+
+def test_a_retry_read_short_and_unsure_is_read_again_with_the_30_s_context(monkeypatch):
+    """A quiet voice under a fan (``levels_fan20``, dev03, 6.8 s): the first reading stops
+    early ("And Mr John Dashwood", an early end), its timestamp-mode retry reads 11 words
+    (clean, -0.69) but stops 2.8 s before the end; the 30 s reading goes on, surer: kept.
+    A retry that reads to the end, or a 30 s reading under Whisper's -1.0 and the retry's
+    figure, leaves the retry."""
+    audio = np.zeros(int(6.8 * 16000), np.float32)
+    first = _reading("And Mr John Dashwood", -0.93, read_to_s=1.5)
+    retry = _reading("And Mr. John Dashwood had then leisure to consider how much", -0.69,
+                     "timestamps", read_to_s=4.0)
+    full = _reading("And Mr. John Dashwood had then leisure to consider how much there might"
+                    " be proof that he and his family do for him.", -0.50, "full")
+    d, seen = _scripted(monkeypatch, {"plain": first, "timestamps": retry, "full": full})
+    r = d.decode(audio, speech_s=6.3)
+    assert seen == ["plain", "timestamps", "full"] and r.text == full.text
+    assert r.attempts == ("plain:early_end", "timestamps:short", "full")
+    d, seen = _scripted(monkeypatch, {"plain": first, "timestamps": retry,
+                                      "full": _reading(full.text, -1.2, "full")})
+    r = d.decode(audio, speech_s=6.3)
+    assert r.text == retry.text and r.attempts == ("plain:early_end", "timestamps", "full:unsure")
+    whole = _reading(retry.text, -0.69, "timestamps", read_to_s=6.0)  # read to the end
+    d, seen = _scripted(monkeypatch, {"plain": first, "timestamps": whole, "full": full})
+    assert d.decode(audio, speech_s=6.3).text == whole.text and seen == ["plain", "timestamps"]
+
 def test_a_longer_30s_reading_whisper_would_keep_replaces_a_surer_short_one(monkeypatch):
     audio = np.zeros(5 * 16000, np.float32)
     longer = _reading("Unless to be rather cold-heartedly rather selfless to be held exposed",

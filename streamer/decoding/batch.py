@@ -244,7 +244,8 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     if d0.multilingual:  # one decoder step; the language filter needs the figures
         probs = _language_probs(model, jobs, feats, encoder_output, batch.shape[-1])
     t2 = time.perf_counter()
-    languages = [j.decoder._detect(p) if j.detect else j.language for j, p in zip(jobs, probs)]
+    # while a session's language is open, a window is decoded in its top detection
+    languages = [max(p, key=p.get) if j.detect else j.language for j, p in zip(jobs, probs)]
     prompts = [_prompt(j, lang, mode) for j, lang in zip(jobs, languages)]
     suppress = prompts[0][2]
     if any(p[2] != suppress for p in prompts[1:]):  # pragma: no cover - one vocabulary

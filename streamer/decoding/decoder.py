@@ -331,7 +331,8 @@ class WindowDecoder:
             logger.debug("window decode %s: %s in %r", mode, problem, r.text[:80])
         kept = checks.kept(tried, names, prefix)
         align_s = 0.0  # ended_short's alignment, counted as decoding time
-        if o.fallback and o.encoder_context_s and names == ["plain"] and not (prefix or interim):
+        sized = names[-1] in FALLBACK[:2]  # a clean reading on the sized context, first or retry
+        if o.fallback and o.encoder_context_s and sized and not (prefix or interim):
             t0 = time.perf_counter()
             short = checks.ended_short(kept, speech_s, audio.shape[0] / 16000, o)
             align_s = time.perf_counter() - t0
@@ -339,7 +340,7 @@ class WindowDecoder:
                 tried.append(self._decode(audio, kept.language, detect=False, mode="full",
                                           previous_text=previous_text, beam_size=beam_size))
                 sure = checks.sure_and_longer(tried[-1], kept, speech_s, o)
-                names = ["plain:short", "full"] if sure else ["plain", "full:unsure"]
+                names[-1:] = [f"{names[-1]}:short", "full"] if sure else [names[-1], "full:unsure"]
                 kept = tried[-1] if sure else kept
         return replace(kept, attempts=tuple(names),
                        feature_s=sum(t.feature_s for t in tried),
@@ -358,10 +359,6 @@ class WindowDecoder:
 
         return decode_many([Job(self, audio, language, detect, previous_text, prefix,
                                 beam_size=beam_size, interim=interim)], mode)[0]
-
-    def _detect(self, probs: dict[str, float]) -> str:
-        """The language to decode in while none is fixed: the top detection."""
-        return max(probs, key=probs.get)
 
     def known_detection(self, audio: np.ndarray, interim: bool = False) -> dict[str, float] | None:
         """The probabilities of this session's last detection if ``audio`` (``float32 [n]``
