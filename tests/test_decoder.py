@@ -209,7 +209,6 @@ def test_a_growing_utterance_is_detected_again_only_when_its_audio_has_doubled()
     assert session.detected[0] == int(4.5 * 16000)
 
 
-
 def test_interim_decodes_keep_their_utterances_detection_however_it_grew():
     """A partial is shown, then replaced: it reuses the utterance's last detection (each one is
     an encode of the full 30 s input) until it holds enough speech to fix a language, where a
@@ -236,6 +235,7 @@ def test_interim_decodes_keep_their_utterances_detection_however_it_grew():
     assert detect(3.0, False) == 1  # a pause decode: doubled, detected again, remembered
     assert detect(8.5, True) == 0 and session.detected[0] == 3 * 16000
     assert detect(1.0, True, speech[::-1].copy()) == 1  # another utterance: its own
+
 
 # -- Whisper's own options: hotwords, word times (issue 15, item 8) -------------------------------
 
@@ -406,7 +406,6 @@ def test_a_window_read_short_and_unsure_is_read_again_with_the_30_s_context(monk
     assert d.decode(audio, speech_s=2.0).text == "Unless to be rather" and seen == ["plain"]
 
 
-
 def test_a_retry_read_short_and_unsure_is_read_again_with_the_30_s_context(monkeypatch):
     """A quiet voice under a fan (``levels_fan20``, dev03, 6.8 s): the first reading stops
     early ("And Mr John Dashwood", an early end), its timestamp-mode retry reads 11 words
@@ -430,6 +429,15 @@ def test_a_retry_read_short_and_unsure_is_read_again_with_the_30_s_context(monke
     whole = _reading(retry.text, -0.69, "timestamps", read_to_s=6.0)  # read to the end
     d, seen = _scripted(monkeypatch, {"plain": first, "timestamps": whole, "full": full})
     assert d.decode(audio, speech_s=6.3).text == whole.text and seen == ["plain", "timestamps"]
+    # a retry carrying a doubled first reading's doubt keeps it: no 30 s reading replaces it
+    # (it would drop the doubt that lets the filters drop "La la la" on a game sound)
+    la = replace(_reading("La la la", -1.33), no_speech_prob=0.51)
+    d, seen = _scripted(monkeypatch, {"plain": la, "full": full,
+                                      "timestamps": _reading("La", -0.92, "timestamps", 0.3)})
+    r = d.decode(np.zeros(3 * 16000, np.float32), speech_s=2.0)
+    assert seen == ["plain", "timestamps"] and r.text == "La"
+    assert (r.avg_logprob, r.no_speech_prob) == (-1.33, 0.51)
+
 
 def test_a_longer_30s_reading_whisper_would_keep_replaces_a_surer_short_one(monkeypatch):
     audio = np.zeros(5 * 16000, np.float32)

@@ -60,7 +60,8 @@ class Job:
         beam_size: beam size (None: its decoder's ``options.beam_size``); one per batch. Batches
             hold finals only (:mod:`streamer.decoding.scheduler`), at the options' beam.
         interim: an interim snapshot's decode: it detects its language only when its utterance
-            has no detection yet (:meth:`WindowDecoder.known_detection`).
+            has no detection yet, or reaches ``language_fix_min_speech_s``
+            (:meth:`WindowDecoder.known_detection`). :func:`decode_batch` is for finals only.
     """
 
     decoder: WindowDecoder
@@ -111,7 +112,8 @@ def _language_probs(model, jobs: Sequence[Job], feats: list[tuple[np.ndarray, in
     when every job detects on the full input.
 
     A growing utterance's windows reuse one detection until its audio has doubled, its
-    interim snapshots whatever it has grown (:meth:`WindowDecoder.known_detection`).
+    interim snapshots until it reaches ``language_fix_min_speech_s`` and then the detection
+    made there, however it grows (:meth:`WindowDecoder.known_detection`).
     """
     full = model.feature_extractor.nb_max_frames
     sized = frames >= full or not all(j.detect for j in jobs)

@@ -7,7 +7,8 @@
   that Whisper would try again goes on too (:func:`retry_problem`), and :func:`kept` picks
   what the chain keeps.
 - :func:`ended_short`: a clean, unsure decode on the sized context (the first, or the
-  timestamp-mode retry the chain kept) that leaves the end of the window unread: the
+  timestamp-mode retry the chain kept, unless it carries a doubled first reading's doubt) that
+  leaves the end of the window unread: the
   encoder context sized to the window (at least 10 s) sometimes makes Whisper end a window
   early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It imitates"
   for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads whole

@@ -331,7 +331,9 @@ class WindowDecoder:
             logger.debug("window decode %s: %s in %r", mode, problem, r.text[:80])
         kept = checks.kept(tried, names, prefix)
         align_s = 0.0  # ended_short's alignment, counted as decoding time
-        sized = names[-1] in FALLBACK[:2]  # a clean reading on the sized context, first or retry
+        # a clean reading on the sized context, first or retry (not one carrying a doubled
+        # first reading's doubt: checks.kept), read short and unsure: the 30 s context too
+        sized = names[-1] in FALLBACK[:2] and not names[0].endswith(":doubled")
         if o.fallback and o.encoder_context_s and sized and not (prefix or interim):
             t0 = time.perf_counter()
             short = checks.ended_short(kept, speech_s, audio.shape[0] / 16000, o)

@@ -36,7 +36,8 @@ class DecodeResult:
             failed its check, a clean retry with ``":low_logprob"`` when the chain went on
             from it (``DecodingOptions.retry_log_prob``: it may still be the one kept, the
             surest clean one); ``("plain:short", "full")`` when a short, unsure reading was
-            replaced by the 30 s one, ``("plain", "full:unsure")`` when it was kept
+            replaced by the 30 s one, ``("plain", "full:unsure")`` when it was kept, and so
+            for a timestamp-mode retry kept (``(..., "timestamps:short", "full")``)
             (:mod:`streamer.decoding.checks`).
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
