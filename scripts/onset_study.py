@@ -17,6 +17,10 @@ Usage::
 
     .venv/bin/python scripts/onset_study.py R0 R1:0.3:10:8:10 R1:0.2:10:8:10
     .venv/bin/python scripts/onset_study.py R0 R2:6:10 R2:5:10 --condition phone --condition prompts
+    .venv/bin/python scripts/onset_study.py R2:6:10 --phases 1 2 4 --condition prompts
+
+``R2`` rules include R0 (``R2:6:10`` is the segmenter's onset). ``--phases`` compares Silero on
+one chunk grid with the mean over two or four (``DetectorOptions.silero_phases``).
 """
 
 from __future__ import annotations
@@ -40,10 +44,11 @@ FRAME_S = 0.03
 NONSPEECH = ROOT.parent / "shared" / "nonspeech"
 
 
-def frame_decisions(x: np.ndarray) -> np.ndarray:
-    """``float [n_frames, 3]``: Silero probability, webrtcvad voiced, SNR dB, per 30 ms frame."""
+def frame_decisions(x: np.ndarray, phases: int = 1) -> np.ndarray:
+    """``float [n_frames, 3]``: Silero probability, webrtcvad voiced, SNR dB, per 30 ms frame
+    (Silero on ``phases`` chunk grids, ``DetectorOptions.silero_phases``)."""
     pcm = float32_to_int16(x)
-    det = SpeechDetector(DetectorOptions(), 30)
+    det = SpeechDetector(DetectorOptions(silero_phases=phases), 30)
     out = []
     for i in range(0, pcm.size // 480 * 480, 480):
         d = det.frame(pcm[i:i + 480])
@@ -78,26 +83,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("rules", nargs="+")
     ap.add_argument("--condition", action="append",
                     help="speech conditions (default: phone dev voices pink10)")
+    ap.add_argument("--phases", type=int, nargs="+", default=[1],
+                    help="Silero chunk grids to compare (DetectorOptions.silero_phases)")
     args = ap.parse_args(argv)
     for name in args.condition or ["phone", "dev", "voices", "pink10"]:
         x, segs = conditions.build(name)
-        f = frame_decisions(x)
-        for r in args.rules:
-            t = onsets(f, r)
-            hit = sum(t[int(s["speech_start_s"] / FRAME_S):int(s["speech_end_s"] / FRAME_S) + 1]
-                      .any() for s in segs)
-            print(f"{name:10s} {r:20s} utterances with an onset {hit}/{len(segs)}", flush=True)
+        for n in args.phases:
+            f = frame_decisions(x, n)
+            for r in args.rules:
+                t = onsets(f, r)
+                missed = [s.get("id", "?") for s in segs if not t[
+                    int(s["speech_start_s"] / FRAME_S):int(s["speech_end_s"] / FRAME_S) + 1].any()]
+                print(f"{name:10s} grids {n} {r:16s} utterances with an onset "
+                      f"{len(segs) - len(missed)}/{len(segs)} {' '.join(missed)}", flush=True)
     x = conditions.load(NONSPEECH / "nonspeech_dev.flac")
     meta = json.loads((NONSPEECH / "nonspeech_dev.json").read_text())["segments"]
     for gain_db in (0, -20):
-        f = frame_decisions(x * 10 ** (gain_db / 20))
-        for r in args.rules:
-            t = onsets(f, r)
-            kinds = [s["kind"] for s in meta
-                     if t[int(s["start_s"] / FRAME_S):int(s["end_s"] / FRAME_S) + 1].any()]
-            print(f"nonspeech {gain_db:+d} dB {r:20s} sounds opened: effects "
-                  f"{kinds.count('effect')}, music {kinds.count('music')} (of {len(meta)})",
-                  flush=True)
+        for n in args.phases:
+            f = frame_decisions(x * 10 ** (gain_db / 20), n)
+            for r in args.rules:
+                t = onsets(f, r)
+                kinds = [s["kind"] for s in meta
+                         if t[int(s["start_s"] / FRAME_S):int(s["end_s"] / FRAME_S) + 1].any()]
+                print(f"nonspeech {gain_db:+d} dB grids {n} {r:16s} sounds opened: effects "
+                      f"{kinds.count('effect')}, music {kinds.count('music')} (of {len(meta)})",
+                      flush=True)
     return 0
 
 

@@ -11,12 +11,12 @@ state machine:
   above the floor before it, and runs of them (``BRIDGED_RUN_FRAMES`` or more) across pauses
   shorter than ``end_silence_ms`` (an onset Silero is late on, a first word it missed), then
   ``pre_roll_ms`` more so the first phoneme is not clipped;
-- **speech goes on** while Silero stays above ``neg_threshold`` (hysteresis, as upstream;
-  unlike upstream, any such frame ends a pause, not only one at ``speech_threshold``, which
-  cut telephone speech into pieces: docs/benchmarks.md, "Short reads and retries"), and
-  through frames webrtcvad marks voiced at ``extend_snr_db`` above the floor for up to
-  ``extend_ms`` after Silero's last speech frame (creaky endings, breathy or whispered words
-  inside an utterance Silero has confirmed);
+- **speech goes on** while Silero's hold probability (the surest of its chunk grids) stays
+  above ``neg_threshold`` (hysteresis, as upstream; unlike upstream, any such frame ends a
+  pause, not only one at ``speech_threshold``, which cut telephone speech into pieces:
+  docs/benchmarks.md, "Short reads and retries"), and through frames webrtcvad marks voiced at
+  ``extend_snr_db`` above the floor for up to ``extend_ms`` after Silero's last speech frame
+  (creaky endings, breathy or whispered words inside an utterance Silero has confirmed);
 - **end of utterance**: ``end_silence_ms`` after Silero's last speech frame and the voiced
   frames that follow it without a break ends it (and at least ``pause_snapshot_ms`` after the
   last speech frame of any kind): voiced frames after a break within the extension (a key
@@ -182,7 +182,7 @@ class Segmenter:
             else:
                 self._back.append(frame)
             return out
-        silero = d.speech_prob >= o.neg_threshold
+        silero = d.hold_prob >= o.neg_threshold
         extended = self._voiced(d) and self._extend and self._since_silero < self._extend
         speech = silero or bool(extended)
         # Silero's speech and the voiced frames that follow it without a break (a creaky
@@ -209,7 +209,7 @@ class Segmenter:
         self._since_snap += 1
         if speech:
             self._speech_frames += 1
-            self._confirmed += silero
+            self._confirmed += d.speech_prob >= o.neg_threshold  # confirmed on the grids' mean
             if self._speech_frames == self._trace_frames:
                 logger.debug("utterance from %.2f s holds %.1f s of speech",
                              self._cur_start / SAMPLE_RATE, TRACE_SPEECH_S)

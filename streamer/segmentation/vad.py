@@ -8,6 +8,8 @@ Three measurements per 30 ms frame, each with a job (docs/tuning.md, "Speech det
 - **Silero VAD** (the model-based confirmation; the v6 ONNX model that ships inside
   faster-whisper, run with onnxruntime on 32 ms chunks): level-independent on ordinary speech and
   close to silent on music and effects, but it misses whispered speech and much of a creaky voice.
+  Its probability for a short sound depends on where its 32 ms chunk grid falls, so it runs on
+  two grids half a chunk apart (their mean opens an utterance, the surer of them holds it).
   Its LSTM state carries over between calls: over a whole meeting it adapts to the voices heard
   and then misses an unusual one (falsetto 17 % of frames above 0.5 after 2 minutes of other
   speakers, 79 % on the clip alone), so the state is reset after ``reset_after_silence_ms`` of
@@ -144,17 +146,41 @@ class DetectorOptions:
             non-speech restores 84 % and 59 %. 1 s sits in the middle of that plateau and is
             shorter than the 0.3-2 s gaps between speakers we build conditions with.
         reset_below: Silero probability counted as non-speech for the reset.
+        silero_phases: Silero runs on this many chunk grids, offset from each other by
+            ``512 / silero_phases`` samples, each with its own state and reset, and a frame's
+            ``speech_prob`` is their mean (what opens an utterance, its peak, the background
+            level). Silero's probability for a short or unusual sound depends on where its
+            32 ms grid falls: the telephone prompt "Calling." peaks at 0.62 on one grid and at
+            0.23 on the grid half a chunk later. 2 by our benchmark (docs/benchmarks.md,
+            "Silero on two chunk grids"; ``scripts/onset_study.py R2:6:10 --phases 1 2 4``):
+            the sounds of ``../shared/nonspeech`` that open an utterance fell from 14 to 8 at
+            their level (8 to 7 at -20 dB), two more telephone prompts opened, and over the
+            non-speech bench's default, arcade and clips sets windows fell from 481 to 262;
+            4 grids opened fewer sounds still (6 and 5) and one utterance fewer than 2 on
+            seven conditions, and were not run through the whole benchmark. 1: one grid
+            (upstream's way). About 0.15 ms of one core per grid and chunk.
+        silero_hold: what holds an open utterance (its confirmed speech, which the filters
+            read, is always counted on the mean): ``"max"``, the surest grid
+            (``FrameDecision.surest_prob``), or ``"mean"``. With the mean, quiet speech under
+            noise dipped below ``neg_threshold`` for 1.2 s where one grid stayed above it, and
+            a sentence of ``levels_fan20`` was split in two; the surest grid keeps it whole, as
+            one grid did, and never opens an utterance (the section above; utterances end
+            0.00-0.04 s later at the median than on one grid).
     """
 
     webrtc_mode: int = 1
     reset_after_silence_ms: int | None = 1000
     reset_below: float = 0.1
+    silero_phases: int = 2
+    silero_hold: str = "max"
 
     def __post_init__(self) -> None:
         if not 0 <= self.webrtc_mode <= 3:
             raise ValueError("webrtcvad mode must be 0..3")
         if self.reset_after_silence_ms is not None and self.reset_after_silence_ms < 0:
             raise ValueError("reset_after_silence_ms must be >= 0")
+        if not 1 <= self.silero_phases <= 4 or self.silero_hold not in ("mean", "max"):
+            raise ValueError("silero_phases must be 1..4, silero_hold 'mean' or 'max'")
 
 
 @dataclass(frozen=True)
@@ -163,16 +189,24 @@ class FrameDecision:
 
     Attributes:
         voiced: webrtcvad marked the frame as speech.
-        speech_prob: Silero's probability for the chunk that ends within this frame (the latest
-            one; chunks are 32 ms, frames 30 ms), [0, 1].
+        speech_prob: Silero's probability for the latest chunk that ends within this frame
+            (chunks are 32 ms, frames 30 ms), averaged over the chunk grids, [0, 1].
         level_dbfs: the frame's RMS level, dBFS (0 = full-scale int16).
         snr_db: level above the adaptive noise floor, dB.
+        surest_prob: the highest of the chunk grids' probabilities where it, not their mean,
+            holds an open utterance (``DetectorOptions.silero_hold`` "max"); None: the mean.
     """
 
     voiced: bool
     speech_prob: float
     level_dbfs: float
     snr_db: float
+    surest_prob: float | None = None
+
+    @property
+    def hold_prob(self) -> float:
+        """The probability that holds an open utterance, [0, 1]."""
+        return self.speech_prob if self.surest_prob is None else self.surest_prob
 
 
 class SpeechDetector:
@@ -192,15 +226,13 @@ class SpeechDetector:
         self.options = options
         self.frame_samples = SAMPLE_RATE * frame_ms // 1000
         self._webrtc = webrtcvad.Vad(options.webrtc_mode)
-        self._silero = SileroVad()
         self._floor = NoiseFloor()
-        self._pending = np.zeros(0, np.float32)  # samples not yet given to Silero
-        self._prob = 0.0
-        self._quiet_chunks = 0
         chunk_ms = SILERO_CHUNK_SAMPLES * 1000 / SAMPLE_RATE
-        self._reset_chunks = (None if options.reset_after_silence_ms is None
-                              else math.ceil(options.reset_after_silence_ms / chunk_ms))
-        self.silero_resets = 0  #: times the Silero state was reset in a pause
+        reset_chunks = (None if options.reset_after_silence_ms is None
+                        else math.ceil(options.reset_after_silence_ms / chunk_ms))
+        n = options.silero_phases
+        self._grids = [_SileroGrid(k * SILERO_CHUNK_SAMPLES // n, reset_chunks,
+                                   options.reset_below) for k in range(n)]
 
     def frame(self, pcm: np.ndarray) -> FrameDecision:
         """Measure one frame.
@@ -215,15 +247,38 @@ class SpeechDetector:
         energy = float(np.dot(x, x)) / x.size
         level = 10.0 * math.log10(energy) if energy > 0 else SILENCE_DBFS
         snr = self._floor.update(level)
+        probs = [g.feed(x) for g in self._grids]
+        hold = max(probs) if self.options.silero_hold == "max" else None
+        return FrameDecision(voiced, sum(probs) / len(probs), level, snr, hold)
+
+    @property
+    def silero_resets(self) -> int:
+        """Times the first grid's Silero state was reset in a pause."""
+        return self._grids[0].resets
+
+
+class _SileroGrid:
+    """Silero VAD on one 512-sample chunk grid: the stream delayed by ``offset`` samples (zeros
+    first), its state reset after ``reset_chunks`` chunks under ``reset_below`` (None: never)."""
+
+    def __init__(self, offset: int, reset_chunks: int | None, reset_below: float) -> None:
+        self._silero = SileroVad()
+        self._pending = np.zeros(offset, np.float32)  # samples not yet given to Silero
+        self._reset_chunks, self._reset_below = reset_chunks, reset_below
+        self._prob = 0.0
+        self._quiet = 0
+        self.resets = 0
+
+    def feed(self, x: np.ndarray) -> float:
+        """Take ``float32 [n]`` samples; return the probability of the latest full chunk."""
         self._pending = np.concatenate([self._pending, x])
         while self._pending.size >= SILERO_CHUNK_SAMPLES:
             chunk = self._pending[:SILERO_CHUNK_SAMPLES]
             self._pending = self._pending[SILERO_CHUNK_SAMPLES:]
             self._prob = self._silero(chunk)
-            self._quiet_chunks = self._quiet_chunks + 1 if self._prob < self.options.reset_below \
-                else 0
-            if self._reset_chunks is not None and self._quiet_chunks >= self._reset_chunks:
+            self._quiet = self._quiet + 1 if self._prob < self._reset_below else 0
+            if self._reset_chunks is not None and self._quiet >= self._reset_chunks:
                 self._silero.reset()
-                self._quiet_chunks = 0
-                self.silero_resets += 1
-        return FrameDecision(voiced, self._prob, level, snr)
+                self._quiet = 0
+                self.resets += 1
+        return self._prob
