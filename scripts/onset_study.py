@@ -44,7 +44,7 @@ FRAME_S = 0.03
 NONSPEECH = ROOT.parent / "shared" / "nonspeech"
 
 
-def frame_decisions(x: np.ndarray, phases: int = 1) -> np.ndarray:
+def frame_decisions(x: np.ndarray, phases: int = DetectorOptions().silero_phases) -> np.ndarray:
     """``float [n_frames, 3]``: Silero probability, webrtcvad voiced, SNR dB, per 30 ms frame
     (Silero on ``phases`` chunk grids, ``DetectorOptions.silero_phases``)."""
     pcm = float32_to_int16(x)
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("rules", nargs="+")
     ap.add_argument("--condition", action="append",
                     help="speech conditions (default: phone dev voices pink10)")
-    ap.add_argument("--phases", type=int, nargs="+", default=[1],
+    ap.add_argument("--phases", type=int, nargs="+", default=[DetectorOptions().silero_phases],
                     help="Silero chunk grids to compare (DetectorOptions.silero_phases)")
     args = ap.parse_args(argv)
     for name in args.condition or ["phone", "dev", "voices", "pink10"]:

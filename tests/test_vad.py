@@ -94,4 +94,16 @@ def test_an_open_utterance_is_held_by_the_hold_probability_but_never_opened_by_i
     seg, out = Segmenter(VadOptions(), detector=Held(script)), []
     for i in range(len(script)):
         out += seg.feed(np.zeros(FRAME, np.int16), 100.0 + i * 0.03)
-    assert out + seg.flush() == []  # the surest grid alone never opens one
+        assert not seg.in_speech  # the surest grid alone never opens one
+    assert out + seg.flush() == [] and seg.fragments_dropped == 0
+
+
+def test_snapshots_wait_for_speech_confirmed_on_the_mean():
+    # 300 ms of confirmed speech (10 frames) before the first partial snapshot: the 2 onset
+    # frames, then the frames after the stretch the surer grid alone holds (20 + 2 + 30 + 8)
+    script = "." * 20 + "SS" + "h" * 30 + "S" * 20 + "." * 40
+    seg, snaps = Segmenter(VadOptions(partial_interval_ms=300), detector=Held(script)), []
+    for i in range(len(script)):
+        snaps += [w for w in seg.feed(np.zeros(FRAME, np.int16), 100.0 + i * 0.03)
+                  if w.reason == "partial"]
+    assert snaps and round(snaps[0].end_s / 0.03) == 20 + 2 + 30 + 8

@@ -197,7 +197,7 @@ class Segmenter:
             self._bg_talk = self._bg_snapped = False
         elif silero:
             self._bg_talk = True
-        if silero:
+        if silero:  # a frame the surer grid holds: the talker's, unless far under their level
             self._fg_level.keep(d.level_dbfs)
         # Silero's speech far under the talker's level (background talk) holds it open no longer
         background = (bool(self._bg_hold) and self._since_fg >= self._bg_hold

@@ -148,8 +148,8 @@ class DetectorOptions:
         reset_below: Silero probability counted as non-speech for the reset.
         silero_phases: Silero runs on this many chunk grids, offset from each other by
             ``512 / silero_phases`` samples, each with its own state and reset, and a frame's
-            ``speech_prob`` is their mean (what opens an utterance, its peak, the background
-            level). Silero's probability for a short or unusual sound depends on where its
+            ``speech_prob`` is their mean (what opens an utterance, its peak and its confirmed
+            speech). Silero's probability for a short or unusual sound depends on where its
             32 ms grid falls: the telephone prompt "Calling." peaks at 0.62 on one grid and at
             0.23 on the grid half a chunk later. 2 by our benchmark (docs/benchmarks.md,
             "Silero on two chunk grids"; ``scripts/onset_study.py R2:6:10 --phases 1 2 4``):
@@ -162,10 +162,10 @@ class DetectorOptions:
         silero_hold: what holds an open utterance (its confirmed speech, which the filters
             read, is always counted on the mean): ``"max"``, the surest grid
             (``FrameDecision.surest_prob``), or ``"mean"``. With the mean, quiet speech under
-            noise dipped below ``neg_threshold`` for 1.2 s where one grid stayed above it, and
-            a sentence of ``levels_fan20`` was split in two; the surest grid keeps it whole, as
-            one grid did, and never opens an utterance (the section above; utterances end
-            0.00-0.04 s later at the median than on one grid).
+            noise dipped below ``neg_threshold`` for 1.2 s where a single grid had stayed above
+            it, and a sentence of ``levels_fan20`` was split in two; the surest grid keeps it
+            whole and never opens an utterance; utterances end 0.00-0.04 s later at the median
+            than on a single grid (docs/benchmarks.md, "Silero on two chunk grids").
     """
 
     webrtc_mode: int = 1
@@ -189,8 +189,8 @@ class FrameDecision:
 
     Attributes:
         voiced: webrtcvad marked the frame as speech.
-        speech_prob: Silero's probability for the latest chunk that ends within this frame
-            (chunks are 32 ms, frames 30 ms), averaged over the chunk grids, [0, 1].
+        speech_prob: Silero's probability for each grid's latest chunk ended by the frame's
+            end (chunks are 32 ms, frames 30 ms), averaged over the chunk grids, [0, 1].
         level_dbfs: the frame's RMS level, dBFS (0 = full-scale int16).
         snr_db: level above the adaptive noise floor, dB.
         surest_prob: the highest of the chunk grids' probabilities where it, not their mean,
