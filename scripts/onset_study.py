@@ -20,7 +20,9 @@ Usage::
     .venv/bin/python scripts/onset_study.py R2:6:10 --phases 1 2 4 --condition prompts
 
 ``R2`` rules include R0 (``R2:6:10`` is the segmenter's onset). ``--phases`` compares Silero on
-one chunk grid with the mean over two or four (``DetectorOptions.silero_phases``).
+one chunk grid with the mean over two or four (``DetectorOptions.silero_phases``; the default is
+the detector's, 2; the figures of docs/benchmarks.md before "Silero on two chunk grids" ran one:
+``--phases 1``).
 """
 
 from __future__ import annotations
