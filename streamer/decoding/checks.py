@@ -8,11 +8,11 @@
   what the chain keeps.
 - :func:`ended_short`: a clean, unsure decode on the sized context (the first, or the
   timestamp-mode retry the chain kept, unless it carries a doubled first reading's doubt) that
-  leaves the end of the window unread: the
-  encoder context sized to the window (at least 10 s) sometimes makes Whisper end a window
-  early ("Press 3 4" for "press 3 for advanced options", avg_logprob -0.97; "It imitates"
-  for "imitates a much freer hand", -1.37), which Whisper's own 30 s context reads whole
-  (-0.23 for both); a quiet voice under noise, too ("Unless to be rather", -1.13).
+  leaves the end of the window unread: the encoder context sized to the window (at least
+  10 s) sometimes makes Whisper end a window early ("Press 3 4" for "press 3 for advanced
+  options", avg_logprob -0.97; "It imitates" for "imitates a much freer hand", -1.37), which
+  Whisper's own 30 s context reads whole (-0.23 for both); a quiet voice under noise, too
+  ("Unless to be rather", -1.13).
   :func:`sure_and_longer` says whether that 30 s reading replaces it.
 
 Thresholds: :class:`~streamer.decoding.decoder.DecodingOptions` (sources there).
