@@ -251,11 +251,6 @@ class SpeechDetector:
         hold = max(probs) if self.options.silero_hold == "max" else None
         return FrameDecision(voiced, sum(probs) / len(probs), level, snr, hold)
 
-    @property
-    def silero_resets(self) -> int:
-        """Times the first grid's Silero state was reset in a pause."""
-        return self._grids[0].resets
-
 
 class _SileroGrid:
     """Silero VAD on one 512-sample chunk grid: the stream delayed by ``offset`` samples (zeros
@@ -267,7 +262,6 @@ class _SileroGrid:
         self._reset_chunks, self._reset_below = reset_chunks, reset_below
         self._prob = 0.0
         self._quiet = 0
-        self.resets = 0
 
     def feed(self, x: np.ndarray) -> float:
         """Take ``float32 [n]`` samples; return the probability of the latest full chunk."""
@@ -280,5 +274,4 @@ class _SileroGrid:
             if self._reset_chunks is not None and self._quiet >= self._reset_chunks:
                 self._silero.reset()
                 self._quiet = 0
-                self.resets += 1
         return self._prob
