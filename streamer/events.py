@@ -361,7 +361,8 @@ class PipelineStats:
             (broadband noise, :mod:`streamer.decoding.gate`).
         partials: :class:`Partial` events emitted.
         partials_skipped: snapshots never decoded because the worker was busy (a newer
-            snapshot or the final came first: finals never wait for partials).
+            snapshot or the final came first: finals never wait for partials), or given up
+            after their encode when a final or a pause snapshot came meanwhile.
         finals_reused: final captions taken from the decode of a ``"pause"`` snapshot with the
             same speech (the utterance ended there), not decoded again.
     """

@@ -301,6 +301,22 @@ def test_word_times_lie_in_the_window_and_the_default_has_none(tiny_model, jfk_f
     assert 0.5 < fellow.start_s < 2.5  # "fellow" is said about 1.4 s in
 
 
+@pytest.mark.model
+def test_an_interim_decode_gives_way_after_its_encode_when_asked(tiny_model, jfk_first_5s):
+    from streamer.decoding.batch import Abandoned
+
+    d = WindowDecoder(tiny_model)
+    asked: list[bool] = []
+    d.yield_to = lambda: asked.append(True) or True  # a final waits
+    with pytest.raises(Abandoned):
+        d.decode(jfk_first_5s, interim=True)
+    assert asked == [True]  # asked once, after the encode
+    final = d.decode(jfk_first_5s)  # a final or pause decode never gives way
+    assert in_order(["so", "my", "fellow", "americans"], words(final.text)) and asked == [True]
+    d.yield_to = lambda: False  # nothing waits: the interim decode runs
+    assert d.decode(jfk_first_5s, interim=True).text == final.text
+
+
 def test_an_interim_decode_uses_the_interim_beam_and_the_same_fallback(monkeypatch):
     """``decode(interim=True)`` (a snapshot taken every 0.5 s) runs at ``interim_beam_size``,
     every other decode at ``beam_size``; the loop fallback is the same for both. The model is

@@ -58,6 +58,7 @@ class FakeModel:
         self.multilingual = False
         self.language = "en"
         self.views = 0
+        self.yield_to = None  # set by the scheduler (WindowDecoder.yield_to)
 
     def for_session(self, options):
         self.views += 1
@@ -304,6 +305,47 @@ def test_pause_decodes_of_any_session_come_before_partials(held_load):
     while len(log) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert log == [("partial", 2, 0), ("partial", 1, 0)]
+    for w in (a, b):
+        w.put(None)
+        w.join(BOUND_S)
+
+
+def test_a_partial_gives_way_after_its_encode_when_a_final_or_a_pause_comes(held_load):
+    """A partial decode is running (held) when a pause snapshot of its own utterance and a
+    final of another session come: asked after its encode (the fake's point for
+    ``batch.decode_many``'s check), it gives way and is counted skipped; the final, then the
+    pause decode, follow."""
+    from streamer.decoding.batch import Abandoned
+
+    sched, go, model, log = held_load
+    hold = model.hold = threading.Event()
+    real = model.decode
+
+    def decode(audio, *args, interim=False, **kwargs):
+        r = real(audio, *args, interim=interim, **kwargs)  # held until ``hold`` is set
+        if interim and model.yield_to is not None and model.yield_to():
+            raise Abandoned("interim decode given up")
+        return r
+
+    model.decode = decode
+    a, ea = session(sched, partials=True)
+    b, _ = session(sched)
+    a.start()
+    b.start()
+    a.offer(window(1, 0, reason="partial", seconds=0.5))
+    go.set()
+    assert model.entered.wait(BOUND_S)  # the partial is being decoded
+    assert not sched._pause_waits()  # nothing else waits yet
+    a.offer(window(1, 0, reason="pause", seconds=0.6))  # a pause of the same utterance
+    assert sched._pause_waits()
+    b.put(window(2, 0))  # and a final of b
+    hold.set()
+    deadline = time.monotonic() + BOUND_S  # bounds a hang only
+    while len(log) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log == [("partial", 1, 0), ("final", 2, 0), ("partial", 1, 0)]
+    assert a.partials_skipped == 1 and not sched._pause_waits()
+    assert [p.text for p in queued(ea) if isinstance(p, Partial)] == ["s1 w0"]  # the pause's
     for w in (a, b):
         w.put(None)
         w.join(BOUND_S)

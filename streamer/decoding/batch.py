@@ -43,6 +43,12 @@ from streamer.decoding.words import align_words
 logger = logging.getLogger(__name__)
 
 
+class Abandoned(Exception):
+    """An interim decode given up after its encode, before ``generate``: its session's
+    :attr:`WindowDecoder.yield_to` said a final or a pause snapshot waits (the scheduler's rule:
+    a pause's decode does not wait for the interim text it makes stale)."""
+
+
 @dataclass(frozen=True)
 class Job:
     """One window to decode.
@@ -242,6 +248,8 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
     batch = np.stack([_fit(f, frames) for f, _ in feats])  # [jobs, n_mels, frames]
     t1 = time.perf_counter()
     encoder_output = model.encode(batch)
+    if any(j.interim and j.decoder.yield_to is not None and j.decoder.yield_to() for j in jobs):
+        raise Abandoned(f"interim decode of {jobs[0].audio.size / SAMPLE_RATE:.1f} s given up")
     probs: list[dict[str, float]] = [{} for _ in jobs]
     if d0.multilingual:  # one decoder step; the language filter needs the figures
         probs = _language_probs(model, jobs, feats, encoder_output, batch.shape[-1])

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -203,6 +204,8 @@ class WindowDecoder:
         self.detected: tuple[int, np.ndarray, dict[str, float]] | None = None
         self._prompt_tokens: list[int] | None = None
         self._tokenizers: dict[str, object] = {}
+        #: a session's interim decodes give way after their encode while this says so (Abandoned)
+        self.yield_to: Callable[[], bool] | None = None
         self._frames_per_s = self.model.feature_extractor.sampling_rate // \
             self.model.feature_extractor.hop_length  # 100 mel frames per second
         self.warmup_s = 0.0
@@ -279,12 +282,10 @@ class WindowDecoder:
     def _tokenizer(self, language: str):
         from faster_whisper.tokenizer import Tokenizer
 
-        tok = self._tokenizers.get(language)
-        if tok is None:
-            tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task=self.options.task,
-                            language=language)
-            self._tokenizers[language] = tok
-        return tok
+        if language not in self._tokenizers:
+            self._tokenizers[language] = Tokenizer(self.model.hf_tokenizer, self.multilingual,
+                                                   task=self.options.task, language=language)
+        return self._tokenizers[language]
 
     def decode(self, audio: np.ndarray, speech_s: float | None = None,
                previous_text: str | None = None, prefix: str | None = None,

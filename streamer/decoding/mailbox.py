@@ -26,6 +26,11 @@ class SnapshotSlot:
                 self.replaced += 1
             self._item = window
 
+    def waiting(self, reason: str) -> bool:
+        """True when a snapshot of ``reason`` waits (it stays in the slot)."""
+        with self._lock:
+            return self._item is not None and self._item.reason == reason
+
     def take(self, reason: str | None = None) -> SpeechWindow | None:
         """Remove and return the waiting snapshot, or None; with ``reason``, only a snapshot
         of that reason (``"pause"``, ``"partial"``)."""

@@ -8,8 +8,11 @@ and everything that is its own (its view of the model, filter chain, open uttera
 events). The scheduler only decides what to decode next:
 
 - **finals before partials**: a snapshot is decoded only when no session has a final window
-  waiting, so a final never waits behind a partial of any session (but for the one decode
-  already running: a decode is not interrupted);
+  waiting, so a final never waits behind a partial of any session but for the one decode
+  already running, and an interim one gives way after its encode when a final or a pause
+  snapshot has come meanwhile (:class:`~streamer.decoding.batch.Abandoned`: its greedy
+  ``generate``, 0.6 s of a 1 s decode for 18 s of audio on this machine, would make text
+  that the pause's decode makes stale; docs/benchmarks.md, "A partial gives way to a pause");
 - **pause decodes before partials**: among snapshots, the ``"pause"`` snapshots (taken 150 ms
   into a pause, and the final's own text when the utterance ends there) of every session come
   before the ``"partial"`` ones (interim text): each one decoded in time makes a final cost no
@@ -211,7 +214,13 @@ class Scheduler:
         assert self.decoder is not None and self.model_ready is not None
         session.bind(self.decoder, self.model_ready)
         if session.error is None:
+            session.decoder.yield_to = self._pause_waits
             self._sessions.append(session)
+
+    def _pause_waits(self) -> bool:
+        """True when a final window or a ``"pause"`` snapshot waits in any session: an
+        interim decode then gives way after its encode (the module doc)."""
+        return any(s.has_final() or s.snapshots.waiting("pause") for s in self.sessions())
 
     def _run(self) -> None:
         try:  # the fallback chain, then calibration (may step down), before any caption

@@ -46,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from streamer.decoding.batch import Abandoned
 from streamer.decoding.chain import FilterChain
 from streamer.decoding.context import AudioContext
 from streamer.decoding.decoder import DecodingOptions, WindowDecoder
@@ -115,29 +116,24 @@ class InferenceWorker:
                  partials: bool = False, pause_decodes: bool = False,
                  scheduler: Scheduler | None = None, early_finals: bool = True) -> None:
         self._load = load
-        self.decoding = decoding
-        self.filters = filters
+        self.decoding, self.filters = decoding, filters
         self.chain = FilterChain(filters, language=decoding.language)
         # a decode forced through a prefix has no hotwords (upstream's rule): they win
         self.context = AudioContext(0.0 if decoding.hotwords else decoding.context_gap_s,
                                     decoding.context_max_s)
-        self.windows = windows
-        self.events = events
+        self.windows, self.events = windows, events
         self.ready = threading.Event()
         self.error: LivescribeError | None = None
         self.decoder: WindowDecoder | None = None
-        self.windows_decoded = 0
-        self.captions = 0
+        self.windows_decoded = self.captions = 0
         self.inference_s = 0.0
         self.filtered: Counter[str] = Counter()
-        self.gate = gate
-        self.windows_gated = 0
+        self.gate, self.windows_gated = gate, 0
         self.commit_limit_s = commit_limit_s
         self.snapshots = SnapshotSlot()
         self._emit_partials = partials
         self.early_finals = early_finals
-        self.partials = self.finals_reused = 0
-        self._snapshots_stale = 0
+        self.partials = self.finals_reused = self._snapshots_stale = 0
         self._utt: UtteranceState | None = None
         self._closed = -1  # highest utterance id a final (or its drop) has ended
         self.scheduler = scheduler
@@ -220,7 +216,8 @@ class InferenceWorker:
 
     @property
     def partials_skipped(self) -> int:
-        """Snapshots never decoded: replaced in the slot, or their utterance already ended."""
+        """Snapshots never decoded: replaced in the slot, their utterance already ended, or
+        given up after their encode for a final (:class:`~streamer.decoding.batch.Abandoned`)."""
         return self.snapshots.replaced + self._snapshots_stale
 
     def _reuses_pause(self, w: SpeechWindow, utt: UtteranceState | None) -> bool:
@@ -368,6 +365,9 @@ class InferenceWorker:
             joint = self.context.joint(s) if s.reason == "pause" else None  # interim: alone
             r = decode_keeping(self.decoder, s, joint, utt.stable,
                                final_words=guarded_words(utt, s))
+        except Abandoned:  # a final or a pause snapshot waits: the scheduler's rule
+            self._snapshots_stale += 1
+            return
         except Exception:  # a partial is never worth the session
             logger.exception("decoding a snapshot of utterance %d failed", s.index)
             return
