@@ -26,16 +26,20 @@ class SnapshotSlot:
                 self.replaced += 1
             self._item = window
 
+    def _holds(self, reason: str | None) -> bool:
+        """(Lock held.) A snapshot waits, of ``reason`` if given."""
+        return self._item is not None and reason in (None, self._item.reason)
+
     def waiting(self, reason: str) -> bool:
         """True when a snapshot of ``reason`` waits (it stays in the slot)."""
         with self._lock:
-            return self._item is not None and self._item.reason == reason
+            return self._holds(reason)
 
     def take(self, reason: str | None = None) -> SpeechWindow | None:
         """Remove and return the waiting snapshot, or None; with ``reason``, only a snapshot
         of that reason (``"pause"``, ``"partial"``)."""
         with self._lock:
-            if reason is not None and (self._item is None or self._item.reason != reason):
+            if not self._holds(reason):
                 return None
             item, self._item = self._item, None
             return item
