@@ -472,10 +472,29 @@ def test_a_longer_30s_reading_whisper_would_keep_replaces_a_surer_short_one(monk
         assert d.decode(audio, speech_s=4.2).text == "Unless to be rather cold"
 
 
-def test_a_sure_wordy_brief_or_whole_reading_is_not_read_again(monkeypatch):
+def test_a_sure_reading_that_stops_short_is_read_again_too(monkeypatch):
+    """levels_fan20, base: a quiet sentence under a fan read "Mr. John Dashwood had then
+    leisure to consider how much" at avg_logprob -0.54, 3 s of it unread; the 30 s context
+    reads it to its end. By default any clean reading is tested for what it leaves unread
+    (``short_read_log_prob`` 0.0); a bar below it still spares the readings surer than it."""
+    audio = np.zeros(7 * 16000, np.float32)
+    short = _reading("Mr. John Dashwood had then leisure to consider how much", -0.54,
+                     read_to_s=3.6)
+    whole = _reading(short.text + " there might be prudently in his power to do for them",
+                     -0.52, "full", read_to_s=6.5)
+    d, seen = _scripted(monkeypatch, {"plain": short, "full": whole})
+    r = d.decode(audio, speech_s=6.1)
+    assert seen == ["plain", "full"] and r.text == whole.text
+    assert r.attempts == ("plain:short", "full")
+    d, seen = _scripted(monkeypatch, {"plain": short, "full": whole})
+    d.options = replace(d.options, short_read_log_prob=-0.6)
+    assert d.decode(audio, speech_s=6.1).text == short.text and seen == ["plain"]
+
+
+def test_a_brief_or_whole_reading_is_not_read_again(monkeypatch):
     audio = np.zeros(3 * 16000, np.float32)
     for text, lp, speech_s, read_to_s in (
-            ("Press 3 4", -0.3, 2.4, 1.2),  # sure
+            ("Press 3", -0.3, 2.4, 2.0),  # sure, read to its end: 1.0 s unread
             ("Sixth", -0.9, 0.7, 0.5),  # under 1 s of speech
             ("LINE!", -1.28, 1.3, 2.5)):  # a drawn-out word read to its end: 0.5 s unread
         d, seen = _scripted(monkeypatch, {"plain": _reading(text, lp, read_to_s=read_to_s)})

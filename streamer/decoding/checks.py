@@ -6,13 +6,14 @@
   chain decodes it again, first in timestamp mode, then with the full 30 s context; a retry
   that Whisper would try again goes on too (:func:`retry_problem`), and :func:`kept` picks
   what the chain keeps.
-- :func:`ended_short`: a clean, unsure decode on the sized context (the first, or the
+- :func:`ended_short`: a clean decode on the sized context (the first, or the
   timestamp-mode retry the chain kept, unless it carries a doubled first reading's doubt) that
   leaves the end of the window unread: the encoder context sized to the window (at least
   10 s) sometimes makes Whisper end a window early ("Press 3 4" for "press 3 for advanced
   options", avg_logprob -0.97; "It imitates" for "imitates a much freer hand", -1.37), which
   Whisper's own 30 s context reads whole (-0.23 for both); a quiet voice under noise, too
-  ("Unless to be rather", -1.13).
+  ("Unless to be rather", -1.13), and as surely as -0.54 ("Mr. John Dashwood had then
+  leisure to consider how much", 3 s of the sentence unread).
   :func:`sure_and_longer` says whether that 30 s reading replaces it.
 
 Thresholds: :class:`~streamer.decoding.decoder.DecodingOptions` (sources there).
@@ -57,12 +58,12 @@ def problem(text: str, speech_s: float, o, final: bool = False) -> str:
 
 def ended_short(r: DecodeResult, speech_s: float, audio_s: float, o) -> bool:
     """True when a clean decode of at least ``short_read_min_speech_s`` of speech, at an
-    avg_logprob below ``short_read_log_prob`` (and fewer than ``short_read_words_per_s`` words
-    per second of it, when set), leaves at least ``short_read_unread_s`` of the window's audio
-    (``audio_s`` seconds) after the end of its last word (Whisper's alignment, run only then):
-    it stopped while the speaker went on ("Press 3 4": 1.4 s unread; a drawn-out "LINE!" read
-    whole: 0.5 s); False when nothing was aligned. ``o``: the decoder's options
-    (``short_read_log_prob`` None disables)."""
+    avg_logprob below ``short_read_log_prob`` (0.0: any reading) and fewer than
+    ``short_read_words_per_s`` words per second of it (when set), leaves at least
+    ``short_read_unread_s`` of the window's audio (``audio_s`` seconds) after the end of its
+    last word (Whisper's alignment, run only then): it stopped while the speaker went on
+    ("Press 3 4": 1.4 s unread; a drawn-out "LINE!" read whole: 0.5 s); False when nothing was
+    aligned. ``o``: the decoder's options (``short_read_log_prob`` None disables)."""
     if (o.short_read_log_prob is None or speech_s < o.short_read_min_speech_s
             or r.avg_logprob >= o.short_read_log_prob
             or (o.short_read_words_per_s is not None

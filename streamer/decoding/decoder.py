@@ -94,14 +94,14 @@ class DecodingOptions:
         short_read_log_prob, short_read_words_per_s, short_read_min_speech_s,
         short_read_unread_s, sure_log_prob, whisper_log_prob: a clean final or pause decode of
             ``short_read_min_speech_s`` of speech or more, avg_logprob below
-            ``short_read_log_prob`` (and under ``short_read_words_per_s`` words a second of it;
-            None: any rate), leaving ``short_read_unread_s`` of audio after its last aligned
-            word is read again with the 30 s context, kept if clean, longer and above
-            ``sure_log_prob`` (None: surer than the reading it replaces) or at least
-            ``whisper_log_prob`` (upstream's ``log_prob_threshold``: Whisper keeps such a
-            decode; None: off, needed for a ``sure_log_prob`` above it); never with ``fallback``
-            off, a prefix, ``encoder_context_s`` or ``short_read_log_prob`` None
-            (:mod:`streamer.decoding.checks`; docs/benchmarks.md, "Short reads and retries").
+            ``short_read_log_prob`` (0.0: any; a sure reading stops short too) and under
+            ``short_read_words_per_s`` words a second of it (None: any rate), leaving
+            ``short_read_unread_s`` of audio after its last aligned word is read again with the
+            30 s context, kept if clean, longer and above ``sure_log_prob`` (None: surer than
+            it) or at least ``whisper_log_prob`` (upstream's ``log_prob_threshold``: Whisper
+            keeps such a decode; None: off); never with ``fallback`` off, a prefix,
+            ``encoder_context_s`` or ``short_read_log_prob`` None (:mod:`.checks`; benchmarks:
+            docs/benchmarks.md, "Short reads and retries", "A sure reading stops short too").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
         context_gap_s, context_max_s: a final or pause window whose speech starts at most
@@ -129,7 +129,7 @@ class DecodingOptions:
     loop_compression_ratio: float = 2.4
     min_words_per_speech_s: float = 1.0
     early_end_min_speech_s: float = 4.0
-    short_read_log_prob: float | None = -0.6
+    short_read_log_prob: float | None = 0.0
     short_read_words_per_s: float | None = None
     short_read_min_speech_s: float = 1.0
     short_read_unread_s: float = 1.2
