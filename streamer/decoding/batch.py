@@ -284,8 +284,8 @@ def decode_many(jobs: Sequence[Job], mode: str = "plain") -> list[DecodeResult]:
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
         prefix = job.prefix.strip() if job.prefix else ""
         text = _text(tok, ids, forced, prefix, timestamps)
-        # run only when asked: for a caption with word times, an early final's end, or a
-        # phrase read twice at the end (the filter chain)
+        # run only when asked: the short-read test, a caption with word times, an early
+        # final's end, or a phrase read twice at the end (the filter chain)
         audio_frames = int(job.audio.shape[0] / SAMPLE_RATE * d0._frames_per_s)
         align = _aligner(model, tok, encoder_output if n == 1 else None, feats[i],
                          [t for t in ids if t < tok.eot], min(feats[i][1], audio_frames))

@@ -15,7 +15,7 @@ as its first sentence only), a final ending in a word **read twice** ("10 10"). 
 checked, and a failed one is decoded again, at temperature 0, in timestamp mode (which decodes long
 windows segment by segment and rarely stops early), then with the full 30 s context; the first
 clean result is kept, a retry only at Whisper's avg_logprob bar, else the surest clean one
-(:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A window read short and unsure is read again
+(:meth:`WindowDecoder.decode`, :data:`FALLBACK`). A window read short, sure or not, is read again
 with the 30 s context (:mod:`streamer.decoding.checks`). faster-whisper's public pieces are used
 (``WhisperModel``, its feature extractor, tokenizer and CTranslate2 model), not its transcribe loop.
 """
@@ -100,7 +100,7 @@ class DecodingOptions:
             30 s context, kept if clean, longer and above ``sure_log_prob`` (None: surer than
             it) or at least ``whisper_log_prob`` (upstream's ``log_prob_threshold``: Whisper
             keeps such a decode; None: off); never with ``fallback`` off, a prefix,
-            ``encoder_context_s`` or ``short_read_log_prob`` None (:mod:`.checks`; benchmarks:
+            ``encoder_context_s`` or ``short_read_log_prob`` None (:mod:`streamer.decoding.checks`;
             docs/benchmarks.md, "Short reads and retries", "A sure reading stops short too").
         task: ``"transcribe"``, or ``"translate"`` (any language into English; multilingual).
         hotwords: words to favour (names, jargon) as faster-whisper's ``hotwords``; None: none.
@@ -109,9 +109,9 @@ class DecodingOptions:
             its audio (``context_max_s`` in all), its text forced as prefix
             (:mod:`streamer.decoding.context`, :mod:`streamer.decoding.keeping`); 0 s: never.
         word_timestamps: time the words of each decode that becomes a caption
-            (:meth:`DecodeResult.aligned`); decodes that do not (snapshots, failed fallback
-            attempts, a free decode replaced by a forced one, dropped windows) are not aligned
-            (but a final ending in a phrase read twice, for the filter chain's check).
+            (:meth:`DecodeResult.aligned`, a pass the short-read test has often run already:
+            every clean final or pause decode of ``short_read_min_speech_s`` is aligned);
+            interim snapshots, failed fallback attempts and forced decodes are not aligned.
     """
 
     language: str | None = None
@@ -333,7 +333,7 @@ class WindowDecoder:
         kept = checks.kept(tried, names, prefix)
         align_s = 0.0  # ended_short's alignment, counted as decoding time
         # a clean reading on the sized context, first or retry (not one carrying a doubled
-        # first reading's doubt: checks.kept), read short and unsure: the 30 s context too
+        # first reading's doubt: checks.kept), read short, sure or not: the 30 s context too
         sized = names[-1] in FALLBACK[:2] and not names[0].endswith(":doubled")
         if o.fallback and o.encoder_context_s and sized and not (prefix or interim):
             t0 = time.perf_counter()

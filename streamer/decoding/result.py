@@ -35,14 +35,15 @@ class DecodeResult:
             ``":doubled"`` (a final's word said twice at its end) or ``":early_end"`` when it
             failed its check, a clean retry with ``":low_logprob"`` when the chain went on
             from it (``DecodingOptions.retry_log_prob``: it may still be the one kept, the
-            surest clean one); ``("plain:short", "full")`` when a short, unsure reading was
+            surest clean one); ``("plain:short", "full")`` when a reading that stopped short was
             replaced by the 30 s one, ``("plain", "full:unsure")`` when it was kept, and so
             for a timestamp-mode retry kept (``(..., "timestamps:short", "full")``)
             (:mod:`streamer.decoding.checks`).
         words: its words timed from the window's first sample, once :meth:`aligned`.
         align: aligns this decode's tokens on its encoder output when called (:meth:`aligned`
-            calls it: for a caption with ``word_timestamps``, to find where an early final
-            ends, or to hear whether a final's phrase read twice is in the audio); None when
+            calls it: to find what a clean final or pause decode leaves unread, for a caption with
+            ``word_timestamps``, to find where an early final ends, or to hear whether a final's
+            phrase read twice is in the audio; the result is cached); None when
             there is nothing to align.
         own: when the text is the window's reading after its context
             (:mod:`streamer.decoding.context`), its reading alone (the time of both decodes):
@@ -78,8 +79,8 @@ class DecodeResult:
 
     def aligned(self) -> DecodeResult:
         """This result with :attr:`words` timed (the alignment runs now, on the thread that
-        owns the model: a decode's words are aligned only when a caption, an early final or
-        the filter chain's check of a phrase read twice needs them);
+        owns the model: a decode's words are aligned only when the short-read test, a caption,
+        an early final or the filter chain's check of a phrase read twice needs them);
         itself when there is nothing to align (already done, or a result built without it).
 
         Returns:

@@ -326,8 +326,8 @@ class InferenceWorker:
         return own, verdict
 
     def _aligned(self, r: DecodeResult) -> tuple:
-        """``r``'s words timed from its window's start, aligned now (only decodes kept as
-        captions are); empty when it cannot be aligned."""
+        """``r``'s words timed from its window's start, aligned now unless the short-read
+        test did already; empty when it cannot be aligned."""
         t0 = time.perf_counter()
         words = r.aligned().words
         self.inference_s += time.perf_counter() - t0
